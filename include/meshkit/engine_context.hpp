@@ -1,0 +1,89 @@
+// engine_context.hpp
+// ~~~~~~~~~~~~~~~~~~
+#ifndef MESHKIT_ENGINE_CONTEXT_HPP
+#define MESHKIT_ENGINE_CONTEXT_HPP
+
+#include <meshkit/concepts/clock.hpp>
+#include <meshkit/detail/rng.hpp>
+#include <meshkit/endpoint.hpp>
+#include <meshkit/node_id.hpp>
+#include <meshkit/time.hpp>
+#include <meshkit/wire/envelope.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <system_error>
+
+namespace meshkit {
+
+/** The narrow view of a node that one engine is given.
+
+    This is the whole sans-IO boundary: an engine can read the time, send a
+    message, arm a timer, emit an event, draw random numbers and record
+    metrics, and nothing else. It cannot see the transport, the clock or the
+    other engines, which is what lets the same engine run over the simulator,
+    over UDP, and under a recording context in unit tests.
+
+    @tparam Node the `basic_node` instantiation.
+    @tparam I the engine's index in the node's engine list; it routes the
+    engine's timers back to it.
+*/
+template <class Node, std::size_t I>
+class engine_context {
+public:
+    explicit engine_context(Node& node) noexcept : node_(&node) {}
+
+    /// The node's clock.
+    [[nodiscard]] time_point now() const { return node_->clock().now(); }
+
+    /// This node's id (the sender of everything it sends).
+    [[nodiscard]] node_id const& self() const noexcept { return node_->id(); }
+
+    /// The address this node is bound at.
+    [[nodiscard]] endpoint local_endpoint() const { return node_->local_endpoint(); }
+
+    /// Sends `m` to `to` in a new envelope from this node. @return the transport's or encoder's error.
+    template <class M>
+    std::error_code send(endpoint const& to, M const& m)
+    {
+        return node_->send_new(to, m);
+    }
+
+    /** Sends `m` to `to` in the given envelope with one more hop.
+
+        For engines that relay another node's message (gossip): the original
+        sender and message id are kept, so receivers can deduplicate.
+    */
+    template <class M>
+    std::error_code forward(endpoint const& to, wire::envelope header, M const& m)
+    {
+        ++header.hops;
+        return node_->send_with(to, header, m);
+    }
+
+    /// Calls this engine's `on_timer(ctx, tag)` after `after`.
+    timer_handle set_timer(duration after, std::uint64_t tag) { return node_->template arm_timer<I>(after, tag); }
+
+    /// Cancels a timer set through this context.
+    void cancel_timer(timer_handle h) { node_->clock().cancel(h); }
+
+    /// Hands an event to the node, which routes it to discovery and the application.
+    template <class E>
+    void emit(E const& e)
+    {
+        node_->route_event(e);
+    }
+
+    /// The node's seeded generator.
+    [[nodiscard]] detail::rng& rng() noexcept { return node_->rng(); }
+
+    /// The node's metrics sink.
+    [[nodiscard]] auto& metrics() noexcept { return node_->metrics(); }
+
+private:
+    Node* node_;
+};
+
+} // namespace meshkit
+
+#endif // MESHKIT_ENGINE_CONTEXT_HPP

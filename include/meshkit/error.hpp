@@ -1,0 +1,74 @@
+// error.hpp
+// ~~~~~~~~~
+#ifndef MESHKIT_ERROR_HPP
+#define MESHKIT_ERROR_HPP
+
+#include <string>
+#include <system_error>
+#include <type_traits>
+
+namespace meshkit {
+
+/// Errors raised by the node and its policies, outside the wire codec.
+enum class errc {
+    /** A storage backend has no value under the requested key. */
+    not_found = 1,
+
+    /** A bounded table (peers, candidates, sessions) is full; the entry was not added. */
+    capacity_exceeded,
+
+    /** The destination address is not bound to any host (simulator) or cannot be resolved. */
+    host_unreachable,
+
+    /** The payload is larger than the transport's datagram limit. */
+    message_too_large,
+
+    /** The endpoint is already bound by another transport. */
+    address_in_use,
+
+    /** The operation needs a started node, or a live host in the simulator. */
+    not_running,
+
+    /** A textual address, id or option could not be parsed. */
+    invalid_argument,
+
+    /** A storage backend failed to read or write its medium. */
+    storage_failure,
+};
+
+/// The category of `meshkit::errc`.
+inline std::error_category const& error_category() noexcept
+{
+    struct category final : std::error_category {
+        char const* name() const noexcept override { return "meshkit"; }
+        std::string message(int ev) const override
+        {
+            switch (static_cast<errc>(ev)) {
+            case errc::not_found: return "no value under that key";
+            case errc::capacity_exceeded: return "bounded table is full";
+            case errc::host_unreachable: return "no host at that address";
+            case errc::message_too_large: return "payload exceeds the datagram limit";
+            case errc::address_in_use: return "address already bound";
+            case errc::not_running: return "node or host is not running";
+            case errc::invalid_argument: return "invalid argument";
+            case errc::storage_failure: return "storage medium failed";
+            }
+            return "unknown meshkit error";
+        }
+    };
+    static category const instance;
+    return instance;
+}
+
+/// Makes `errc` usable wherever a `std::error_code` is expected.
+inline std::error_code make_error_code(errc e) noexcept
+{
+    return {static_cast<int>(e), error_category()};
+}
+
+} // namespace meshkit
+
+template <>
+struct std::is_error_code_enum<meshkit::errc> : std::true_type {};
+
+#endif // MESHKIT_ERROR_HPP

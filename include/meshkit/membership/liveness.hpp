@@ -1,0 +1,213 @@
+// membership/liveness.hpp
+// ~~~~~~~~~~~~~~~~~~~~~~~
+#ifndef MESHKIT_MEMBERSHIP_LIVENESS_HPP
+#define MESHKIT_MEMBERSHIP_LIVENESS_HPP
+
+#include <meshkit/endpoint.hpp>
+#include <meshkit/inbound.hpp>
+#include <meshkit/membership/liveness_messages.hpp>
+#include <meshkit/membership/session_tracker.hpp>
+#include <meshkit/peer_events.hpp>
+#include <meshkit/time.hpp>
+#include <meshkit/type_list.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace meshkit::membership {
+
+/// Settings of the liveness engine, with units.
+struct liveness_config {
+    /// How often every peer and candidate is pinged.
+    duration ping_interval = std::chrono::seconds(1);
+    /// Silence after which a peer is aged out (peer_down). Keep it several ping intervals.
+    duration session_timeout = std::chrono::seconds(5);
+    /// The most peers tracked at once; further peers are answered but not tracked.
+    std::size_t max_peers = 64;
+    /// The most unanswered candidate endpoints held at once.
+    std::size_t max_candidates = 32;
+    /// Pings sent to a candidate before it is reported as contact_failed.
+    unsigned candidate_attempts = 3;
+    /// Below this many peers (plus candidates in flight), ask discovery for more.
+    std::size_t min_peers = 3;
+    /// Weight of each new RTT sample in the smoothed RTT.
+    double rtt_alpha = 0.125;
+};
+
+/** Pings peers, measures their RTT and ages out the silent ones.
+
+    A sans-IO engine: it owns no socket, thread or clock. It reacts to
+    `start`, `on_message`, `on_datagram` and `on_timer`, and acts only
+    through its context: `send`, `set_timer`, `emit`, `now`, `rng`,
+    `metrics`. It therefore runs unchanged in the simulator and over UDP.
+
+    Every datagram from a peer refreshes its session, not only pongs, so a
+    busy peer is never timed out for lack of ping traffic. A peer that pings
+    us is tracked too, so liveness is symmetric.
+
+    @par Events
+    `peer_up`, `peer_down`, `contact_failed`, `peers_wanted`.
+*/
+class liveness {
+public:
+    using messages = liveness_messages;
+    using events = type_list<peer_up, peer_down, contact_failed, peers_wanted>;
+
+    explicit liveness(liveness_config cfg = {}) : cfg_(cfg), sessions_(cfg.max_peers)
+    {
+        sessions_.set_rtt_alpha(cfg.rtt_alpha);
+    }
+
+    // -- engine hooks ---------------------------------------------------------
+
+    template <class Ctx>
+    void start(Ctx& ctx)
+    {
+        // A random phase keeps a cluster started in one instant from pinging in lockstep.
+        auto const phase = duration(static_cast<duration::rep>(ctx.rng().below(
+            static_cast<std::uint64_t>(std::max<duration::rep>(1, cfg_.ping_interval.count())))));
+        ctx.set_timer(phase, tick_tag);
+        if (sessions_.size() + candidates_.size() < cfg_.min_peers)
+            ctx.emit(peers_wanted{cfg_.min_peers - sessions_.size() - candidates_.size()});
+    }
+
+    /// Starts pinging `address`, whose node id is not known yet.
+    template <class Ctx>
+    void add_candidate(Ctx& ctx, endpoint const& address)
+    {
+        if (address == ctx.local_endpoint() || candidates_.size() >= cfg_.max_candidates)
+            return;
+        bool known = std::any_of(candidates_.begin(), candidates_.end(),
+                                 [&](candidate const& c) { return c.address == address; });
+        sessions_.for_each([&](session const& s) { known = known || s.address == address; });
+        if (known)
+            return;
+        candidates_.push_back(candidate{address, 0, 0});
+        ping_candidate(ctx, candidates_.back());
+    }
+
+    template <class Ctx>
+    void on_datagram(Ctx& ctx, inbound const& in)
+    {
+        if (in.header.sender == ctx.self())
+            return;
+        bool created = false;
+        sessions_.touch(in.header.sender, in.from, ctx.now(), created);
+        if (created)
+            on_new_peer(ctx, in.header.sender, in.from);
+    }
+
+    template <class Ctx>
+    void on_message(Ctx& ctx, inbound const& in, ping const& p)
+    {
+        ctx.send(in.from, pong{p.nonce});
+    }
+
+    template <class Ctx>
+    void on_message(Ctx& ctx, inbound const& in, pong const& p)
+    {
+        if (session* s = sessions_.find(in.header.sender); s && p.nonce != 0 && s->outstanding_nonce == p.nonce) {
+            s->rtt.sample(ctx.now() - s->ping_sent);
+            s->outstanding_nonce = 0;
+            ctx.metrics().observe("meshkit_rtt_seconds", std::chrono::duration<double>(ctx.now() - s->ping_sent).count());
+        }
+    }
+
+    template <class Ctx>
+    void on_timer(Ctx& ctx, std::uint64_t tag)
+    {
+        if (tag != tick_tag)
+            return;
+        tick(ctx);
+        ctx.set_timer(cfg_.ping_interval, tick_tag);
+    }
+
+    // -- queries --------------------------------------------------------------
+
+    [[nodiscard]] session_tracker const& sessions() const noexcept { return sessions_; }
+    [[nodiscard]] std::size_t candidate_count() const noexcept { return candidates_.size(); }
+    [[nodiscard]] liveness_config const& config() const noexcept { return cfg_; }
+
+private:
+    static constexpr std::uint64_t tick_tag = 1;
+
+    struct candidate {
+        endpoint address;
+        unsigned attempts;
+        std::uint64_t nonce;
+    };
+
+    template <class Ctx>
+    static std::uint64_t fresh_nonce(Ctx& ctx)
+    {
+        std::uint64_t n = 0;
+        while (n == 0)
+            n = ctx.rng()();
+        return n;
+    }
+
+    template <class Ctx>
+    void on_new_peer(Ctx& ctx, node_id const& id, endpoint const& from)
+    {
+        std::erase_if(candidates_, [&](candidate const& c) { return c.address == from; });
+        ctx.metrics().increment("meshkit_peers_up_total", 1);
+        ctx.emit(peer_up{id, from});
+        // Measure the new peer's RTT at once rather than a tick later.
+        if (session* s = sessions_.find(id))
+            ping_session(ctx, *s);
+    }
+
+    template <class Ctx>
+    void ping_session(Ctx& ctx, session& s)
+    {
+        s.outstanding_nonce = fresh_nonce(ctx);
+        s.ping_sent = ctx.now();
+        ctx.send(s.address, ping{s.outstanding_nonce});
+    }
+
+    template <class Ctx>
+    void ping_candidate(Ctx& ctx, candidate& c)
+    {
+        c.nonce = fresh_nonce(ctx);
+        ++c.attempts;
+        ctx.send(c.address, ping{c.nonce});
+    }
+
+    template <class Ctx>
+    void tick(Ctx& ctx)
+    {
+        for (session const& s : sessions_.expire(ctx.now(), cfg_.session_timeout)) {
+            ctx.metrics().increment("meshkit_peers_down_total", 1);
+            ctx.emit(peer_down{s.id, s.address, ctx.now() - s.last_heard});
+        }
+        sessions_.for_each([&](session& s) { ping_session(ctx, s); });
+
+        std::vector<endpoint> failed;
+        std::erase_if(candidates_, [&](candidate const& c) {
+            if (c.attempts < cfg_.candidate_attempts)
+                return false;
+            failed.push_back(c.address);
+            return true;
+        });
+        for (candidate& c : candidates_)
+            ping_candidate(ctx, c);
+        for (endpoint const& ep : failed)
+            ctx.emit(contact_failed{ep});
+
+        ctx.metrics().set_gauge("meshkit_peers", static_cast<double>(sessions_.size()));
+        std::size_t const have = sessions_.size() + candidates_.size();
+        if (have < cfg_.min_peers)
+            ctx.emit(peers_wanted{cfg_.min_peers - have});
+    }
+
+    liveness_config cfg_;
+    session_tracker sessions_;
+    std::vector<candidate> candidates_;
+};
+
+} // namespace meshkit::membership
+
+#endif // MESHKIT_MEMBERSHIP_LIVENESS_HPP

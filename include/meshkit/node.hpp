@@ -1,0 +1,407 @@
+// node.hpp
+// ~~~~~~~~
+#ifndef MESHKIT_NODE_HPP
+#define MESHKIT_NODE_HPP
+
+#include <meshkit/concepts/clock.hpp>
+#include <meshkit/concepts/discovery_strategy.hpp>
+#include <meshkit/concepts/hierarchy_strategy.hpp>
+#include <meshkit/concepts/metrics_sink.hpp>
+#include <meshkit/concepts/storage_backend.hpp>
+#include <meshkit/concepts/transport.hpp>
+#include <meshkit/detail/hash.hpp>
+#include <meshkit/detail/rng.hpp>
+#include <meshkit/endpoint.hpp>
+#include <meshkit/engine_context.hpp>
+#include <meshkit/inbound.hpp>
+#include <meshkit/membership/liveness.hpp>
+#include <meshkit/node_config.hpp>
+#include <meshkit/node_id.hpp>
+#include <meshkit/node_stats.hpp>
+#include <meshkit/peer_events.hpp>
+#include <meshkit/type_list.hpp>
+#include <meshkit/wire/error.hpp>
+#include <meshkit/wire/registry.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <span>
+#include <system_error>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace meshkit {
+
+namespace detail {
+
+/// Stands in for a policy the bundle does not name, so the check below reports it clearly.
+struct missing_policy {};
+
+#define MESHKIT_DETAIL_POLICY_OF(name)                                                                   \
+    template <class P> struct name##_of { using type = missing_policy; };                               \
+    template <class P> requires requires { typename P::name; } struct name##_of<P> { using type = typename P::name; };
+
+MESHKIT_DETAIL_POLICY_OF(transport)
+MESHKIT_DETAIL_POLICY_OF(clock)
+MESHKIT_DETAIL_POLICY_OF(discovery)
+MESHKIT_DETAIL_POLICY_OF(hierarchy)
+MESHKIT_DETAIL_POLICY_OF(storage)
+MESHKIT_DETAIL_POLICY_OF(metrics)
+#undef MESHKIT_DETAIL_POLICY_OF
+
+template <class P> struct engines_of { using type = type_list<membership::liveness>; };
+template <class P> requires requires { typename P::engines; } struct engines_of<P> { using type = typename P::engines; };
+
+template <class List> struct engine_tuple;
+template <class... Es> struct engine_tuple<type_list<Es...>> {
+    using type = std::tuple<Es...>;
+    using messages = wire::registry_union<typename Es::messages...>;
+    using events = type_list_union<type_list<peer_up, peer_down, contact_failed, peers_wanted>, typename Es::events...>;
+};
+
+/// The index of the first engine in `Tuple` whose registry holds `M`.
+template <class M, class Tuple, std::size_t I = 0>
+constexpr std::size_t owner_of() noexcept
+{
+    static_assert(I < std::tuple_size_v<Tuple>, "meshkit: no engine of this node handles that message type");
+    if constexpr (std::tuple_element_t<I, Tuple>::messages::template contains<M>)
+        return I;
+    else
+        return owner_of<M, Tuple, I + 1>();
+}
+
+} // namespace detail
+
+/** A mesh node composed at compile time from a bundle of policies.
+
+    `Policies` names one type per policy: `transport`, `clock`, `discovery`,
+    `hierarchy`, `storage` and `metrics`, and optionally `engines`, a
+    `type_list` of the sans-IO protocol engines to run (default: liveness).
+    Derive from a ready bundle and override what differs:
+
+    @code
+    struct my_policies : meshkit::sim_policies {
+        using metrics = meshkit::metrics::in_memory_metrics;
+    };
+    using my_node = meshkit::basic_node<my_policies>;
+    @endcode
+
+    The node owns its policies as members, decodes every datagram with the
+    union of its engines' message registries, dispatches each message to
+    the engine that declared it, and routes engine events to discovery and
+    then to the application (`on_event`).
+
+    @tparam Policies the policy bundle; each member is checked against its
+    concept below, and a mismatch names the concept and its doc page.
+
+    @par Thread safety
+    <em>Distinct objects</em>: Safe. <em>Shared objects</em>: Unsafe. A node
+    runs on the thread that runs its transport and clock.
+*/
+template <class Policies>
+class basic_node {
+    static_assert(transport<typename detail::transport_of<Policies>::type>,
+                  "meshkit: Policies::transport does not model meshkit::transport (see docs/concepts/transport.md)");
+    static_assert(clock<typename detail::clock_of<Policies>::type>,
+                  "meshkit: Policies::clock does not model meshkit::clock (see docs/concepts/clock.md)");
+    static_assert(discovery_strategy<typename detail::discovery_of<Policies>::type>,
+                  "meshkit: Policies::discovery does not model meshkit::discovery_strategy "
+                  "(see docs/concepts/discovery_strategy.md)");
+    static_assert(hierarchy_strategy<typename detail::hierarchy_of<Policies>::type>,
+                  "meshkit: Policies::hierarchy does not model meshkit::hierarchy_strategy "
+                  "(see docs/concepts/hierarchy_strategy.md)");
+    static_assert(storage_backend<typename detail::storage_of<Policies>::type>,
+                  "meshkit: Policies::storage does not model meshkit::storage_backend "
+                  "(see docs/concepts/storage_backend.md)");
+    static_assert(metrics_sink<typename detail::metrics_of<Policies>::type>,
+                  "meshkit: Policies::metrics does not model meshkit::metrics_sink (see docs/concepts/metrics_sink.md)");
+
+    using engine_info = detail::engine_tuple<typename detail::engines_of<Policies>::type>;
+
+public:
+    using policies = Policies;
+    using transport_type = typename detail::transport_of<Policies>::type;
+    using clock_type = typename detail::clock_of<Policies>::type;
+    using discovery_type = typename detail::discovery_of<Policies>::type;
+    using hierarchy_type = typename detail::hierarchy_of<Policies>::type;
+    using storage_type = typename detail::storage_of<Policies>::type;
+    using metrics_type = typename detail::metrics_of<Policies>::type;
+    using engines_type = typename engine_info::type;
+    /// Every message the node's engines speak.
+    using messages = typename engine_info::messages;
+    /// Every event the node's engines emit.
+    using event_type = variant_of<typename engine_info::events>;
+
+    /// The storage key of the node's persisted identity.
+    static constexpr char const* identity_key = "meshkit/node_id";
+
+    /** Builds a node in an environment: a `sim::network`, or an `asio::io_context`.
+
+        The transport is built from `(env, config.listen)`, the clock from
+        `(env, transport)` when it can be, else from `(env)`. The other
+        policies are passed in, or default-constructed.
+    */
+    template <class Env>
+        requires std::constructible_from<transport_type, Env&, endpoint const&>
+    explicit basic_node(Env& env, node_config config = {}, discovery_type discovery = {},
+                        hierarchy_type hierarchy = {}, storage_type storage = {}, metrics_type metrics = {})
+        : config_(std::move(config))
+        , transport_(env, config_.listen)
+        , clock_(make_clock(env, transport_))
+        , discovery_(std::move(discovery))
+        , hierarchy_(std::move(hierarchy))
+        , storage_(std::move(storage))
+        , metrics_(std::move(metrics))
+        , engines_(make_engines(std::make_index_sequence<std::tuple_size_v<engines_type>>{}))
+        , rng_(detail::hash_combine(config_.seed, std::hash<endpoint>{}(transport_.local_endpoint())))
+    {
+        id_ = load_identity();
+        transport_.on_receive([this](endpoint const& from, std::span<std::byte const> d) { on_datagram(from, d); });
+    }
+
+    basic_node(basic_node const&) = delete;
+    basic_node& operator=(basic_node const&) = delete;
+
+    // -- lifecycle --------------------------------------------------------
+
+    /// Starts every engine; discovery is asked for candidates when an engine wants peers.
+    void start()
+    {
+        if (running_)
+            return;
+        running_ = true;
+        for_each_engine([this]<std::size_t I>(auto& e) {
+            if constexpr (requires { e.start(std::declval<engine_context<basic_node, I>&>()); }) {
+                engine_context<basic_node, I> ctx{*this};
+                e.start(ctx);
+            }
+        });
+    }
+
+    /** Stops the node: arriving datagrams are ignored and pending timers do nothing.
+
+        Engine state is kept; `start()` resumes. To model a process restart,
+        destroy the node and build a new one on a copy of its storage.
+    */
+    void stop() noexcept
+    {
+        running_ = false;
+        ++generation_;
+    }
+
+    [[nodiscard]] bool running() const noexcept { return running_; }
+
+    /// Asks every engine that accepts candidates to contact `peer`.
+    void join(endpoint const& peer)
+    {
+        for_each_engine([&]<std::size_t I>(auto& e) {
+            if constexpr (requires { e.add_candidate(std::declval<engine_context<basic_node, I>&>(), peer); }) {
+                engine_context<basic_node, I> ctx{*this};
+                e.add_candidate(ctx, peer);
+            }
+        });
+    }
+
+    /// Installs the application's event handler (replacing any previous one).
+    void on_event(std::function<void(event_type const&)> handler) { handler_ = std::move(handler); }
+
+    // -- identity and parts ----------------------------------------------
+
+    [[nodiscard]] node_id const& id() const noexcept { return id_; }
+    [[nodiscard]] endpoint local_endpoint() const { return transport_.local_endpoint(); }
+    [[nodiscard]] node_config const& config() const noexcept { return config_; }
+    [[nodiscard]] node_stats const& stats() const noexcept { return stats_; }
+
+    [[nodiscard]] transport_type& transport() noexcept { return transport_; }
+    [[nodiscard]] clock_type& clock() noexcept { return clock_; }
+    [[nodiscard]] clock_type const& clock() const noexcept { return clock_; }
+    [[nodiscard]] discovery_type& discovery() noexcept { return discovery_; }
+    [[nodiscard]] hierarchy_type& hierarchy() noexcept { return hierarchy_; }
+    [[nodiscard]] storage_type& storage() noexcept { return storage_; }
+    [[nodiscard]] metrics_type& metrics() noexcept { return metrics_; }
+    [[nodiscard]] detail::rng& rng() noexcept { return rng_; }
+
+    /// The engine of type `E`.
+    template <class E>
+    [[nodiscard]] E& engine() noexcept
+    {
+        return std::get<E>(engines_);
+    }
+
+    template <class E>
+    [[nodiscard]] E const& engine() const noexcept
+    {
+        return std::get<E>(engines_);
+    }
+
+private:
+    template <class, std::size_t>
+    friend class engine_context;
+
+    template <class Env>
+    static clock_type make_clock(Env& env, transport_type& t)
+    {
+        if constexpr (std::constructible_from<clock_type, Env&, transport_type&>)
+            return clock_type(env, t);
+        else
+            return clock_type(env);
+    }
+
+    template <std::size_t... I>
+    engines_type make_engines(std::index_sequence<I...>) const
+    {
+        return engines_type{make_engine<std::tuple_element_t<I, engines_type>>()...};
+    }
+
+    template <class E>
+    E make_engine() const
+    {
+        if constexpr (std::is_same_v<E, membership::liveness>)
+            return E(config_.liveness);
+        else if constexpr (std::constructible_from<E, node_config const&>)
+            return E(config_);
+        else
+            return E();
+    }
+
+    template <class F>
+    void for_each_engine(F&& f)
+    {
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (f.template operator()<I>(std::get<I>(engines_)), ...);
+        }(std::make_index_sequence<std::tuple_size_v<engines_type>>{});
+    }
+
+    node_id load_identity()
+    {
+        if (config_.id) {
+            auto const& b = config_.id->bytes;
+            (void)storage_.store(identity_key, std::as_bytes(std::span(b)));
+            return *config_.id;
+        }
+        std::vector<std::byte> stored;
+        if (!storage_.load(identity_key, stored) && stored.size() == 32) {
+            node_id id;
+            std::memcpy(id.bytes.data(), stored.data(), 32);
+            if (!id.is_zero())
+                return id;
+        }
+        node_id id = node_id::from_seed(rng_());
+        (void)storage_.store(identity_key, std::as_bytes(std::span(id.bytes)));
+        return id;
+    }
+
+    // -- the engine context's side -------------------------------------------
+
+    template <class M>
+    std::error_code send_new(endpoint const& to, M const& m)
+    {
+        return send_with(to, wire::envelope{M::wire_id, id_, ++next_message_id_, 0}, m);
+    }
+
+    template <class M>
+    std::error_code send_with(endpoint const& to, wire::envelope const& header, M const& m)
+    {
+        tx_.clear();
+        messages::encode(header, m, tx_);
+        if (tx_.size() > transport_.max_datagram_size()) {
+            ++stats_.send_errors;
+            metrics_.increment("meshkit_send_errors_total", 1);
+            return wire::errc::too_large;
+        }
+        std::error_code ec = transport_.send(to, tx_);
+        if (ec) {
+            ++stats_.send_errors;
+            metrics_.increment("meshkit_send_errors_total", 1);
+            return ec;
+        }
+        ++stats_.datagrams_sent;
+        stats_.bytes_sent += tx_.size();
+        metrics_.increment("meshkit_datagrams_sent_total", 1);
+        metrics_.increment("meshkit_bytes_sent_total", tx_.size());
+        return {};
+    }
+
+    template <std::size_t I>
+    timer_handle arm_timer(duration after, std::uint64_t tag)
+    {
+        return clock_.set_timer(clock_.now() + after, [this, tag, gen = generation_] {
+            if (gen != generation_ || !running_)
+                return;
+            engine_context<basic_node, I> ctx{*this};
+            std::get<I>(engines_).on_timer(ctx, tag);
+        });
+    }
+
+    template <class E>
+    void route_event(E const& e)
+    {
+        if constexpr (std::is_same_v<E, peer_up>)
+            discovery_.report(e.address, contact_outcome::reached);
+        else if constexpr (std::is_same_v<E, contact_failed>)
+            discovery_.report(e.address, contact_outcome::unreachable);
+        else if constexpr (std::is_same_v<E, peers_wanted>)
+            for (endpoint const& ep : discovery_.candidates(e.count))
+                join(ep);
+        if (handler_)
+            handler_(event_type{e});
+    }
+
+    // -- receiving --------------------------------------------------------
+
+    void on_datagram(endpoint const& from, std::span<std::byte const> bytes)
+    {
+        if (!running_)
+            return;
+        ++stats_.datagrams_received;
+        stats_.bytes_received += bytes.size();
+        metrics_.increment("meshkit_datagrams_received_total", 1);
+        metrics_.increment("meshkit_bytes_received_total", bytes.size());
+        auto decoded = messages::decode(bytes);
+        if (!decoded) {
+            ++stats_.decode_errors;
+            metrics_.increment("meshkit_decode_errors_total", 1);
+            return;
+        }
+        inbound const in{from, decoded->header};
+        for_each_engine([&]<std::size_t I>(auto& e) {
+            if constexpr (requires { e.on_datagram(std::declval<engine_context<basic_node, I>&>(), in); }) {
+                engine_context<basic_node, I> ctx{*this};
+                e.on_datagram(ctx, in);
+            }
+        });
+        std::visit(
+            [&]<class M>(M const& m) {
+                constexpr std::size_t owner = detail::owner_of<M, engines_type>();
+                engine_context<basic_node, owner> ctx{*this};
+                std::get<owner>(engines_).on_message(ctx, in, m);
+            },
+            decoded->message);
+    }
+
+    node_config config_;
+    transport_type transport_;
+    clock_type clock_;
+    [[no_unique_address]] discovery_type discovery_;
+    [[no_unique_address]] hierarchy_type hierarchy_;
+    [[no_unique_address]] storage_type storage_;
+    [[no_unique_address]] metrics_type metrics_;
+    engines_type engines_;
+    detail::rng rng_;
+    node_id id_{};
+    std::uint64_t next_message_id_ = 0;
+    std::uint64_t generation_ = 0;
+    bool running_ = false;
+    node_stats stats_;
+    std::vector<std::byte> tx_;
+    std::function<void(event_type const&)> handler_;
+};
+
+} // namespace meshkit
+
+#endif // MESHKIT_NODE_HPP

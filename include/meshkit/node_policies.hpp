@@ -1,0 +1,38 @@
+// node_policies.hpp
+// ~~~~~~~~~~~~~~~~~
+#ifndef MESHKIT_NODE_POLICIES_HPP
+#define MESHKIT_NODE_POLICIES_HPP
+
+#include <meshkit/discovery/static_seeds.hpp>
+#include <meshkit/hierarchy/flat.hpp>
+#include <meshkit/membership/liveness.hpp>
+#include <meshkit/metrics/null_metrics.hpp>
+#include <meshkit/node.hpp>
+#include <meshkit/sim/transport.hpp>
+#include <meshkit/sim/virtual_clock.hpp>
+#include <meshkit/storage/memory_store.hpp>
+#include <meshkit/type_list.hpp>
+
+namespace meshkit {
+
+/** The policy bundle for a node on the simulator.
+
+    Static seeds, a flat hierarchy, memory storage, no metrics and the
+    liveness engine. Derive from it to change one policy at a time.
+*/
+struct sim_policies {
+    using transport = sim::transport;
+    using clock = sim::virtual_clock;
+    using discovery = discovery::static_seeds;
+    using hierarchy = hierarchy::flat;
+    using storage = storage::memory_store;
+    using metrics = metrics::null_metrics;
+    using engines = type_list<membership::liveness>;
+};
+
+/// A node on `sim::network` with the default policies.
+using sim_node = basic_node<sim_policies>;
+
+} // namespace meshkit
+
+#endif // MESHKIT_NODE_POLICIES_HPP

@@ -1,0 +1,45 @@
+// peer_events.hpp
+// ~~~~~~~~~~~~~~~
+#ifndef MESHKIT_PEER_EVENTS_HPP
+#define MESHKIT_PEER_EVENTS_HPP
+
+#include <meshkit/endpoint.hpp>
+#include <meshkit/node_id.hpp>
+#include <meshkit/time.hpp>
+
+#include <cstddef>
+
+namespace meshkit {
+
+/** Events about peers that any engine may emit.
+
+    `basic_node` routes them to its discovery strategy (so a cache learns
+    which candidates answer) before handing them to the application.
+*/
+
+/// A peer answered and now has a session.
+struct peer_up {
+    node_id id;
+    endpoint address;
+};
+
+/// A peer was silent for longer than the session timeout and was aged out.
+struct peer_down {
+    node_id id;
+    endpoint address;
+    duration silence;
+};
+
+/// A candidate endpoint never answered within the engine's attempts.
+struct contact_failed {
+    endpoint address;
+};
+
+/// The engine has fewer peers than it wants and asks discovery for `count` candidates.
+struct peers_wanted {
+    std::size_t count;
+};
+
+} // namespace meshkit
+
+#endif // MESHKIT_PEER_EVENTS_HPP

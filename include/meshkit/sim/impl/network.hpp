@@ -1,0 +1,344 @@
+// sim/impl/network.hpp
+// ~~~~~~~~~~~~~~~~~~~~
+#ifndef MESHKIT_SIM_IMPL_NETWORK_HPP
+#define MESHKIT_SIM_IMPL_NETWORK_HPP
+
+#include <algorithm>
+#include <utility>
+
+namespace meshkit::sim {
+
+inline network::network(std::uint64_t seed, link_model default_link)
+    : seed_(seed), rng_(seed), default_link_(default_link), trace_(detail::mix64(seed))
+{
+}
+
+inline endpoint network::next_endpoint() noexcept
+{
+    // 10.0.0.1 upwards; skipping .0 and .255 keeps addresses realistic in logs.
+    std::uint32_t n = next_address_++;
+    std::uint32_t const host_part = n % 254 + 1;
+    std::uint32_t const rest = n / 254;
+    return endpoint::v4((10u << 24) | ((rest & 0xffffu) << 8) | host_part, 7000);
+}
+
+inline result<host_id> network::bind(endpoint const& at, receive_handler handler)
+{
+    if (auto it = by_address_.find(at); it != by_address_.end()) {
+        host& h = hosts_[it->second];
+        // A crashed host still belongs to its transport until that is destroyed;
+        // taking it over would let the old object send as the new one.
+        if (h.bound)
+            return make_error_code(errc::address_in_use);
+        // Reusing the slot keeps the host's partition group across a restart.
+        h.handler = std::move(handler);
+        h.bound = true;
+        h.up = true;
+        ++h.incarnation;
+        return it->second;
+    }
+    auto id = static_cast<host_id>(hosts_.size());
+    hosts_.push_back(host{at, std::move(handler), 0, 0, true, true});
+    by_address_.emplace(at, id);
+    return id;
+}
+
+inline void network::unbind(host_id h) noexcept
+{
+    if (h >= hosts_.size())
+        return;
+    hosts_[h].bound = false;
+    hosts_[h].up = false;
+    hosts_[h].handler = nullptr;
+    ++hosts_[h].incarnation;
+}
+
+inline std::uint64_t network::pair_key(endpoint const& a, endpoint const& b) noexcept
+{
+    std::uint64_t const ha = std::hash<endpoint>{}(a), hb = std::hash<endpoint>{}(b);
+    // Symmetric: a link has one base latency in both directions.
+    return detail::hash_combine(std::min(ha, hb), std::max(ha, hb));
+}
+
+inline link_model const& network::model_for(endpoint const& a, endpoint const& b) const noexcept
+{
+    if (!link_overrides_.empty())
+        if (auto it = link_overrides_.find(pair_key(a, b)); it != link_overrides_.end())
+            return it->second;
+    return default_link_;
+}
+
+inline duration network::link_latency(endpoint const& a, endpoint const& b) const noexcept
+{
+    return model_for(a, b).latency.pick(detail::hash_combine(seed_, pair_key(a, b)));
+}
+
+inline void network::set_link(endpoint const& a, endpoint const& b, link_model const& m)
+{
+    link_overrides_[pair_key(a, b)] = m;
+}
+
+inline void network::partition(std::vector<std::vector<endpoint>> const& groups)
+{
+    for (auto& h : hosts_)
+        h.group = 0;
+    std::uint32_t g = 0;
+    for (auto const& group : groups) {
+        ++g;
+        for (auto const& ep : group)
+            if (auto it = by_address_.find(ep); it != by_address_.end())
+                hosts_[it->second].group = g;
+    }
+    partitioned_ = true;
+}
+
+inline void network::heal() noexcept
+{
+    for (auto& h : hosts_)
+        h.group = 0;
+    partitioned_ = false;
+}
+
+inline void network::crash(endpoint const& at) noexcept
+{
+    if (auto it = by_address_.find(at); it != by_address_.end()) {
+        host& h = hosts_[it->second];
+        if (h.up) {
+            h.up = false;
+            ++h.incarnation;
+        }
+    }
+}
+
+inline void network::restart(endpoint const& at) noexcept
+{
+    if (auto it = by_address_.find(at); it != by_address_.end())
+        if (host& h = hosts_[it->second]; h.bound && !h.up)
+            h.up = true;
+}
+
+inline bool network::is_up(endpoint const& at) const noexcept
+{
+    auto it = by_address_.find(at);
+    return it != by_address_.end() && hosts_[it->second].bound && hosts_[it->second].up;
+}
+
+inline std::error_code network::rebind(endpoint const& from, endpoint const& to)
+{
+    auto it = by_address_.find(from);
+    if (it == by_address_.end() || !hosts_[it->second].bound)
+        return errc::host_unreachable;
+    if (auto t = by_address_.find(to); t != by_address_.end() && hosts_[t->second].bound)
+        return errc::address_in_use;
+    host_id const id = it->second;
+    by_address_.erase(it);
+    by_address_.erase(to); // a stale, unbound host may have held it
+    by_address_.emplace(to, id);
+    hosts_[id].address = to;
+    return {};
+}
+
+inline void network::push(std::int64_t at, std::uint32_t slot, event_kind kind)
+{
+    std::uint64_t const order = (next_seq_++ << 32) | (std::uint64_t{kind == event_kind::timer} << 31) | slot;
+    heap_.push_back(event{at, order});
+    std::push_heap(heap_.begin(), heap_.end(), later{});
+}
+
+inline std::uint32_t network::take_packet_slot()
+{
+    if (!free_packets_.empty()) {
+        auto s = free_packets_.back();
+        free_packets_.pop_back();
+        return s;
+    }
+    packets_.emplace_back();
+    return static_cast<std::uint32_t>(packets_.size() - 1);
+}
+
+inline host_id network::resolve(endpoint const& to) const noexcept
+{
+    auto it = by_address_.find(to);
+    return it == by_address_.end() ? no_host : it->second;
+}
+
+inline void network::enqueue_packet(host_id from, host_id to_host, endpoint const& to,
+                                    std::span<std::byte const> bytes, duration delay)
+{
+    std::uint32_t const slot = take_packet_slot();
+    packet& p = packets_[slot];
+    p.from = from;
+    p.to_host = to_host;
+    p.from_address = hosts_[from].address;
+    p.to = to;
+    p.size = static_cast<std::uint32_t>(bytes.size());
+    if (bytes.size() <= inline_bytes)
+        std::copy(bytes.begin(), bytes.end(), p.small.begin());
+    else
+        p.large.assign(bytes.begin(), bytes.end()); // reuses the slot's capacity
+    push((now_ + delay).time_since_epoch().count(), slot, event_kind::datagram);
+}
+
+inline std::error_code network::send(host_id from, endpoint const& to, std::span<std::byte const> bytes)
+{
+    if (from >= hosts_.size() || !hosts_[from].up)
+        return errc::not_running;
+    if (bytes.size() > max_datagram_)
+        return errc::message_too_large;
+    ++stats_.sent;
+    endpoint const& src = hosts_[from].address;
+    link_model const& m = model_for(src, to);
+    if (m.loss > 0 && rng_.chance(m.loss)) {
+        ++stats_.lost;
+        return {};
+    }
+    duration delay = m.latency.pick(detail::hash_combine(seed_, pair_key(src, to)));
+    if (m.jitter.count() > 0)
+        delay += duration(rng_.between(0, m.jitter.count()));
+    if (m.reorder > 0 && rng_.chance(m.reorder))
+        delay += duration(rng_.between(0, m.reorder_window.count()));
+    host_id const to_host = resolve(to);
+    enqueue_packet(from, to_host, to, bytes, delay);
+    if (m.duplicate > 0 && rng_.chance(m.duplicate)) {
+        ++stats_.duplicated;
+        duration extra = m.jitter.count() > 0 ? duration(rng_.between(0, m.jitter.count())) : duration(1);
+        enqueue_packet(from, to_host, to, bytes, delay + extra);
+    }
+    return {};
+}
+
+inline timer_handle network::set_timer(host_id owner, time_point at, timer_callback cb)
+{
+    std::uint32_t slot;
+    if (!free_timers_.empty()) {
+        slot = free_timers_.back();
+        free_timers_.pop_back();
+    } else {
+        timers_.emplace_back();
+        slot = static_cast<std::uint32_t>(timers_.size() - 1);
+    }
+    timer_slot& t = timers_[slot];
+    t.callback = std::move(cb);
+    t.owner = owner < hosts_.size() ? owner : no_host;
+    t.incarnation = owner < hosts_.size() ? hosts_[owner].incarnation : 0;
+    ++t.generation;
+    t.armed = true;
+    push(std::max(at, now_).time_since_epoch().count(), slot, event_kind::timer);
+    return timer_handle{(std::uint64_t{slot} << 32) | t.generation};
+}
+
+inline void network::cancel_timer(timer_handle h) noexcept
+{
+    if (!h)
+        return;
+    auto const slot = static_cast<std::uint32_t>(h.value >> 32);
+    auto const generation = static_cast<std::uint32_t>(h.value);
+    if (slot < timers_.size() && timers_[slot].generation == generation && timers_[slot].armed) {
+        timers_[slot].armed = false;
+        timers_[slot].callback = nullptr;
+    }
+}
+
+inline void network::deliver(std::uint32_t slot)
+{
+    packet& p = packets_[slot];
+    auto const bytes = p.bytes();
+    trace_ = detail::hash_combine(trace_, static_cast<std::uint64_t>(now_.time_since_epoch().count()));
+    trace_ = detail::hash_combine(trace_, p.to_host);
+    trace_ = detail::hash_bytes(bytes, trace_);
+
+    // The host resolved at send time is still the right one unless the
+    // address moved or was rebound meanwhile; only then look it up again.
+    host_id to = p.to_host;
+    if (to == no_host || hosts_[to].address != p.to)
+        to = resolve(p.to);
+    if (to == no_host || !hosts_[to].bound || !hosts_[to].up) {
+        ++stats_.unreachable;
+    } else if (partitioned_ && hosts_[to].group != hosts_[p.from].group) {
+        ++stats_.partitioned;
+    } else {
+        ++stats_.delivered;
+        stats_.bytes_delivered += bytes.size();
+        // The handler may send, which can grow packets_ and move this slot:
+        // copy what it needs first. A large payload's buffer survives the move.
+        endpoint const from = p.from_address;
+        if (bytes.size() <= inline_bytes) {
+            std::array<std::byte, inline_bytes> copy;
+            std::copy(bytes.begin(), bytes.end(), copy.begin());
+            hosts_[to].handler(from, std::span<std::byte const>(copy.data(), bytes.size()));
+        } else {
+            hosts_[to].handler(from, bytes);
+        }
+    }
+    free_packets_.push_back(slot);
+}
+
+inline void network::fire(std::uint32_t slot)
+{
+    timer_slot& t = timers_[slot];
+    bool live = t.armed;
+    if (live && t.owner != no_host)
+        live = hosts_[t.owner].up && hosts_[t.owner].incarnation == t.incarnation;
+    timer_callback cb;
+    if (live) {
+        cb = std::move(t.callback);
+        ++stats_.timers_fired;
+        trace_ = detail::hash_combine(trace_, now_.time_since_epoch().count() ^ 0x7133);
+    }
+    t.callback = nullptr;
+    t.armed = false;
+    free_timers_.push_back(slot);
+    if (cb)
+        cb();
+}
+
+inline void network::process(event const& e)
+{
+    now_ = time_point(duration(e.at));
+    ++stats_.events;
+    if (e.kind() == event_kind::datagram)
+        deliver(e.slot());
+    else
+        fire(e.slot());
+}
+
+inline bool network::step()
+{
+    if (heap_.empty())
+        return false;
+    std::pop_heap(heap_.begin(), heap_.end(), later{});
+    event const e = heap_.back();
+    heap_.pop_back();
+    process(e);
+    return true;
+}
+
+inline std::size_t network::run_until(time_point t)
+{
+    std::size_t n = 0;
+    auto const limit = t.time_since_epoch().count();
+    while (!heap_.empty() && heap_.front().at <= limit) {
+        step();
+        ++n;
+    }
+    if (t > now_)
+        now_ = t;
+    return n;
+}
+
+inline std::size_t network::advance(duration d)
+{
+    return run_until(now_ + d);
+}
+
+inline std::size_t network::run_until_idle(std::size_t max_events)
+{
+    std::size_t n = 0;
+    while (n < max_events && step())
+        ++n;
+    return n;
+}
+
+} // namespace meshkit::sim
+
+#endif // MESHKIT_SIM_IMPL_NETWORK_HPP

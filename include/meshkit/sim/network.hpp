@@ -1,0 +1,282 @@
+// sim/network.hpp
+// ~~~~~~~~~~~~~~~
+#ifndef MESHKIT_SIM_NETWORK_HPP
+#define MESHKIT_SIM_NETWORK_HPP
+
+#include <meshkit/concepts/clock.hpp>
+#include <meshkit/concepts/transport.hpp>
+#include <meshkit/detail/hash.hpp>
+#include <meshkit/detail/rng.hpp>
+#include <meshkit/endpoint.hpp>
+#include <meshkit/error.hpp>
+#include <meshkit/result.hpp>
+#include <meshkit/sim/link_model.hpp>
+#include <meshkit/time.hpp>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <system_error>
+#include <boost/unordered/unordered_flat_map.hpp>
+
+#include <unordered_map>
+#include <vector>
+
+namespace meshkit::sim {
+
+/// Index of a host attached to a `sim::network`.
+using host_id = std::uint32_t;
+
+/// Counters a `sim::network` keeps about everything it did.
+struct network_stats {
+    std::uint64_t events = 0;             ///< events processed (deliveries, drops at delivery, timers)
+    std::uint64_t sent = 0;               ///< datagrams accepted by `send`
+    std::uint64_t delivered = 0;          ///< datagrams handed to a receive handler
+    std::uint64_t bytes_delivered = 0;    ///< payload bytes handed to receive handlers
+    std::uint64_t lost = 0;               ///< dropped by the link's loss probability
+    std::uint64_t duplicated = 0;         ///< extra copies created by the duplicate probability
+    std::uint64_t partitioned = 0;        ///< dropped because a partition separated the hosts
+    std::uint64_t unreachable = 0;        ///< dropped because nothing live was bound at the address
+    std::uint64_t timers_fired = 0;       ///< timer callbacks run
+};
+
+/** A deterministic discrete-event datagram network with its own virtual clock.
+
+    Every host, datagram and timer of a simulation lives here. Nothing
+    happens until the owner drives the network with `advance`, `run_until`
+    or `run_until_idle`; each processes events in (time, insertion order), so
+    one seed and one sequence of calls always give the same trace, which
+    `trace_hash()` summarises bit for bit.
+
+    Faults are first-class: per-link loss, duplication, jitter and reordering
+    (`link_model`), partitions and healing, host crash and restart, and
+    address changes.
+
+    @par Thread safety
+    <em>Distinct objects</em>: Safe. <em>Shared objects</em>: Unsafe. A
+    simulation runs on one thread; run several networks for parallelism.
+
+    @par Example
+    @code
+    meshkit::sim::network net{42};
+    meshkit::sim::transport a{net}, b{net};
+    b.on_receive([](meshkit::endpoint const& from, std::span<std::byte const> d) { ... });
+    a.send(b.local_endpoint(), bytes);
+    net.advance(std::chrono::seconds(1));
+    @endcode
+*/
+class network {
+public:
+    /// Creates an empty network whose every random choice derives from `seed`.
+    explicit network(std::uint64_t seed, link_model default_link = {});
+
+    /// The owner of timers that belong to no host.
+    static constexpr host_id no_host = std::numeric_limits<host_id>::max();
+
+    network(network const&) = delete;
+    network& operator=(network const&) = delete;
+
+    // -- time ---------------------------------------------------------------
+
+    /// The virtual time: starts at zero, moves only when the network is driven.
+    [[nodiscard]] time_point now() const noexcept { return now_; }
+
+    /// Runs every event due up to `now() + d`, then sets the clock to that time.
+    std::size_t advance(duration d);
+
+    /// Runs every event due up to `t` (if `t` is in the future), then sets the clock to `t`.
+    std::size_t run_until(time_point t);
+
+    /** Runs events until none are pending or `max_events` have run.
+
+        A node with periodic timers is never idle, so pass a bound when such
+        nodes exist. @return the number of events run.
+    */
+    std::size_t run_until_idle(std::size_t max_events = std::numeric_limits<std::size_t>::max());
+
+    /// Runs the next event, if any. @return false when nothing was pending.
+    bool step();
+
+    /// Events (datagrams in flight and armed timers) waiting to run.
+    [[nodiscard]] std::size_t pending() const noexcept { return heap_.size(); }
+
+    // -- hosts --------------------------------------------------------------
+
+    /// A fresh endpoint, 10.x.y.z:7000, never handed out before by this network.
+    [[nodiscard]] endpoint next_endpoint() noexcept;
+
+    /** Attaches a host at `at`, reusing the slot of a host unbound from there.
+
+        @return the host, or `errc::address_in_use` when a bound host (even a
+        crashed one) owns `at`.
+    */
+    [[nodiscard]] result<host_id> bind(endpoint const& at, receive_handler handler);
+
+    /// Detaches a host: its address becomes free and its timers never fire.
+    void unbind(host_id h) noexcept;
+
+    /// The address a host is bound at now.
+    [[nodiscard]] endpoint const& address_of(host_id h) const noexcept { return hosts_[h].address; }
+
+    /// Hands a datagram from host `from` to the link towards `to`. See `transport::send`.
+    std::error_code send(host_id from, endpoint const& to, std::span<std::byte const> bytes);
+
+    /// Arms a timer owned by `owner` (or by nobody: `no_host`); it dies with its host's crash or unbind.
+    timer_handle set_timer(host_id owner, time_point at, timer_callback cb);
+
+    /// Disarms a timer; a no-op when it already fired or was cancelled.
+    void cancel_timer(timer_handle h) noexcept;
+
+    /// The largest datagram `send` accepts; 1,200 bytes by default, as on the real network.
+    [[nodiscard]] std::size_t max_datagram_size() const noexcept { return max_datagram_; }
+    void set_max_datagram_size(std::size_t n) noexcept { max_datagram_ = n; }
+
+    // -- faults -------------------------------------------------------------
+
+    /// Sets the model used by every link without an override.
+    void set_default_link(link_model const& m) noexcept { default_link_ = m; }
+
+    /// Overrides the model of the link between `a` and `b`, in both directions.
+    void set_link(endpoint const& a, endpoint const& b, link_model const& m);
+
+    /** Splits the hosts into groups that cannot reach each other.
+
+        Hosts not named in any group form one further group. Datagrams in
+        flight across the new boundary are lost, as on a real cut.
+    */
+    void partition(std::vector<std::vector<endpoint>> const& groups);
+
+    /// Removes every partition.
+    void heal() noexcept;
+
+    /// Stops a host: it receives nothing, its timers never fire, its sends fail.
+    void crash(endpoint const& at) noexcept;
+
+    /// Starts a crashed host again; its owner must re-arm whatever timers it needs.
+    void restart(endpoint const& at) noexcept;
+
+    /// True when a live host is bound at `at`.
+    [[nodiscard]] bool is_up(endpoint const& at) const noexcept;
+
+    /** Moves a host to a new address, as a NAT rebinding or network change would.
+
+        Datagrams sent to the old address afterwards are lost.
+        @return `errc::host_unreachable` if nothing is bound at `from`,
+        `errc::address_in_use` if something is bound at `to`.
+    */
+    std::error_code rebind(endpoint const& from, endpoint const& to);
+
+    // -- observation --------------------------------------------------------
+
+    /// Everything counted so far.
+    [[nodiscard]] network_stats const& stats() const noexcept { return stats_; }
+
+    /// An order-sensitive hash of every event processed: equal seeds and calls give equal hashes.
+    [[nodiscard]] std::uint64_t trace_hash() const noexcept { return trace_; }
+
+    /// The seed the network was created with.
+    [[nodiscard]] std::uint64_t seed() const noexcept { return seed_; }
+
+    /// The network's generator, for scenario code that must stay on the same seed.
+    [[nodiscard]] detail::rng& rng() noexcept { return rng_; }
+
+    /// The base one-way latency of the link from `a` to `b`, before jitter.
+    [[nodiscard]] duration link_latency(endpoint const& a, endpoint const& b) const noexcept;
+
+private:
+    enum class event_kind : std::uint8_t { datagram, timer };
+
+    // 16 bytes, so four events share a cache line in the heap. `order` packs
+    // the insertion sequence (high 32 bits), the kind (1 bit) and the slot
+    // (31 bits): ties at equal times resolve by insertion, deterministically.
+    struct event {
+        std::int64_t at;
+        std::uint64_t order;
+        [[nodiscard]] std::uint32_t slot() const noexcept { return static_cast<std::uint32_t>(order & 0x7fffffffu); }
+        [[nodiscard]] event_kind kind() const noexcept { return static_cast<event_kind>((order >> 31) & 1u); }
+    };
+
+    struct later {
+        bool operator()(event const& a, event const& b) const noexcept
+        {
+            return a.at != b.at ? a.at > b.at : a.order > b.order;
+        }
+    };
+
+    struct host {
+        endpoint address;
+        receive_handler handler;
+        std::uint32_t incarnation = 0;
+        std::uint32_t group = 0;
+        bool bound = false;
+        bool up = false;
+    };
+
+    // Small datagrams (most protocol traffic) live inline in the slot, which
+    // saves a cache miss per delivery; larger ones use the slot's vector,
+    // whose capacity is reused.
+    static constexpr std::size_t inline_bytes = 96;
+
+    struct packet {
+        host_id from = 0;
+        host_id to_host = 0;
+        endpoint from_address;
+        endpoint to;
+        std::uint32_t size = 0;
+        std::array<std::byte, inline_bytes> small;
+        std::vector<std::byte> large;
+
+        [[nodiscard]] std::span<std::byte const> bytes() const noexcept
+        {
+            return size <= inline_bytes ? std::span<std::byte const>(small.data(), size)
+                                        : std::span<std::byte const>(large);
+        }
+    };
+
+    struct timer_slot {
+        timer_callback callback;
+        host_id owner = 0;
+        std::uint32_t incarnation = 0;
+        std::uint32_t generation = 0;
+        bool armed = false;
+    };
+
+    link_model const& model_for(endpoint const& a, endpoint const& b) const noexcept;
+    static std::uint64_t pair_key(endpoint const& a, endpoint const& b) noexcept;
+    void push(std::int64_t at, std::uint32_t slot, event_kind kind);
+    void enqueue_packet(host_id from, host_id to_host, endpoint const& to, std::span<std::byte const> bytes,
+                        duration delay);
+    host_id resolve(endpoint const& to) const noexcept;
+    std::uint32_t take_packet_slot();
+    void process(event const& e);
+    void deliver(std::uint32_t slot);
+    void fire(std::uint32_t slot);
+
+    std::uint64_t seed_;
+    detail::rng rng_;
+    link_model default_link_;
+    time_point now_{};
+    std::uint64_t next_seq_ = 0;
+    std::uint32_t next_address_ = 0;
+    std::size_t max_datagram_ = 1200;
+    std::uint64_t trace_;
+    network_stats stats_;
+
+    std::vector<event> heap_;
+    std::vector<host> hosts_;
+    boost::unordered_flat_map<endpoint, host_id, std::hash<endpoint>> by_address_;
+    std::vector<packet> packets_;
+    std::vector<std::uint32_t> free_packets_;
+    std::vector<timer_slot> timers_;
+    std::vector<std::uint32_t> free_timers_;
+    boost::unordered_flat_map<std::uint64_t, link_model> link_overrides_;
+    bool partitioned_ = false;
+};
+
+} // namespace meshkit::sim
+
+#include <meshkit/sim/impl/network.hpp>
+
+#endif // MESHKIT_SIM_NETWORK_HPP

@@ -1,0 +1,15 @@
+// Must not compile: the bundle's storage does not model its concept, and the
+// diagnostic must say so with meshkit's message (pinned by CTest).
+#include <meshkit/node_policies.hpp>
+
+struct broken_storage {};
+
+struct bad_policies : meshkit::sim_policies {
+    using storage = broken_storage;
+};
+
+int main()
+{
+    meshkit::sim::network net{1};
+    meshkit::basic_node<bad_policies> node{net};
+}

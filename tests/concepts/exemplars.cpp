@@ -1,0 +1,194 @@
+// The exemplars quoted in docs/concepts/*.md. They live in a test so they
+// always compile; each concept is also checked against real models (positive)
+// and near misses (negative).
+#include <meshkit/concepts/clock.hpp>
+#include <meshkit/concepts/discovery_strategy.hpp>
+#include <meshkit/concepts/hierarchy_strategy.hpp>
+#include <meshkit/concepts/metrics_sink.hpp>
+#include <meshkit/concepts/node_policies.hpp>
+#include <meshkit/concepts/storage_backend.hpp>
+#include <meshkit/concepts/transport.hpp>
+
+#include <meshkit/discovery/static_seeds.hpp>
+#include <meshkit/error.hpp>
+#include <meshkit/hierarchy/flat.hpp>
+#include <meshkit/metrics/in_memory_metrics.hpp>
+#include <meshkit/metrics/null_metrics.hpp>
+#include <meshkit/node_policies.hpp>
+#include <meshkit/sim/transport.hpp>
+#include <meshkit/sim/virtual_clock.hpp>
+#include <meshkit/storage/memory_store.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <map>
+
+namespace exemplar {
+
+//[concept_transport
+class transport {
+public:
+    meshkit::endpoint local_endpoint() const { return self_; }
+    std::error_code send(meshkit::endpoint const& to, std::span<std::byte const> datagram);
+    void on_receive(meshkit::receive_handler handler) { handler_ = std::move(handler); }
+    std::size_t max_datagram_size() const { return 1200; }
+
+private:
+    meshkit::endpoint self_;
+    meshkit::receive_handler handler_;
+};
+//]
+
+//[concept_clock
+class clock {
+public:
+    meshkit::time_point now() const;
+    meshkit::timer_handle set_timer(meshkit::time_point at, meshkit::timer_callback cb);
+    void cancel(meshkit::timer_handle h);
+};
+//]
+
+//[concept_discovery_strategy
+class dns_seeds {
+public:
+    std::vector<meshkit::endpoint> candidates(std::size_t n)
+    {
+        std::vector<meshkit::endpoint> out(resolved_.begin(), resolved_.begin() + std::min(n, resolved_.size()));
+        return out;
+    }
+    void report(meshkit::endpoint const&, meshkit::contact_outcome) {}
+
+private:
+    std::vector<meshkit::endpoint> resolved_;
+};
+//]
+
+//[concept_hierarchy_strategy
+struct fixed_level {
+    std::uint8_t lvl = 1;
+    meshkit::node_role role() const { return meshkit::node_role::member; }
+    std::uint8_t level() const { return lvl; }
+    std::optional<meshkit::node_id> parent() const { return std::nullopt; }
+};
+//]
+
+//[concept_storage_backend
+class map_store {
+public:
+    std::error_code load(std::string_view key, std::vector<std::byte>& out)
+    {
+        auto it = data_.find(std::string(key));
+        if (it == data_.end()) {
+            out.clear();
+            return meshkit::errc::not_found;
+        }
+        out = it->second;
+        return {};
+    }
+    std::error_code store(std::string_view key, std::span<std::byte const> value)
+    {
+        data_[std::string(key)].assign(value.begin(), value.end());
+        return {};
+    }
+    std::error_code erase(std::string_view key)
+    {
+        data_.erase(std::string(key));
+        return {};
+    }
+
+private:
+    std::map<std::string, std::vector<std::byte>> data_;
+};
+//]
+
+//[concept_metrics_sink
+struct stdout_metrics {
+    void increment(std::string_view name, std::uint64_t n) { std::printf("%.*s += %llu\n", int(name.size()), name.data(), static_cast<unsigned long long>(n)); }
+    void set_gauge(std::string_view name, double v) { std::printf("%.*s = %g\n", int(name.size()), name.data(), v); }
+    void observe(std::string_view name, double v) { std::printf("%.*s <- %g\n", int(name.size()), name.data(), v); }
+};
+//]
+
+// Near misses: each differs from its concept in one way.
+struct transport_send_returns_bool {
+    meshkit::endpoint local_endpoint() const;
+    bool send(meshkit::endpoint const&, std::span<std::byte const>);
+    void on_receive(meshkit::receive_handler);
+    std::size_t max_datagram_size() const;
+};
+struct clock_without_cancel {
+    meshkit::time_point now() const;
+    meshkit::timer_handle set_timer(meshkit::time_point, meshkit::timer_callback);
+};
+struct discovery_returning_list {
+    std::vector<std::string> candidates(std::size_t);
+    void report(meshkit::endpoint const&, meshkit::contact_outcome);
+};
+struct hierarchy_with_int_role {
+    int role() const;
+    std::uint8_t level() const;
+    std::optional<meshkit::node_id> parent() const;
+};
+struct storage_without_erase {
+    std::error_code load(std::string_view, std::vector<std::byte>&);
+    std::error_code store(std::string_view, std::span<std::byte const>);
+};
+struct metrics_without_histograms {
+    void increment(std::string_view, std::uint64_t);
+    void set_gauge(std::string_view, double);
+};
+
+} // namespace exemplar
+
+// -- positive ----------------------------------------------------------------
+static_assert(meshkit::transport<exemplar::transport>);
+static_assert(meshkit::transport<meshkit::sim::transport>);
+static_assert(meshkit::clock<exemplar::clock>);
+static_assert(meshkit::clock<meshkit::sim::virtual_clock>);
+static_assert(meshkit::discovery_strategy<exemplar::dns_seeds>);
+static_assert(meshkit::discovery_strategy<meshkit::discovery::static_seeds>);
+static_assert(meshkit::hierarchy_strategy<exemplar::fixed_level>);
+static_assert(meshkit::hierarchy_strategy<meshkit::hierarchy::flat>);
+static_assert(meshkit::storage_backend<exemplar::map_store>);
+static_assert(meshkit::storage_backend<meshkit::storage::memory_store>);
+static_assert(meshkit::metrics_sink<exemplar::stdout_metrics>);
+static_assert(meshkit::metrics_sink<meshkit::metrics::null_metrics>);
+static_assert(meshkit::metrics_sink<meshkit::metrics::in_memory_metrics>);
+static_assert(meshkit::node_policies<meshkit::sim_policies>);
+
+// -- negative ----------------------------------------------------------------
+static_assert(!meshkit::transport<exemplar::transport_send_returns_bool>);
+static_assert(!meshkit::clock<exemplar::clock_without_cancel>);
+static_assert(!meshkit::discovery_strategy<exemplar::discovery_returning_list>);
+static_assert(!meshkit::hierarchy_strategy<exemplar::hierarchy_with_int_role>);
+static_assert(!meshkit::storage_backend<exemplar::storage_without_erase>);
+static_assert(!meshkit::metrics_sink<exemplar::metrics_without_histograms>);
+static_assert(!meshkit::node_policies<int>);
+
+namespace {
+
+struct exemplar_policies : meshkit::sim_policies {
+    using discovery = exemplar::dns_seeds;
+    using hierarchy = exemplar::fixed_level;
+    using storage = exemplar::map_store;
+};
+
+TEST(ConceptExemplars, UserPoliciesComposeIntoARunningNode)
+{
+    using namespace std::chrono_literals;
+    meshkit::sim::network net{1};
+    meshkit::basic_node<exemplar_policies> a{net}, b{net};
+    EXPECT_EQ(a.hierarchy().level(), 1);
+    a.start();
+    b.start();
+    b.join(a.local_endpoint());
+    net.advance(3s);
+    EXPECT_EQ(a.engine<meshkit::membership::liveness>().sessions().size(), 1u);
+    // The identity went through the user's storage backend.
+    std::vector<std::byte> stored;
+    EXPECT_FALSE(a.storage().load(meshkit::basic_node<exemplar_policies>::identity_key, stored));
+    EXPECT_EQ(stored.size(), 32u);
+}
+
+} // namespace
