@@ -14,9 +14,6 @@ enum class errc {
     /** A storage backend has no value under the requested key. */
     not_found = 1,
 
-    /** A bounded table (peers, candidates, sessions) is full; the entry was not added. */
-    capacity_exceeded,
-
     /** The destination address is not bound to any host (simulator) or cannot be resolved. */
     host_unreachable,
 
@@ -28,12 +25,6 @@ enum class errc {
 
     /** The operation needs a started node, or a live host in the simulator. */
     not_running,
-
-    /** A textual address, id or option could not be parsed. */
-    invalid_argument,
-
-    /** A storage backend failed to read or write its medium. */
-    storage_failure,
 };
 
 /// The category of `meshkit::errc`.
@@ -45,13 +36,10 @@ inline std::error_category const& error_category() noexcept
         {
             switch (static_cast<errc>(ev)) {
             case errc::not_found: return "no value under that key";
-            case errc::capacity_exceeded: return "bounded table is full";
             case errc::host_unreachable: return "no host at that address";
             case errc::message_too_large: return "payload exceeds the datagram limit";
             case errc::address_in_use: return "address already bound";
             case errc::not_running: return "node or host is not running";
-            case errc::invalid_argument: return "invalid argument";
-            case errc::storage_failure: return "storage medium failed";
             }
             return "unknown meshkit error";
         }

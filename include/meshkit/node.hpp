@@ -13,6 +13,7 @@
 #include <meshkit/detail/rng.hpp>
 #include <meshkit/endpoint.hpp>
 #include <meshkit/engine_context.hpp>
+#include <meshkit/error.hpp>
 #include <meshkit/inbound.hpp>
 #include <meshkit/membership/liveness.hpp>
 #include <meshkit/node_config.hpp>
@@ -140,7 +141,7 @@ public:
     /// The storage key of the node's persisted identity.
     static constexpr char const* identity_key = "meshkit/node_id";
 
-    /** Builds a node in an environment: a `sim::network`, or an `asio::io_context`.
+    /** Builds a node in an environment, such as a `sim::network`.
 
         The transport is built from `(env, config.listen)`, the clock from
         `(env, transport)` when it can be, else from `(env)`. The other
@@ -161,6 +162,9 @@ public:
         , rng_(detail::hash_combine(config_.seed, std::hash<endpoint>{}(transport_.local_endpoint())))
     {
         id_ = load_identity();
+        // Message ids must not repeat across restarts of one identity, so they
+        // start at a random point rather than at 1.
+        next_message_id_ = rng_() >> 1;
         transport_.on_receive([this](endpoint const& from, std::span<std::byte const> d) { on_datagram(from, d); });
     }
 
@@ -285,14 +289,18 @@ private:
             return *config_.id;
         }
         std::vector<std::byte> stored;
-        if (!storage_.load(identity_key, stored) && stored.size() == 32) {
+        std::error_code const ec = storage_.load(identity_key, stored);
+        if (!ec && stored.size() == 32) {
             node_id id;
             std::memcpy(id.bytes.data(), stored.data(), 32);
             if (!id.is_zero())
                 return id;
         }
         node_id id = node_id::from_seed(rng_());
-        (void)storage_.store(identity_key, std::as_bytes(std::span(id.bytes)));
+        // Only a medium that says "nothing there" gets a new identity written;
+        // a failing one keeps whatever it holds for when it recovers.
+        if (ec == errc::not_found)
+            (void)storage_.store(identity_key, std::as_bytes(std::span(id.bytes)));
         return id;
     }
 
@@ -312,7 +320,7 @@ private:
         if (tx_.size() > transport_.max_datagram_size()) {
             ++stats_.send_errors;
             metrics_.increment("meshkit_send_errors_total", 1);
-            return wire::errc::too_large;
+            return errc::message_too_large;
         }
         std::error_code ec = transport_.send(to, tx_);
         if (ec) {

@@ -3,6 +3,7 @@
 #ifndef MESHKIT_TYPE_LIST_HPP
 #define MESHKIT_TYPE_LIST_HPP
 
+#include <type_traits>
 #include <variant>
 
 namespace meshkit {

@@ -168,11 +168,14 @@ static_assert(!meshkit::node_policies<int>);
 
 namespace {
 
+//[concept_node_policies
 struct exemplar_policies : meshkit::sim_policies {
     using discovery = exemplar::dns_seeds;
     using hierarchy = exemplar::fixed_level;
     using storage = exemplar::map_store;
 };
+static_assert(meshkit::node_policies<exemplar_policies>);
+//]
 
 TEST(ConceptExemplars, UserPoliciesComposeIntoARunningNode)
 {

@@ -134,6 +134,17 @@ TEST(LivenessEngine, RunsWithoutANodeAndReportsUnansweredCandidates)
     EXPECT_EQ(engine.candidate_count(), 0u);
 }
 
+TEST(LivenessEngine, RelayedMessagesDoNotKeepTheirOriginatorAlive)
+{
+    liveness engine;
+    recording_context ctx;
+    node_id const origin = node_id::from_seed(8);
+    endpoint const relay = endpoint::v4(10, 0, 0, 8, 7000);
+    engine.on_datagram(ctx, inbound{relay, {0x1000, origin, 5, /*hops=*/2}});
+    EXPECT_EQ(engine.sessions().find(origin), nullptr);
+    EXPECT_TRUE(ctx.outbox.empty());
+}
+
 TEST(LivenessEngine, AnswersPingsAndSamplesRttFromPongs)
 {
     liveness engine;

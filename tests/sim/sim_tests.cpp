@@ -142,6 +142,18 @@ TEST(SimNetwork, DatagramsInFlightAcrossANewPartitionAreLost)
     EXPECT_TRUE(b.got.empty());
 }
 
+TEST(SimNetwork, DatagramSentDuringAPartitionStaysLostAfterHeal)
+{
+    sim::network net{6, {sim::latency_distribution::fixed(50ms)}};
+    recorder a{net}, b{net};
+    net.partition({{a.t.local_endpoint()}});
+    a.t.send(b.t.local_endpoint(), bytes_of("sent into the cut"));
+    net.advance(10ms);
+    net.heal();
+    net.run_until_idle();
+    EXPECT_TRUE(b.got.empty());
+}
+
 TEST(SimNetwork, CrashedHostReceivesNothingAndItsTimersDie)
 {
     sim::network net{8};

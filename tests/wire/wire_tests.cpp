@@ -162,7 +162,7 @@ TEST(WireCodec, RejectsTrailingBytes)
 
 TEST(WireCodec, RejectsLyingLengthBeforeAllocating)
 {
-    // A string claiming 2^40 bytes in a 10-byte datagram.
+    // A string claiming 2^40 bytes in a 7-byte input.
     std::vector<std::byte> bytes{std::byte{0x80}, std::byte{0x80}, std::byte{0x80}, std::byte{0x80},
                                  std::byte{0x80}, std::byte{0x20}, std::byte{'a'}};
     auto const before = g_heap_requested.load();

@@ -40,7 +40,7 @@ struct liveness_config {
 /** Pings peers, measures their RTT and ages out the silent ones.
 
     A sans-IO engine: it owns no socket, thread or clock. It reacts to
-    `start`, `on_message`, `on_datagram` and `on_timer`, and acts only
+    `start`, `add_candidate`, `on_message`, `on_datagram` and `on_timer`, and acts only
     through its context: `send`, `set_timer`, `emit`, `now`, `rng`,
     `metrics`. It therefore runs unchanged in the simulator and over UDP.
 
@@ -92,8 +92,11 @@ public:
     template <class Ctx>
     void on_datagram(Ctx& ctx, inbound const& in)
     {
-        if (in.header.sender == ctx.self())
+        // A relayed message (hops > 0) says nothing about its originator's
+        // liveness or address, only about the relay's.
+        if (in.header.sender == ctx.self() || in.header.hops != 0)
             return;
+        std::erase_if(candidates_, [&](candidate const& c) { return c.address == in.from; });
         bool created = false;
         sessions_.touch(in.header.sender, in.from, ctx.now(), created);
         if (created)
@@ -109,6 +112,8 @@ public:
     template <class Ctx>
     void on_message(Ctx& ctx, inbound const& in, pong const& p)
     {
+        // A candidate that answers from another address (a NAT) still answered.
+        std::erase_if(candidates_, [&](candidate const& c) { return c.nonce == p.nonce; });
         if (session* s = sessions_.find(in.header.sender); s && p.nonce != 0 && s->outstanding_nonce == p.nonce) {
             s->rtt.sample(ctx.now() - s->ping_sent);
             s->outstanding_nonce = 0;
@@ -152,7 +157,6 @@ private:
     template <class Ctx>
     void on_new_peer(Ctx& ctx, node_id const& id, endpoint const& from)
     {
-        std::erase_if(candidates_, [&](candidate const& c) { return c.address == from; });
         ctx.metrics().increment("meshkit_peers_up_total", 1);
         ctx.emit(peer_up{id, from});
         // Measure the new peer's RTT at once rather than a tick later.

@@ -26,8 +26,7 @@ struct summary {
 
 /** Keeps every metric in memory for inspection; models `meshkit::metrics_sink`.
 
-    Tests assert on it, and the simulator's scenario runner aggregates it
-    across nodes. Space is bounded by the number of distinct metric names,
+    Tests and examples assert on it. Space is bounded by the number of distinct metric names,
     which is fixed by the code, not by traffic. Histograms are summaries
     (count, sum, min, max); a Prometheus sink keeps buckets.
 */

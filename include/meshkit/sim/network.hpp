@@ -143,8 +143,9 @@ public:
 
     /** Splits the hosts into groups that cannot reach each other.
 
-        Hosts not named in any group form one further group. Datagrams in
-        flight across the new boundary are lost, as on a real cut.
+        Hosts not named in any group form one further group. Datagrams sent
+        across a boundary are lost, and so are those in flight across a new
+        one, as on a real cut.
     */
     void partition(std::vector<std::vector<endpoint>> const& groups);
 
@@ -190,7 +191,8 @@ private:
 
     // 16 bytes, so four events share a cache line in the heap. `order` packs
     // the insertion sequence (high 32 bits), the kind (1 bit) and the slot
-    // (31 bits): ties at equal times resolve by insertion, deterministically.
+    // (31 bits): ties at equal times resolve by insertion order. The sequence
+    // wraps after 2^32 events; ties then still resolve deterministically.
     struct event {
         std::int64_t at;
         std::uint64_t order;
@@ -259,7 +261,7 @@ private:
     link_model default_link_;
     time_point now_{};
     std::uint64_t next_seq_ = 0;
-    std::uint32_t next_address_ = 0;
+    std::uint64_t next_address_ = 0;
     std::size_t max_datagram_ = 1200;
     std::uint64_t trace_;
     network_stats stats_;

@@ -3,6 +3,8 @@
 #ifndef MESHKIT_SIM_IMPL_NETWORK_HPP
 #define MESHKIT_SIM_IMPL_NETWORK_HPP
 
+#include <meshkit/sim/network.hpp>
+
 #include <algorithm>
 #include <utility>
 
@@ -16,10 +18,12 @@ inline network::network(std::uint64_t seed, link_model default_link)
 inline endpoint network::next_endpoint() noexcept
 {
     // 10.0.0.1 upwards; skipping .0 and .255 keeps addresses realistic in logs.
-    std::uint32_t n = next_address_++;
-    std::uint32_t const host_part = n % 254 + 1;
-    std::uint32_t const rest = n / 254;
-    return endpoint::v4((10u << 24) | ((rest & 0xffffu) << 8) | host_part, 7000);
+    // Past 254 * 65,536 addresses the port moves on, so none ever repeats.
+    std::uint64_t const n = next_address_++;
+    auto const host_part = static_cast<std::uint32_t>(n % 254 + 1);
+    auto const rest = static_cast<std::uint32_t>(n / 254);
+    auto const port = static_cast<std::uint16_t>(7000 + rest / 65536);
+    return endpoint::v4((10u << 24) | ((rest % 65536) << 8) | host_part, port);
 }
 
 inline result<host_id> network::bind(endpoint const& at, receive_handler handler)
@@ -198,6 +202,10 @@ inline std::error_code network::send(host_id from, endpoint const& to, std::span
     if (m.reorder > 0 && rng_.chance(m.reorder))
         delay += duration(rng_.between(0, m.reorder_window.count()));
     host_id const to_host = resolve(to);
+    if (partitioned_ && to_host != no_host && hosts_[to_host].group != hosts_[from].group) {
+        ++stats_.partitioned;
+        return {};
+    }
     enqueue_packet(from, to_host, to, bytes, delay);
     if (m.duplicate > 0 && rng_.chance(m.duplicate)) {
         ++stats_.duplicated;
