@@ -6,6 +6,7 @@
 #include <meshkit/concepts/clock.hpp>
 #include <meshkit/detail/rng.hpp>
 #include <meshkit/endpoint.hpp>
+#include <meshkit/error.hpp>
 #include <meshkit/node_id.hpp>
 #include <meshkit/time.hpp>
 #include <meshkit/wire/envelope.hpp>
@@ -53,10 +54,13 @@ public:
 
         For engines that relay another node's message (gossip): the original
         sender and message id are kept, so receivers can deduplicate.
+        @return `errc::hop_limit` when the envelope has already made 255 hops.
     */
     template <class M>
     std::error_code forward(endpoint const& to, wire::envelope header, M const& m)
     {
+        if (header.hops == 255)
+            return errc::hop_limit; // one more would wrap to 0 and look first-hand
         ++header.hops;
         return node_->send_with(to, header, m);
     }

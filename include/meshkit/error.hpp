@@ -25,6 +25,9 @@ enum class errc {
 
     /** The operation needs a started node, or a live host in the simulator. */
     not_running,
+
+    /** A message has been forwarded 255 times and cannot be forwarded again. */
+    hop_limit,
 };
 
 /// The category of `meshkit::errc`.
@@ -40,6 +43,7 @@ inline std::error_category const& error_category() noexcept
             case errc::message_too_large: return "payload exceeds the datagram limit";
             case errc::address_in_use: return "address already bound";
             case errc::not_running: return "node or host is not running";
+            case errc::hop_limit: return "hop limit reached";
             }
             return "unknown meshkit error";
         }

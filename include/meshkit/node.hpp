@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <random>
 #include <span>
 #include <system_error>
 #include <tuple>
@@ -62,7 +63,8 @@ template <class List> struct engine_tuple;
 template <class... Es> struct engine_tuple<type_list<Es...>> {
     using type = std::tuple<Es...>;
     using messages = wire::registry_union<typename Es::messages...>;
-    using events = type_list_union<type_list<peer_up, peer_down, contact_failed, peers_wanted>, typename Es::events...>;
+    using events = type_list_union<type_list<peer_up, peer_down, contact_failed, peers_wanted, transport_error>,
+                                   typename Es::events...>;
 };
 
 /// The index of the first engine in `Tuple` whose registry holds `M`.
@@ -159,13 +161,23 @@ public:
         , storage_(std::move(storage))
         , metrics_(std::move(metrics))
         , engines_(make_engines(std::make_index_sequence<std::tuple_size_v<engines_type>>{}))
-        , rng_(detail::hash_combine(config_.seed, std::hash<endpoint>{}(transport_.local_endpoint())))
+        , rng_(initial_seed(config_, transport_))
     {
         id_ = load_identity();
-        // Message ids must not repeat across restarts of one identity, so they
-        // start at a random point rather than at 1.
-        next_message_id_ = rng_() >> 1;
+        // Message ids must not repeat across restarts of one identity: each
+        // construction takes the next epoch from storage as the high bits.
+        next_message_id_ = next_epoch() << 40 | (rng_() & 0xffffffffu);
         transport_.on_receive([this](endpoint const& from, std::span<std::byte const> d) { on_datagram(from, d); });
+        if constexpr (requires { transport_.on_restart([] {}); })
+            transport_.on_restart([this] {
+                // The host's timers died with the crash: restart the engines' clocks.
+                if (running_) {
+                    stop();
+                    start();
+                }
+            });
+        if constexpr (requires { transport_.on_error([](std::error_code const&, endpoint const&) {}); })
+            transport_.on_error([this](std::error_code const& ec, endpoint const& peer) { on_transport_error(ec, peer); });
     }
 
     basic_node(basic_node const&) = delete;
@@ -209,6 +221,42 @@ public:
                 e.add_candidate(ctx, peer);
             }
         });
+    }
+
+    /** Broadcasts `payload` through the node's broadcast engine (Plumtree, push gossip, flooding).
+
+        @return the broadcast's key, or the engine's error (a payload over
+        its limit gives `errc::message_too_large`).
+    */
+    auto broadcast(std::span<std::byte const> payload)
+    {
+        constexpr std::size_t I = broadcaster_index();
+        static_assert(I < std::tuple_size_v<engines_type>,
+                      "meshkit: basic_node::broadcast needs an engine with a broadcast(ctx, payload) hook "
+                      "(add broadcast::plumtree, push_gossip or flooding to Policies::engines)");
+        engine_context<basic_node, I> ctx{*this};
+        return std::get<I>(engines_).broadcast(ctx, payload);
+    }
+
+    /// The engine `broadcast` goes through.
+    [[nodiscard]] auto& broadcaster() noexcept
+    {
+        constexpr std::size_t I = broadcaster_index();
+        static_assert(I < std::tuple_size_v<engines_type>, "meshkit: this node has no broadcast engine");
+        return std::get<I>(engines_);
+    }
+
+    /** Calls `f(engine, ctx)` with engine `E` and its context.
+
+        The way to reach an engine's own operations that take a context,
+        beyond those `basic_node` forwards itself.
+    */
+    template <class E, class F>
+    decltype(auto) with_engine(F&& f)
+    {
+        constexpr std::size_t I = index_of<E>();
+        engine_context<basic_node, I> ctx{*this};
+        return std::forward<F>(f)(std::get<I>(engines_), ctx);
     }
 
     /// Installs the application's event handler (replacing any previous one).
@@ -259,18 +307,42 @@ private:
     template <std::size_t... I>
     engines_type make_engines(std::index_sequence<I...>) const
     {
-        return engines_type{make_engine<std::tuple_element_t<I, engines_type>>()...};
+        return engines_type{build_engine<std::tuple_element_t<I, engines_type>>()...};
     }
 
+    // Not named make_engine: a member of that name would hide the
+    // make_engine customisation point from argument-dependent lookup.
     template <class E>
-    E make_engine() const
+    E build_engine() const
     {
-        if constexpr (std::is_same_v<E, membership::liveness>)
-            return E(config_.liveness);
+        if constexpr (requires { make_engine(std::type_identity<E>{}, config_); })
+            return make_engine(std::type_identity<E>{}, config_);
         else if constexpr (std::constructible_from<E, node_config const&>)
             return E(config_);
         else
             return E();
+    }
+
+    template <class E, std::size_t I = 0>
+    static constexpr std::size_t index_of() noexcept
+    {
+        static_assert(I < std::tuple_size_v<engines_type>, "meshkit: that engine is not in Policies::engines");
+        if constexpr (std::is_same_v<std::tuple_element_t<I, engines_type>, E>)
+            return I;
+        else
+            return index_of<E, I + 1>();
+    }
+
+    template <std::size_t I = 0>
+    static constexpr std::size_t broadcaster_index() noexcept
+    {
+        if constexpr (I == std::tuple_size_v<engines_type>)
+            return I;
+        else if constexpr (requires(std::tuple_element_t<I, engines_type>& e, engine_context<basic_node, I>& c,
+                                    std::span<std::byte const> p) { e.broadcast(c, p); })
+            return I;
+        else
+            return broadcaster_index<I + 1>();
     }
 
     template <class F>
@@ -279,6 +351,32 @@ private:
         [&]<std::size_t... I>(std::index_sequence<I...>) {
             (f.template operator()<I>(std::get<I>(engines_)), ...);
         }(std::make_index_sequence<std::tuple_size_v<engines_type>>{});
+    }
+
+    // On a deterministic transport (the simulator) randomness comes from the
+    // configured seed, so a run replays exactly. On a real one an unset seed
+    // means fresh entropy: otherwise every default node would share an id.
+    static std::uint64_t initial_seed(node_config const& cfg, transport_type const& t)
+    {
+        if (cfg.seed)
+            return detail::hash_combine(*cfg.seed, std::hash<endpoint>{}(t.local_endpoint()));
+        if constexpr (requires { requires transport_type::deterministic; })
+            return std::hash<endpoint>{}(t.local_endpoint());
+        else
+            return (std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}() ^
+                   std::hash<endpoint>{}(t.local_endpoint());
+    }
+
+    std::uint64_t next_epoch()
+    {
+        static constexpr char const* epoch_key = "meshkit/epoch";
+        std::vector<std::byte> stored;
+        std::uint64_t epoch = 0;
+        if (!storage_.load(epoch_key, stored) && stored.size() == 8)
+            std::memcpy(&epoch, stored.data(), 8);
+        ++epoch;
+        (void)storage_.store(epoch_key, std::as_bytes(std::span(&epoch, 1)));
+        return epoch & 0xffffff;
     }
 
     node_id load_identity()
@@ -349,6 +447,14 @@ private:
     template <class E>
     void route_event(E const& e)
     {
+        // Engines hear each other's events first (HyParView's neighbour
+        // changes drive Plumtree's tree), then discovery, then the application.
+        for_each_engine([&]<std::size_t I>(auto& engine) {
+            if constexpr (requires { engine.on_event(std::declval<engine_context<basic_node, I>&>(), e); }) {
+                engine_context<basic_node, I> ctx{*this};
+                engine.on_event(ctx, e);
+            }
+        });
         if constexpr (std::is_same_v<E, peer_up>)
             discovery_.report(e.address, contact_outcome::reached);
         else if constexpr (std::is_same_v<E, contact_failed>)
@@ -361,6 +467,22 @@ private:
     }
 
     // -- receiving --------------------------------------------------------
+
+    void on_transport_error(std::error_code const& ec, endpoint const& peer)
+    {
+        if (!running_)
+            return;
+        metrics_.increment("meshkit_transport_errors_total", 1);
+        if (!peer.is_unspecified())
+            for_each_engine([&]<std::size_t I>(auto& e) {
+                if constexpr (requires { e.on_unreachable(std::declval<engine_context<basic_node, I>&>(), peer); }) {
+                    engine_context<basic_node, I> ctx{*this};
+                    e.on_unreachable(ctx, peer);
+                }
+            });
+        if (handler_)
+            handler_(event_type{transport_error{ec, peer}});
+    }
 
     void on_datagram(endpoint const& from, std::span<std::byte const> bytes)
     {

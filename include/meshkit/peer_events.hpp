@@ -8,6 +8,7 @@
 #include <meshkit/time.hpp>
 
 #include <cstddef>
+#include <system_error>
 
 namespace meshkit {
 
@@ -38,6 +39,17 @@ struct contact_failed {
 /// The engine has fewer peers than it wants and asks discovery for `count` candidates.
 struct peers_wanted {
     std::size_t count;
+};
+
+/** The transport reported an error instead of a datagram.
+
+    `peer` is the destination it concerns when known: an ICMP "port
+    unreachable" names the address a datagram could not reach. Engines with
+    an `on_unreachable(ctx, address)` hook hear of those at once.
+*/
+struct transport_error {
+    std::error_code error;
+    endpoint peer;
 };
 
 } // namespace meshkit

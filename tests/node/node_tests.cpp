@@ -12,6 +12,7 @@
 #include <chrono>
 #include <memory>
 #include <queue>
+#include <meshkit/wire/envelope.hpp>
 #include <set>
 #include <variant>
 #include <vector>
@@ -46,11 +47,12 @@ TEST(SessionTracker, AgesOutSilentPeersAndKeepsTalkingOnes)
     membership::session_tracker t{8};
     bool created = false;
     time_point const t0{};
-    t.touch(node_id::from_seed(1), endpoint::v4(1, 2, 3, 4, 5), t0, created);
+    t.open(node_id::from_seed(1), endpoint::v4(1, 2, 3, 4, 5), t0, created);
     EXPECT_TRUE(created);
-    t.touch(node_id::from_seed(2), endpoint::v4(1, 2, 3, 5, 5), t0, created);
-    t.touch(node_id::from_seed(2), endpoint::v4(1, 2, 3, 5, 5), t0 + 4s, created);
-    EXPECT_FALSE(created);
+    t.open(node_id::from_seed(2), endpoint::v4(1, 2, 3, 5, 5), t0, created);
+    EXPECT_NE(t.refresh(node_id::from_seed(2), endpoint::v4(1, 2, 3, 5, 5), t0 + 4s), nullptr);
+    // Traffic claiming peer 1's id from another address does not keep it alive.
+    EXPECT_EQ(t.refresh(node_id::from_seed(1), endpoint::v4(6, 6, 6, 6, 6), t0 + 4s), nullptr);
     auto gone = t.expire(t0 + 6s, 5s);
     ASSERT_EQ(gone.size(), 1u);
     EXPECT_EQ(gone[0].id, node_id::from_seed(1));
@@ -62,9 +64,9 @@ TEST(SessionTracker, IsBounded)
 {
     membership::session_tracker t{2};
     bool created = false;
-    EXPECT_NE(t.touch(node_id::from_seed(1), {}, {}, created), nullptr);
-    EXPECT_NE(t.touch(node_id::from_seed(2), {}, {}, created), nullptr);
-    EXPECT_EQ(t.touch(node_id::from_seed(3), {}, {}, created), nullptr);
+    EXPECT_NE(t.open(node_id::from_seed(1), {}, {}, created), nullptr);
+    EXPECT_NE(t.open(node_id::from_seed(2), {}, {}, created), nullptr);
+    EXPECT_EQ(t.open(node_id::from_seed(3), {}, {}, created), nullptr);
     EXPECT_FALSE(created);
     EXPECT_EQ(t.size(), 2u);
 }
@@ -145,24 +147,52 @@ TEST(LivenessEngine, RelayedMessagesDoNotKeepTheirOriginatorAlive)
     EXPECT_TRUE(ctx.outbox.empty());
 }
 
-TEST(LivenessEngine, AnswersPingsAndSamplesRttFromPongs)
+TEST(LivenessEngine, OpensASessionOnlyWhenThePeerEchoesOurNonce)
 {
     liveness engine;
     recording_context ctx;
     node_id const peer = node_id::from_seed(7);
     endpoint const peer_addr = endpoint::v4(10, 0, 0, 7, 7000);
     inbound const in{peer_addr, {membership::ping::wire_id, peer, 1, 0}};
-    engine.on_datagram(ctx, in); // new peer: pinged at once
+    engine.on_datagram(ctx, in); // unknown: we challenge it with our own ping
     engine.on_message(ctx, in, membership::ping{42});
     ASSERT_EQ(ctx.outbox.size(), 2u);
-    auto const our_ping = std::get<membership::ping>(ctx.outbox[0].message);
+    auto const challenge = std::get<membership::ping>(ctx.outbox[0].message);
     EXPECT_EQ(std::get<membership::pong>(ctx.outbox[1].message).nonce, 42u);
+    EXPECT_EQ(engine.sessions().size(), 0u) << "a ping alone proves nothing";
+
+    // A pong with the wrong nonce is ignored.
+    inbound const back{peer_addr, {membership::pong::wire_id, peer, 2, 0}};
+    engine.on_message(ctx, back, membership::pong{challenge.nonce + 1});
+    EXPECT_EQ(engine.sessions().size(), 0u);
 
     ctx.clock += 30ms;
-    inbound const back{peer_addr, {membership::pong::wire_id, peer, 2, 0}};
     engine.on_datagram(ctx, back);
-    engine.on_message(ctx, back, membership::pong{our_ping.nonce});
+    engine.on_message(ctx, back, membership::pong{challenge.nonce});
+    ASSERT_EQ(engine.sessions().size(), 1u);
     EXPECT_EQ(engine.sessions().find(peer)->rtt.smoothed(), 30ms);
+}
+
+TEST(LivenessEngine, ForgedSenderCannotMoveASession)
+{
+    liveness engine;
+    recording_context ctx;
+    node_id const peer = node_id::from_seed(7);
+    endpoint const real = endpoint::v4(10, 0, 0, 7, 7000);
+    endpoint const attacker = endpoint::v4(10, 6, 6, 6, 6666);
+    engine.add_candidate(ctx, real);
+    auto const nonce = std::get<membership::ping>(ctx.outbox.back().message).nonce;
+    engine.on_message(ctx, inbound{real, {membership::pong::wire_id, peer, 1, 0}}, membership::pong{nonce});
+    ASSERT_EQ(engine.sessions().find(peer)->address, real);
+
+    // The attacker claims the peer's id and guesses a nonce: the session stays put.
+    inbound const forged{attacker, {membership::pong::wire_id, peer, 9, 0}};
+    engine.on_datagram(ctx, forged);
+    engine.on_message(ctx, forged, membership::pong{12345});
+    EXPECT_EQ(engine.sessions().find(peer)->address, real);
+    // It was probed at the claimed address; only the real owner of that
+    // address could echo the probe.
+    EXPECT_EQ(ctx.outbox.back().to, attacker);
 }
 
 // -- nodes on the simulator -------------------------------------------------------
@@ -330,6 +360,52 @@ TEST(SimNode, HostileDatagramsAreCountedAndDropped)
     EXPECT_EQ(a.stats().decode_errors, 1000u);
     EXPECT_EQ(a.metrics().counter("meshkit_decode_errors_total"), 1000u);
     EXPECT_EQ(peer_count(a), 0u);
+}
+
+TEST(SimNode, CrashedAndRestartedHostResumesLiveness)
+{
+    sim::network net{9};
+    node_config cfg;
+    cfg.liveness.session_timeout = 3s;
+    sim_node a{net, cfg};
+    sim_node b{net, cfg, discovery::static_seeds{a.local_endpoint()}};
+    a.start();
+    b.start();
+    net.advance(3s);
+    net.crash(b.local_endpoint());
+    net.advance(10s);
+    ASSERT_EQ(peer_count(a), 0u);
+    ASSERT_EQ(peer_count(b), 1u) << "b's state is frozen while it is down";
+    net.restart(b.local_endpoint());
+    net.advance(10s);
+    // b pings again (so a sees it) and ages out nothing it still hears from.
+    EXPECT_EQ(peer_count(a), 1u);
+    EXPECT_EQ(peer_count(b), 1u);
+    EXPECT_GT(b.stats().datagrams_sent, 10u);
+}
+
+TEST(SimNode, MessageIdsDoNotRepeatAcrossRestarts)
+{
+    sim::network net{10};
+    storage::memory_store disk;
+    endpoint const at = net.next_endpoint();
+    std::set<std::uint64_t> ids;
+    for (int life = 0; life < 3; ++life) {
+        node_config cfg;
+        cfg.listen = at;
+        cfg.seed = 5; // the same seed every life: only the stored epoch differs
+        sim_node n{net, cfg, discovery::static_seeds{}, hierarchy::flat{}, disk};
+        sim::transport observer{net};
+        observer.on_receive([&](endpoint const&, std::span<std::byte const> d) {
+            if (auto e = wire::decode_envelope(d)) {
+                EXPECT_TRUE(ids.insert(e->header.message_id).second) << "message id repeated";
+            }
+        });
+        n.start();
+        n.join(observer.local_endpoint());
+        net.advance(5s);
+    }
+    EXPECT_GE(ids.size(), 9u);
 }
 
 TEST(SimNode, StoppedNodeIgnoresTrafficAndTimers)

@@ -56,7 +56,7 @@ public:
     using messages = liveness_messages;
     using events = type_list<peer_up, peer_down, contact_failed, peers_wanted>;
 
-    explicit liveness(liveness_config cfg = {}) : cfg_(cfg), sessions_(cfg.max_peers)
+    explicit liveness(liveness_config cfg = {}) : cfg_(validated(cfg)), sessions_(cfg.max_peers)
     {
         sessions_.set_rtt_alpha(cfg.rtt_alpha);
     }
@@ -85,7 +85,7 @@ public:
         sessions_.for_each([&](session const& s) { known = known || s.address == address; });
         if (known)
             return;
-        candidates_.push_back(candidate{address, 0, 0});
+        candidates_.push_back(candidate{address, 0, 0, {}});
         ping_candidate(ctx, candidates_.back());
     }
 
@@ -96,11 +96,21 @@ public:
         // liveness or address, only about the relay's.
         if (in.header.sender == ctx.self() || in.header.hops != 0)
             return;
-        std::erase_if(candidates_, [&](candidate const& c) { return c.address == in.from; });
-        bool created = false;
-        sessions_.touch(in.header.sender, in.from, ctx.now(), created);
-        if (created)
-            on_new_peer(ctx, in.header.sender, in.from);
+        if (sessions_.refresh(in.header.sender, in.from, ctx.now()))
+            return;
+        // Unknown peer, or a known one at a new address: probe the path.
+        // Only a pong echoing our nonce from there opens or moves a session,
+        // so a forged datagram can neither create a peer nor hijack one.
+        if (session* s = sessions_.find(in.header.sender)) {
+            if (s->probe_address != in.from) {
+                s->probe_address = in.from;
+                s->probe_nonce = fresh_nonce(ctx);
+                s->probe_sent = ctx.now();
+                ctx.send(in.from, ping{s->probe_nonce});
+            }
+        } else {
+            add_candidate(ctx, in.from);
+        }
     }
 
     template <class Ctx>
@@ -112,13 +122,38 @@ public:
     template <class Ctx>
     void on_message(Ctx& ctx, inbound const& in, pong const& p)
     {
-        // A candidate that answers from another address (a NAT) still answered.
-        std::erase_if(candidates_, [&](candidate const& c) { return c.nonce == p.nonce; });
-        if (session* s = sessions_.find(in.header.sender); s && p.nonce != 0 && s->outstanding_nonce == p.nonce) {
-            s->rtt.sample(ctx.now() - s->ping_sent);
-            s->outstanding_nonce = 0;
-            ctx.metrics().observe("meshkit_rtt_seconds", std::chrono::duration<double>(ctx.now() - s->ping_sent).count());
+        if (p.nonce == 0 || in.header.sender == ctx.self())
+            return;
+        if (session* s = sessions_.find(in.header.sender)) {
+            if (s->outstanding_nonce == p.nonce && s->address == in.from) {
+                sample_rtt(ctx, *s, s->ping_sent);
+                s->outstanding_nonce = 0;
+            } else if (s->probe_nonce == p.nonce && s->probe_address == in.from) {
+                bool created = false;
+                sessions_.open(s->id, in.from, ctx.now(), created); // the new path is proven
+                sample_rtt(ctx, *s, s->probe_sent);
+                s->probe_nonce = 0;
+                s->probe_address = {};
+            }
+            return;
         }
+        auto c = std::find_if(candidates_.begin(), candidates_.end(),
+                              [&](candidate const& x) { return x.nonce == p.nonce; });
+        if (c == candidates_.end())
+            return;
+        time_point const sent = c->sent;
+        candidates_.erase(c);
+        bool created = false;
+        // A peer behind a NAT may answer from another address than we
+        // pinged; the address that echoed our nonce is the one that works.
+        session* s = sessions_.open(in.header.sender, in.from, ctx.now(), created);
+        if (!s)
+            return; // full: the peer answered, so it is not reported unreachable either
+        if (created) {
+            ctx.metrics().increment("meshkit_peers_up_total", 1);
+            ctx.emit(peer_up{s->id, s->address});
+        }
+        sample_rtt(ctx, *s, sent);
     }
 
     template <class Ctx>
@@ -139,10 +174,19 @@ public:
 private:
     static constexpr std::uint64_t tick_tag = 1;
 
+    // A zero interval would re-arm the tick at the same instant forever.
+    static liveness_config validated(liveness_config c) noexcept
+    {
+        c.ping_interval = std::max(c.ping_interval, duration(std::chrono::milliseconds(1)));
+        c.session_timeout = std::max(c.session_timeout, c.ping_interval);
+        return c;
+    }
+
     struct candidate {
         endpoint address;
         unsigned attempts;
         std::uint64_t nonce;
+        time_point sent;
     };
 
     template <class Ctx>
@@ -155,13 +199,10 @@ private:
     }
 
     template <class Ctx>
-    void on_new_peer(Ctx& ctx, node_id const& id, endpoint const& from)
+    void sample_rtt(Ctx& ctx, session& s, time_point sent)
     {
-        ctx.metrics().increment("meshkit_peers_up_total", 1);
-        ctx.emit(peer_up{id, from});
-        // Measure the new peer's RTT at once rather than a tick later.
-        if (session* s = sessions_.find(id))
-            ping_session(ctx, *s);
+        s.rtt.sample(ctx.now() - sent);
+        ctx.metrics().observe("meshkit_rtt_seconds", std::chrono::duration<double>(ctx.now() - sent).count());
     }
 
     template <class Ctx>
@@ -176,6 +217,7 @@ private:
     void ping_candidate(Ctx& ctx, candidate& c)
     {
         c.nonce = fresh_nonce(ctx);
+        c.sent = ctx.now();
         ++c.attempts;
         ctx.send(c.address, ping{c.nonce});
     }

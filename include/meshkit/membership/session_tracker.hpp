@@ -8,10 +8,9 @@
 #include <meshkit/node_id.hpp>
 #include <meshkit/time.hpp>
 
-#include <boost/unordered/unordered_flat_map.hpp>
-
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <vector>
 
 namespace meshkit::membership {
@@ -26,6 +25,10 @@ struct session {
     /// The nonce of the ping awaiting a pong, 0 when none is.
     std::uint64_t outstanding_nonce = 0;
     time_point ping_sent{};
+    /// A new address the peer was seen at, being validated with its own nonce.
+    endpoint probe_address{};
+    std::uint64_t probe_nonce = 0;
+    time_point probe_sent{};
 };
 
 /** The set of peers this node has heard from recently, with a hard size bound.
@@ -42,16 +45,33 @@ public:
 
     /** Records traffic from `id` at `address`.
 
-        @return the session, or nullptr when `id` is new and the tracker is
-        full (the peer is not tracked; the caller may still answer it).
-        `created` is set when a new session was opened.
+        Only traffic from the session's own address counts: a datagram that
+        merely claims an id proves nothing about the peer behind it. An
+        address change is adopted through `open` once the new path is
+        validated.
+
+        @return the refreshed session, or nullptr if there is none at that address.
     */
-    session* touch(node_id const& id, endpoint const& address, time_point now, bool& created)
+    session* refresh(node_id const& id, endpoint const& address, time_point now)
+    {
+        auto it = sessions_.find(id);
+        if (it == sessions_.end() || it->second.address != address)
+            return nullptr;
+        it->second.last_heard = now;
+        return &it->second;
+    }
+
+    /** Opens a session for `id` at a validated `address`, or moves an existing one there.
+
+        @return the session, or nullptr when `id` is new and the tracker is
+        full. `created` is set when a new session was opened.
+    */
+    session* open(node_id const& id, endpoint const& address, time_point now, bool& created)
     {
         created = false;
         if (auto it = sessions_.find(id); it != sessions_.end()) {
             it->second.last_heard = now;
-            it->second.address = address; // follows a peer whose address changed
+            it->second.address = address;
             return &it->second;
         }
         if (sessions_.size() >= capacity_)
@@ -111,7 +131,9 @@ public:
 private:
     std::size_t capacity_;
     double alpha_ = 0.125;
-    boost::unordered_flat_map<node_id, session, std::hash<node_id>> sessions_;
+    // Ordered, so iteration (pings, expiry) follows node ids on every
+    // platform and Boost version: part of a simulation's determinism.
+    std::map<node_id, session> sessions_;
 };
 
 } // namespace meshkit::membership

@@ -16,9 +16,11 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <span>
 #include <system_error>
+#include <boost/heap/d_ary_heap.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include <unordered_map>
@@ -114,6 +116,9 @@ public:
     */
     [[nodiscard]] result<host_id> bind(endpoint const& at, receive_handler handler);
 
+    /// Sets what runs when `restart` brings host `h` back (its owner re-arms timers there).
+    void on_restart(host_id h, std::function<void()> fn) { hosts_[h].on_restart = std::move(fn); }
+
     /// Detaches a host: its address becomes free and its timers never fire.
     void unbind(host_id h) noexcept;
 
@@ -155,7 +160,7 @@ public:
     /// Stops a host: it receives nothing, its timers never fire, its sends fail.
     void crash(endpoint const& at) noexcept;
 
-    /// Starts a crashed host again; its owner must re-arm whatever timers it needs.
+    /// Starts a crashed host again and runs its restart hook (a `basic_node` restarts its engines).
     void restart(endpoint const& at) noexcept;
 
     /// True when a live host is bound at `at`.
@@ -210,6 +215,7 @@ private:
     struct host {
         endpoint address;
         receive_handler handler;
+        std::function<void()> on_restart;
         std::uint32_t incarnation = 0;
         std::uint32_t group = 0;
         bool bound = false;
@@ -245,7 +251,7 @@ private:
         bool armed = false;
     };
 
-    link_model const& model_for(endpoint const& a, endpoint const& b) const noexcept;
+    link_model const& model_for(std::uint64_t pair) const noexcept;
     static std::uint64_t pair_key(endpoint const& a, endpoint const& b) noexcept;
     void push(std::int64_t at, std::uint32_t slot, event_kind kind);
     void enqueue_packet(host_id from, host_id to_host, endpoint const& to, std::span<std::byte const> bytes,
@@ -266,7 +272,10 @@ private:
     std::uint64_t trace_;
     network_stats stats_;
 
-    std::vector<event> heap_;
+    // A 4-ary heap: the four children of a node fill one 64-byte cache line,
+    // and the tree is half as deep as a binary heap's. It is the difference
+    // between cache-resident and cache-missing pops at 10,000 hosts.
+    boost::heap::d_ary_heap<event, boost::heap::arity<4>, boost::heap::compare<later>> heap_;
     std::vector<host> hosts_;
     boost::unordered_flat_map<endpoint, host_id, std::hash<endpoint>> by_address_;
     std::vector<packet> packets_;

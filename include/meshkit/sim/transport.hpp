@@ -8,6 +8,7 @@
 #include <meshkit/sim/network.hpp>
 
 #include <cstddef>
+#include <functional>
 #include <span>
 #include <stdexcept>
 #include <system_error>
@@ -57,6 +58,12 @@ public:
 
     /// Installs the handler for arriving datagrams.
     void on_receive(receive_handler h) { handler_ = std::move(h); }
+
+    /// Installs what runs when the network restarts this host after a crash.
+    void on_restart(std::function<void()> fn) { net_->on_restart(host_, std::move(fn)); }
+
+    /// The simulator is deterministic: nodes on it derive their randomness from their seed.
+    static constexpr bool deterministic = true;
 
     /// The network's datagram limit.
     [[nodiscard]] std::size_t max_datagram_size() const noexcept { return net_->max_datagram_size(); }

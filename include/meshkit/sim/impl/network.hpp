@@ -42,7 +42,7 @@ inline result<host_id> network::bind(endpoint const& at, receive_handler handler
         return it->second;
     }
     auto id = static_cast<host_id>(hosts_.size());
-    hosts_.push_back(host{at, std::move(handler), 0, 0, true, true});
+    hosts_.push_back(host{at, std::move(handler), {}, 0, 0, true, true});
     by_address_.emplace(at, id);
     return id;
 }
@@ -54,6 +54,7 @@ inline void network::unbind(host_id h) noexcept
     hosts_[h].bound = false;
     hosts_[h].up = false;
     hosts_[h].handler = nullptr;
+    hosts_[h].on_restart = nullptr;
     ++hosts_[h].incarnation;
 }
 
@@ -64,17 +65,18 @@ inline std::uint64_t network::pair_key(endpoint const& a, endpoint const& b) noe
     return detail::hash_combine(std::min(ha, hb), std::max(ha, hb));
 }
 
-inline link_model const& network::model_for(endpoint const& a, endpoint const& b) const noexcept
+inline link_model const& network::model_for(std::uint64_t key) const noexcept
 {
     if (!link_overrides_.empty())
-        if (auto it = link_overrides_.find(pair_key(a, b)); it != link_overrides_.end())
+        if (auto it = link_overrides_.find(key); it != link_overrides_.end())
             return it->second;
     return default_link_;
 }
 
 inline duration network::link_latency(endpoint const& a, endpoint const& b) const noexcept
 {
-    return model_for(a, b).latency.pick(detail::hash_combine(seed_, pair_key(a, b)));
+    std::uint64_t const key = pair_key(a, b);
+    return model_for(key).latency.pick(detail::hash_combine(seed_, key));
 }
 
 inline void network::set_link(endpoint const& a, endpoint const& b, link_model const& m)
@@ -117,8 +119,11 @@ inline void network::crash(endpoint const& at) noexcept
 inline void network::restart(endpoint const& at) noexcept
 {
     if (auto it = by_address_.find(at); it != by_address_.end())
-        if (host& h = hosts_[it->second]; h.bound && !h.up)
+        if (host& h = hosts_[it->second]; h.bound && !h.up) {
             h.up = true;
+            if (h.on_restart)
+                h.on_restart();
+        }
 }
 
 inline bool network::is_up(endpoint const& at) const noexcept
@@ -145,8 +150,7 @@ inline std::error_code network::rebind(endpoint const& from, endpoint const& to)
 inline void network::push(std::int64_t at, std::uint32_t slot, event_kind kind)
 {
     std::uint64_t const order = (next_seq_++ << 32) | (std::uint64_t{kind == event_kind::timer} << 31) | slot;
-    heap_.push_back(event{at, order});
-    std::push_heap(heap_.begin(), heap_.end(), later{});
+    heap_.push(event{at, order});
 }
 
 inline std::uint32_t network::take_packet_slot()
@@ -191,12 +195,13 @@ inline std::error_code network::send(host_id from, endpoint const& to, std::span
         return errc::message_too_large;
     ++stats_.sent;
     endpoint const& src = hosts_[from].address;
-    link_model const& m = model_for(src, to);
+    std::uint64_t const key = pair_key(src, to);
+    link_model const& m = model_for(key);
     if (m.loss > 0 && rng_.chance(m.loss)) {
         ++stats_.lost;
         return {};
     }
-    duration delay = m.latency.pick(detail::hash_combine(seed_, pair_key(src, to)));
+    duration delay = m.latency.pick(detail::hash_combine(seed_, key));
     if (m.jitter.count() > 0)
         delay += duration(rng_.between(0, m.jitter.count()));
     if (m.reorder > 0 && rng_.chance(m.reorder))
@@ -314,9 +319,8 @@ inline bool network::step()
 {
     if (heap_.empty())
         return false;
-    std::pop_heap(heap_.begin(), heap_.end(), later{});
-    event const e = heap_.back();
-    heap_.pop_back();
+    event const e = heap_.top();
+    heap_.pop();
     process(e);
     return true;
 }
@@ -325,7 +329,7 @@ inline std::size_t network::run_until(time_point t)
 {
     std::size_t n = 0;
     auto const limit = t.time_since_epoch().count();
-    while (!heap_.empty() && heap_.front().at <= limit) {
+    while (!heap_.empty() && heap_.top().at <= limit) {
         step();
         ++n;
     }

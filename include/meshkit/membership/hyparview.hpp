@@ -1,0 +1,507 @@
+// membership/hyparview.hpp
+// ~~~~~~~~~~~~~~~~~~~~~~~~
+#ifndef MESHKIT_MEMBERSHIP_HYPARVIEW_HPP
+#define MESHKIT_MEMBERSHIP_HYPARVIEW_HPP
+
+#include <meshkit/endpoint.hpp>
+#include <meshkit/inbound.hpp>
+#include <meshkit/membership/hyparview_messages.hpp>
+#include <meshkit/overlay_events.hpp>
+#include <meshkit/peer_events.hpp>
+#include <meshkit/peer_info.hpp>
+#include <meshkit/time.hpp>
+#include <meshkit/type_list.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace meshkit::membership {
+
+/// Settings of the HyParView engine. Defaults are the paper's (p. 9) and iroh-gossip's.
+struct hyparview_config {
+    /// Active view size: the neighbours broadcasts flow over. The paper uses log(n) + c; 5 serves 10^4 nodes.
+    std::size_t active_capacity = 5;
+    /// Passive view size: backups promoted when an active neighbour fails.
+    std::size_t passive_capacity = 30;
+    /// Length of a join's random walk (ARWL): how far a newcomer spreads.
+    std::uint8_t active_walk_length = 6;
+    /// Walk step at which a newcomer is also put in a passive view (PRWL).
+    std::uint8_t passive_walk_length = 3;
+    /// Length of a shuffle's random walk.
+    std::uint8_t shuffle_walk_length = 6;
+    /// Active-view entries carried by a shuffle.
+    std::size_t shuffle_active_count = 3;
+    /// Passive-view entries carried by a shuffle.
+    std::size_t shuffle_passive_count = 4;
+    /// How often a shuffle starts. Shorter refreshes passive views faster and costs traffic.
+    duration shuffle_interval = std::chrono::seconds(60);
+    /// How long a join or neighbour request may go unanswered before the candidate is dropped.
+    duration neighbor_request_timeout = std::chrono::milliseconds(500);
+    /// A keepalive goes to each active neighbour this often; it is also the engine's tick.
+    duration keepalive_interval = std::chrono::seconds(1);
+    /// Silence on an active link for longer than this means the neighbour failed.
+    duration failure_timeout = std::chrono::seconds(4);
+};
+
+/** HyParView: a small symmetric active view for dissemination, a larger
+    passive view for repair (Leitão, Pereira, Rodrigues, DSN 2007).
+
+    A sans-IO engine. Over datagrams there is no TCP connection to tell a
+    live link from a dead one, so each active link carries keepalives and a
+    neighbour silent for `failure_timeout` is declared failed. Repair is
+    immediate: on the next tick the engine promotes passive peers, with a
+    high-priority request when its active view is empty, until the view is
+    full again.
+
+    Every view is bounded by its capacity; every random choice comes from
+    the node's seeded generator, so the overlay a seed builds is always the
+    same one.
+
+    @par Events
+    `neighbor_up` and `neighbor_down` (for broadcast engines),
+    `contact_failed` (a join went unanswered), `peers_wanted` (both views
+    are empty: ask discovery).
+*/
+class hyparview {
+public:
+    using messages = hyparview_messages;
+    using events = type_list<neighbor_up, neighbor_down, contact_failed, peers_wanted>;
+
+    explicit hyparview(hyparview_config cfg = {}) : cfg_(cfg)
+    {
+        active_.reserve(cfg_.active_capacity);
+        passive_.reserve(cfg_.passive_capacity);
+    }
+
+    // -- engine hooks ---------------------------------------------------------
+
+    template <class Ctx>
+    void start(Ctx& ctx)
+    {
+        ctx.set_timer(random_phase(ctx, cfg_.keepalive_interval), tick_tag);
+        ctx.set_timer(random_phase(ctx, cfg_.shuffle_interval), shuffle_tag);
+        if (active_.empty() && passive_.empty() && pending_.empty())
+            ctx.emit(peers_wanted{1});
+    }
+
+    /// Joins the overlay through `contact`, whose id is not known yet.
+    template <class Ctx>
+    void add_candidate(Ctx& ctx, endpoint const& contact)
+    {
+        if (contact == ctx.local_endpoint() || find_active_by_address(contact) || find_pending_by_address(contact) ||
+            pending_.size() >= cfg_.active_capacity)
+            return;
+        pending_.push_back({peer_info{{}, contact}, ctx.now(), true});
+        ctx.send(contact, hv_join{});
+    }
+
+    template <class Ctx>
+    void on_datagram(Ctx& ctx, inbound const& in)
+    {
+        if (in.header.hops != 0)
+            return;
+        if (active_peer* a = find_active(in.header.sender)) {
+            a->last_heard = ctx.now();
+            a->peer.address = in.from; // follows an address change
+        }
+    }
+
+    template <class Ctx>
+    void on_message(Ctx& ctx, inbound const& in, hv_join const&)
+    {
+        peer_info const joiner{in.header.sender, in.from};
+        if (joiner.id == ctx.self())
+            return;
+        bool const known = find_active(joiner.id) != nullptr;
+        add_active(ctx, joiner);
+        ctx.send(joiner.address, hv_neighbor_reply{true});
+        if (known)
+            return;
+        for (auto const& a : active_)
+            if (a.peer.id != joiner.id)
+                ctx.send(a.peer.address, hv_forward_join{joiner, cfg_.active_walk_length});
+    }
+
+    template <class Ctx>
+    void on_message(Ctx& ctx, inbound const& in, hv_forward_join const& fj)
+    {
+        if (fj.joiner.id == ctx.self() || fj.joiner.id.is_zero() || find_active(fj.joiner.id))
+            return;
+        if (fj.ttl == 0 || active_.size() <= 1) {
+            add_active(ctx, fj.joiner);
+            ctx.send(fj.joiner.address, hv_neighbor{true});
+            return;
+        }
+        if (fj.ttl == cfg_.passive_walk_length)
+            add_passive(fj.joiner);
+        if (active_peer const* next = random_active(ctx, in.header.sender, fj.joiner.id))
+            ctx.send(next->peer.address, hv_forward_join{fj.joiner, static_cast<std::uint8_t>(fj.ttl - 1)});
+        else {
+            add_active(ctx, fj.joiner);
+            ctx.send(fj.joiner.address, hv_neighbor{true});
+        }
+    }
+
+    template <class Ctx>
+    void on_message(Ctx& ctx, inbound const& in, hv_neighbor const& n)
+    {
+        peer_info const from{in.header.sender, in.from};
+        if (from.id == ctx.self())
+            return;
+        bool const accept = find_active(from.id) || n.high_priority || active_.size() < cfg_.active_capacity;
+        if (accept)
+            add_active(ctx, from);
+        ctx.send(from.address, hv_neighbor_reply{accept});
+    }
+
+    template <class Ctx>
+    void on_message(Ctx& ctx, inbound const& in, hv_neighbor_reply const& r)
+    {
+        peer_info const from{in.header.sender, in.from};
+        bool const expected = take_pending(from);
+        if (!r.accepted)
+            return; // it stays in the passive view; the next tick tries another candidate
+        if (expected || find_active(from.id))
+            add_active(ctx, from);
+        else
+            ctx.send(from.address, hv_disconnect{true}); // keep links symmetric
+    }
+
+    template <class Ctx>
+    void on_message(Ctx& ctx, inbound const& in, hv_disconnect const& d)
+    {
+        if (remove_active(ctx, in.header.sender) && d.alive)
+            add_passive(peer_info{in.header.sender, in.from});
+    }
+
+    template <class Ctx>
+    void on_message(Ctx& ctx, inbound const& in, hv_shuffle const& sh)
+    {
+        if (sh.origin.id == ctx.self())
+            return;
+        if (sh.ttl > 1 && active_.size() > 1) {
+            if (active_peer const* next = random_active(ctx, in.header.sender, sh.origin.id)) {
+                hv_shuffle fwd = sh;
+                --fwd.ttl;
+                ctx.send(next->peer.address, fwd);
+                return;
+            }
+        }
+        std::vector<peer_info> reply = sample(ctx, passive_, std::min(sh.entries.size() + 1, passive_.size()));
+        ctx.send(sh.origin.address, hv_shuffle_reply{reply});
+        std::vector<peer_info> incoming = sh.entries;
+        incoming.push_back(sh.origin);
+        integrate(ctx, incoming, reply);
+    }
+
+    template <class Ctx>
+    void on_message(Ctx& ctx, inbound const&, hv_shuffle_reply const& r)
+    {
+        integrate(ctx, r.entries, last_shuffle_);
+        last_shuffle_.clear();
+    }
+
+    template <class Ctx>
+    void on_message(Ctx& ctx, inbound const& in, hv_keepalive const&)
+    {
+        // A keepalive from a peer that is not our neighbour means the link
+        // is one-sided (a lost reply, an eviction we did not hear of): end it.
+        if (!find_active(in.header.sender) && !find_pending_by_address(in.from))
+            ctx.send(in.from, hv_disconnect{true});
+    }
+
+    template <class Ctx>
+    void on_timer(Ctx& ctx, std::uint64_t tag)
+    {
+        if (tag == tick_tag) {
+            tick(ctx);
+            ctx.set_timer(cfg_.keepalive_interval, tick_tag);
+        } else if (tag == shuffle_tag) {
+            shuffle(ctx);
+            ctx.set_timer(cfg_.shuffle_interval, shuffle_tag);
+        }
+    }
+
+    /// Treats an unreachable report for an active neighbour's address as its failure.
+    template <class Ctx>
+    void on_unreachable(Ctx& ctx, endpoint const& address)
+    {
+        for (auto const& a : active_)
+            if (a.peer.address == address) {
+                remove_active(ctx, a.peer.id);
+                return;
+            }
+    }
+
+    // -- queries --------------------------------------------------------------
+
+    /// The active view: neighbours broadcasts flow over.
+    [[nodiscard]] std::vector<peer_info> active_view() const
+    {
+        std::vector<peer_info> v;
+        for (auto const& a : active_)
+            v.push_back(a.peer);
+        return v;
+    }
+
+    /// The passive view: backups for repair.
+    [[nodiscard]] std::vector<peer_info> const& passive_view() const noexcept { return passive_; }
+
+    [[nodiscard]] std::size_t active_size() const noexcept { return active_.size(); }
+    [[nodiscard]] bool is_active(node_id const& id) const noexcept { return find_active(id) != nullptr; }
+    [[nodiscard]] hyparview_config const& config() const noexcept { return cfg_; }
+
+    /// Heap bytes held by the views and pending requests (for the memory budget in bench/).
+    [[nodiscard]] std::size_t state_bytes() const noexcept
+    {
+        return sizeof(*this) + active_.capacity() * sizeof(active_peer) + passive_.capacity() * sizeof(peer_info) +
+               pending_.capacity() * sizeof(pending_request) + last_shuffle_.capacity() * sizeof(peer_info);
+    }
+
+private:
+    static constexpr std::uint64_t tick_tag = 1;
+    static constexpr std::uint64_t shuffle_tag = 2;
+
+    struct active_peer {
+        peer_info peer;
+        time_point last_heard;
+        time_point last_sent;
+    };
+
+    struct pending_request {
+        peer_info peer; // id is zero for a join to a bare address
+        time_point sent;
+        bool join;
+    };
+
+    template <class Ctx>
+    static duration random_phase(Ctx& ctx, duration period)
+    {
+        return duration(static_cast<duration::rep>(
+            ctx.rng().below(static_cast<std::uint64_t>(std::max<duration::rep>(1, period.count())))));
+    }
+
+    active_peer* find_active(node_id const& id) noexcept
+    {
+        for (auto& a : active_)
+            if (a.peer.id == id)
+                return &a;
+        return nullptr;
+    }
+    active_peer const* find_active(node_id const& id) const noexcept
+    {
+        for (auto const& a : active_)
+            if (a.peer.id == id)
+                return &a;
+        return nullptr;
+    }
+    active_peer const* find_active_by_address(endpoint const& ep) const noexcept
+    {
+        for (auto const& a : active_)
+            if (a.peer.address == ep)
+                return &a;
+        return nullptr;
+    }
+    pending_request const* find_pending_by_address(endpoint const& ep) const noexcept
+    {
+        for (auto const& p : pending_)
+            if (p.peer.address == ep)
+                return &p;
+        return nullptr;
+    }
+
+    bool take_pending(peer_info const& from)
+    {
+        auto it = std::find_if(pending_.begin(), pending_.end(), [&](pending_request const& p) {
+            return p.peer.id == from.id || (p.join && p.peer.address == from.address);
+        });
+        if (it == pending_.end())
+            return false;
+        pending_.erase(it);
+        return true;
+    }
+
+    /// A random active neighbour other than `not_a` and `not_b`, or nullptr.
+    template <class Ctx>
+    active_peer const* random_active(Ctx& ctx, node_id const& not_a, node_id const& not_b)
+    {
+        std::size_t eligible = 0;
+        for (auto const& a : active_)
+            eligible += a.peer.id != not_a && a.peer.id != not_b;
+        if (eligible == 0)
+            return nullptr;
+        auto pick = ctx.rng().below(eligible);
+        for (auto const& a : active_)
+            if (a.peer.id != not_a && a.peer.id != not_b && pick-- == 0)
+                return &a;
+        return nullptr;
+    }
+
+    template <class Ctx, class T>
+    static std::vector<T> sample(Ctx& ctx, std::vector<T> const& from, std::size_t n)
+    {
+        std::vector<T> pool = from;
+        n = std::min(n, pool.size());
+        for (std::size_t i = 0; i < n; ++i)
+            std::swap(pool[i], pool[i + ctx.rng().below(pool.size() - i)]);
+        pool.resize(n);
+        return pool;
+    }
+
+    template <class Ctx>
+    void add_active(Ctx& ctx, peer_info const& peer)
+    {
+        if (peer.id == ctx.self() || peer.id.is_zero())
+            return;
+        if (active_peer* a = find_active(peer.id)) {
+            a->peer.address = peer.address;
+            a->last_heard = ctx.now();
+            return;
+        }
+        std::erase_if(passive_, [&](peer_info const& p) { return p.id == peer.id; });
+        std::erase_if(pending_, [&](pending_request const& p) { return p.peer.id == peer.id; });
+        if (active_.size() >= cfg_.active_capacity) {
+            auto const victim_index = ctx.rng().below(active_.size());
+            peer_info const victim = active_[victim_index].peer;
+            active_.erase(active_.begin() + static_cast<std::ptrdiff_t>(victim_index));
+            ctx.send(victim.address, hv_disconnect{true});
+            ctx.emit(neighbor_down{victim});
+            add_passive(victim);
+        }
+        active_.push_back({peer, ctx.now(), ctx.now()});
+        ctx.emit(neighbor_up{peer});
+    }
+
+    template <class Ctx>
+    bool remove_active(Ctx& ctx, node_id const& id)
+    {
+        auto it = std::find_if(active_.begin(), active_.end(), [&](active_peer const& a) { return a.peer.id == id; });
+        if (it == active_.end())
+            return false;
+        peer_info const gone = it->peer;
+        active_.erase(it);
+        ctx.emit(neighbor_down{gone});
+        return true;
+    }
+
+    void add_passive(peer_info const& peer)
+    {
+        if (peer.id.is_zero() || find_active(peer.id))
+            return;
+        for (auto& p : passive_)
+            if (p.id == peer.id) {
+                p.address = peer.address;
+                return;
+            }
+        if (passive_.size() >= cfg_.passive_capacity)
+            passive_.erase(passive_.begin()); // the oldest entry
+        passive_.push_back(peer);
+    }
+
+    /// Adds shuffled-in entries, evicting first the entries we just sent away.
+    template <class Ctx>
+    void integrate(Ctx& ctx, std::vector<peer_info> const& incoming, std::vector<peer_info> const& sent)
+    {
+        for (auto const& e : incoming) {
+            if (e.id == ctx.self() || e.id.is_zero() || find_active(e.id) ||
+                std::any_of(passive_.begin(), passive_.end(), [&](peer_info const& p) { return p.id == e.id; }))
+                continue;
+            if (passive_.size() >= cfg_.passive_capacity) {
+                auto victim = std::find_if(passive_.begin(), passive_.end(), [&](peer_info const& p) {
+                    return std::any_of(sent.begin(), sent.end(), [&](peer_info const& s) { return s.id == p.id; });
+                });
+                if (victim == passive_.end())
+                    victim = passive_.begin() + static_cast<std::ptrdiff_t>(ctx.rng().below(passive_.size()));
+                passive_.erase(victim);
+            }
+            passive_.push_back(e);
+        }
+    }
+
+    template <class Ctx>
+    void tick(Ctx& ctx)
+    {
+        time_point const now = ctx.now();
+        // 1. Failure detection on the active view.
+        std::vector<node_id> failed;
+        for (auto const& a : active_)
+            if (now - a.last_heard > cfg_.failure_timeout)
+                failed.push_back(a.peer.id);
+        for (auto const& id : failed)
+            remove_active(ctx, id);
+
+        // 2. Keepalives on every active link.
+        for (auto& a : active_) {
+            ctx.send(a.peer.address, hv_keepalive{});
+            a.last_sent = now;
+        }
+
+        // 3. Unanswered requests: the candidate is gone.
+        std::vector<pending_request> expired;
+        std::erase_if(pending_, [&](pending_request const& p) {
+            if (now - p.sent <= cfg_.neighbor_request_timeout)
+                return false;
+            expired.push_back(p);
+            return true;
+        });
+        for (auto const& p : expired) {
+            if (p.join)
+                ctx.emit(contact_failed{p.peer.address});
+            else
+                std::erase_if(passive_, [&](peer_info const& q) { return q.id == p.peer.id; });
+        }
+
+        // 4. Repair: promote passive peers until the active view is full.
+        std::size_t requests = 0;
+        for (auto const& p : pending_)
+            requests += !p.join;
+        while (active_.size() + requests < cfg_.active_capacity) {
+            std::vector<peer_info> choices;
+            for (auto const& q : passive_)
+                if (std::none_of(pending_.begin(), pending_.end(), [&](pending_request const& p) { return p.peer.id == q.id; }))
+                    choices.push_back(q);
+            if (choices.empty())
+                break;
+            peer_info const q = choices[ctx.rng().below(choices.size())];
+            pending_.push_back({q, now, false});
+            ++requests;
+            ctx.send(q.address, hv_neighbor{active_.empty()});
+        }
+
+        // 5. Nothing left to repair from: ask discovery.
+        if (active_.empty() && passive_.empty() && pending_.empty())
+            ctx.emit(peers_wanted{1});
+    }
+
+    template <class Ctx>
+    void shuffle(Ctx& ctx)
+    {
+        if (active_.empty())
+            return;
+        active_peer const* target = random_active(ctx, node_id{}, node_id{});
+        std::vector<peer_info> entries;
+        std::vector<peer_info> actives;
+        for (auto const& a : active_)
+            if (a.peer.id != target->peer.id)
+                actives.push_back(a.peer);
+        entries = sample(ctx, actives, cfg_.shuffle_active_count);
+        for (auto const& p : sample(ctx, passive_, cfg_.shuffle_passive_count))
+            entries.push_back(p);
+        last_shuffle_ = entries;
+        ctx.send(target->peer.address,
+                 hv_shuffle{peer_info{ctx.self(), ctx.local_endpoint()}, cfg_.shuffle_walk_length, entries});
+    }
+
+    hyparview_config cfg_;
+    std::vector<active_peer> active_;
+    std::vector<peer_info> passive_;
+    std::vector<pending_request> pending_;
+    std::vector<peer_info> last_shuffle_;
+};
+
+} // namespace meshkit::membership
+
+#endif // MESHKIT_MEMBERSHIP_HYPARVIEW_HPP
