@@ -5,6 +5,7 @@
 
 #include <meshkit/concepts/clock.hpp>
 #include <meshkit/concepts/discovery_strategy.hpp>
+#include <meshkit/concepts/engine.hpp>
 #include <meshkit/concepts/hierarchy_strategy.hpp>
 #include <meshkit/concepts/metrics_sink.hpp>
 #include <meshkit/concepts/storage_backend.hpp>
@@ -58,6 +59,9 @@ MESHKIT_DETAIL_POLICY_OF(metrics)
 
 template <class P> struct engines_of { using type = type_list<membership::liveness>; };
 template <class P> requires requires { typename P::engines; } struct engines_of<P> { using type = typename P::engines; };
+
+template <class List> struct all_engines : std::false_type {};
+template <class... Es> struct all_engines<type_list<Es...>> : std::bool_constant<(engine<Es> && ...)> {};
 
 template <class List> struct engine_tuple;
 template <class... Es> struct engine_tuple<type_list<Es...>> {
@@ -123,6 +127,10 @@ class basic_node {
                   "(see docs/concepts/storage_backend.md)");
     static_assert(metrics_sink<typename detail::metrics_of<Policies>::type>,
                   "meshkit: Policies::metrics does not model meshkit::metrics_sink (see docs/concepts/metrics_sink.md)");
+
+    static_assert(detail::all_engines<typename detail::engines_of<Policies>::type>::value,
+                  "meshkit: every type in Policies::engines must model meshkit::engine, and Policies::engines must "
+                  "be a meshkit::type_list (see docs/concepts/engine.md)");
 
     using engine_info = detail::engine_tuple<typename detail::engines_of<Policies>::type>;
 
@@ -508,8 +516,14 @@ private:
         std::visit(
             [&]<class M>(M const& m) {
                 constexpr std::size_t owner = detail::owner_of<M, engines_type>();
+                using owner_type = std::tuple_element_t<owner, engines_type>;
                 engine_context<basic_node, owner> ctx{*this};
-                std::get<owner>(engines_).on_message(ctx, in, m);
+                if constexpr (requires(owner_type& e) { e.on_message(ctx, in, m); })
+                    std::get<owner>(engines_).on_message(ctx, in, m);
+                else
+                    static_assert(sizeof(M) == 0, "meshkit: an engine registers a message type it has no "
+                                                  "on_message(ctx, inbound const&, M const&) for "
+                                                  "(see docs/concepts/engine.md)");
             },
             decoded->message);
     }

@@ -65,21 +65,38 @@ private:
     {
         std::string s = "\"";
         for (char ch : v) {
-            if (ch == '"' || ch == '\\')
+            if (ch == '"' || ch == '\\') {
                 s += '\\';
-            s += ch;
+                s += ch;
+            } else if (static_cast<unsigned char>(ch) < 0x20) {
+                char buf[8];
+                std::snprintf(buf, sizeof buf, "\\u%04x", ch);
+                s += buf;
+            } else {
+                s += ch;
+            }
         }
         return s + "\"";
     }
 
-    // Numbers stay numbers in JSON so scripts can compare them.
+    // Numbers stay numbers in JSON so scripts can compare them; anything
+    // that is not a plain decimal (hashes, inf, nan) is quoted.
     static std::string value(std::string const& cell)
     {
         if (cell.empty())
             return "null";
-        char* end = nullptr;
-        std::strtod(cell.c_str(), &end);
-        return end && *end == '\0' ? cell : quote(cell);
+        std::size_t i = cell[0] == '-' ? 1 : 0;
+        bool digits = false, dot = false;
+        for (; i < cell.size(); ++i) {
+            if (cell[i] >= '0' && cell[i] <= '9')
+                digits = true;
+            else if (cell[i] == '.' && !dot)
+                dot = true;
+            else
+                return quote(cell);
+        }
+        bool const leading_zero = cell.size() > 1 && cell[cell[0] == '-'] == '0' && cell[(cell[0] == '-') + 1] != '.';
+        return digits && !leading_zero ? cell : quote(cell);
     }
 
     std::string title_;

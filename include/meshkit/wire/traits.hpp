@@ -14,9 +14,15 @@
 
 namespace meshkit::wire {
 
-/// Types written as their fixed-width little-endian bytes.
+/** Types written as their fixed-width little-endian bytes.
+
+    Excluded: `long double` (its padding bytes would leak memory and its
+    format differs between machines) and the wide character types, whose
+    widths differ between platforms. Use the `<cstdint>` types.
+*/
 template <class T>
-concept scalar = std::is_arithmetic_v<T> || std::is_enum_v<T>;
+concept scalar = (std::is_arithmetic_v<T> || std::is_enum_v<T>) && !std::is_same_v<T, long double> &&
+                 !std::is_same_v<T, wchar_t>;
 
 namespace detail {
 template <class T> struct is_vector : std::false_type {};
