@@ -26,12 +26,22 @@
 
 namespace meshkit::broadcast {
 
-/// Settings of the Plumtree engine. Defaults are iroh-gossip's, which follow the paper.
+/** Settings of the Plumtree engine.
+
+    Defaults follow iroh-gossip and the paper except the graft timeouts.
+    iroh's T1 of 80 ms (its "guess") is shorter than the time an eager copy
+    needs to cross an overlay of internet-like links (10-50 ms one way,
+    10-25 hops): IHAVEs then trigger grafts for messages that were merely
+    on their way, each graft closes a cycle and the duplicates it causes
+    prune tree edges again. Measured on 1,000 nodes with random senders
+    (bench/ and tests/gossip): RMR 0.54 at 80 ms, 0.07 at 200 ms, 0.002 at
+    400 ms, with no message missed and the same last-delivery time.
+*/
 struct plumtree_config {
     /// Wait after the first IHAVE for a missing message before grafting (T1): about the overlay's diameter in time.
-    duration graft_timeout_1 = std::chrono::milliseconds(80);
+    duration graft_timeout_1 = std::chrono::milliseconds(400);
     /// Wait before grafting the next announcer when a graft went unanswered (T2): about one RTT.
-    duration graft_timeout_2 = std::chrono::milliseconds(40);
+    duration graft_timeout_2 = std::chrono::milliseconds(100);
     /// IHAVEs are batched for this long, so lazy links cost one datagram per batch.
     duration ihave_dispatch = std::chrono::milliseconds(5);
     /// An IHAVE this many hops shorter than the eager copy's path swaps the links (tree optimisation).
@@ -50,6 +60,8 @@ struct plumtree_config {
     std::size_t max_missing = 1024;
     /// The most announcers remembered per missing message.
     std::size_t max_announcers = 8;
+    /// GRAFTs sent for one missing message, cycling through its announcers, before waiting for a new IHAVE.
+    unsigned max_graft_attempts = 6;
     /// The largest payload `broadcast` accepts: one 1,200-byte datagram less envelope and header.
     std::size_t max_payload = 1200 - 46 - 40 - 2 - 2;
 };
@@ -241,6 +253,7 @@ private:
         std::vector<announcer> announcers;
         std::uint64_t timer_tag;
         time_point first_announced;
+        unsigned grafts = 0;
     };
     struct queued_ihave {
         peer_info to;
@@ -341,10 +354,12 @@ private:
             return;
         auto& m = it->second;
         m.timer_tag = 0;
-        if (m.announcers.empty())
+        if (m.announcers.empty() || m.grafts >= cfg_.max_graft_attempts)
             return; // wait for another IHAVE, which re-arms
-        announcer const a = m.announcers.front();
-        m.announcers.erase(m.announcers.begin());
+        // Cycle through the announcers: a lost GRAFT or reply is retried,
+        // with the next announcer first when there is one.
+        announcer const a = m.announcers[m.grafts % m.announcers.size()];
+        ++m.grafts;
         make_eager(a.peer);
         ++stats_.grafts_sent;
         ctx.send(a.peer.address, pt_graft{key, a.round});

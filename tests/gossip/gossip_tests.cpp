@@ -1,0 +1,341 @@
+// Test that header file is self-contained.
+#include <meshkit/membership/hyparview.hpp>
+
+#include <meshkit/broadcast/flooding.hpp>
+#include <meshkit/broadcast/plumtree.hpp>
+#include <meshkit/broadcast/push_gossip.hpp>
+#include <meshkit/node_policies.hpp>
+#include <meshkit/sim/cluster.hpp>
+#include <meshkit/udp/udp_policies.hpp>
+
+#include <asio/io_context.hpp>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <queue>
+#include <set>
+#include <vector>
+
+namespace {
+
+using namespace meshkit;
+using namespace std::chrono_literals;
+using membership::hyparview;
+
+std::vector<std::byte> payload(std::size_t n = 64)
+{
+    return std::vector<std::byte>(n, std::byte{0x5a});
+}
+
+sim::link_model internet_like()
+{
+    sim::link_model m;
+    m.latency = sim::latency_distribution::uniform(10ms, 50ms);
+    return m;
+}
+
+template <class Node>
+sim::cluster<Node> make_cluster(sim::network& net, std::size_t n, node_config cfg = {})
+{
+    typename sim::cluster<Node>::options o;
+    o.nodes = n;
+    o.config = cfg;
+    sim::cluster<Node> c{net, o};
+    c.start_all();
+    net.advance(20s);
+    return c;
+}
+
+/// Number of connected components among live nodes' active views.
+template <class Node>
+std::size_t components(sim::cluster<Node>& c)
+{
+    std::map<node_id, std::size_t> index;
+    for (auto i : c.live_indices())
+        index[c.node(i).id()] = i;
+    std::set<std::size_t> seen;
+    std::size_t count = 0;
+    for (auto start : c.live_indices()) {
+        if (seen.contains(start))
+            continue;
+        ++count;
+        std::queue<std::size_t> q;
+        q.push(start);
+        seen.insert(start);
+        while (!q.empty()) {
+            auto v = q.front();
+            q.pop();
+            for (auto const& p : c.node(v).template engine<hyparview>().active_view())
+                if (auto it = index.find(p.id); it != index.end() && seen.insert(it->second).second)
+                    q.push(it->second);
+        }
+    }
+    return count;
+}
+
+// -- HyParView ---------------------------------------------------------------------
+
+TEST(HyParView, ThousandNodesBuildASymmetricBoundedConnectedOverlay)
+{
+    sim::network net{101, internet_like()};
+    auto c = make_cluster<sim_gossip_node>(net, 1000);
+    std::map<node_id, std::set<node_id>> views;
+    std::size_t passive_total = 0;
+    for (auto i : c.live_indices()) {
+        auto& hv = c.node(i).engine<hyparview>();
+        EXPECT_GE(hv.active_size(), 1u);
+        EXPECT_LE(hv.active_size(), hv.config().active_capacity);
+        EXPECT_LE(hv.passive_view().size(), hv.config().passive_capacity);
+        passive_total += hv.passive_view().size();
+        for (auto const& p : hv.active_view())
+            views[c.node(i).id()].insert(p.id);
+    }
+    std::size_t asymmetric = 0;
+    for (auto const& [a, peers] : views)
+        for (auto const& b : peers)
+            asymmetric += !views[b].contains(a);
+    EXPECT_EQ(asymmetric, 0u) << "active views must be symmetric";
+    EXPECT_EQ(components(c), 1u);
+    EXPECT_GT(passive_total / 1000, 10u) << "joins and shuffles fill passive views";
+}
+
+TEST(HyParView, SameSeedBuildsTheSameOverlay)
+{
+    auto build = [] {
+        sim::network net{7, internet_like()};
+        auto c = make_cluster<sim_gossip_node>(net, 200);
+        return net.trace_hash();
+    };
+    EXPECT_EQ(build(), build());
+}
+
+// -- Plumtree, 1,000 nodes ------------------------------------------------------------
+
+TEST(Plumtree, SingleSenderConvergesToATree)
+{
+    sim::network net{202, internet_like()};
+    auto c = make_cluster<sim_gossip_node>(net, 1000);
+    auto const p = payload();
+    for (int i = 0; i < 10; ++i) // warm-up: duplicates prune the eager graph to a tree
+        ASSERT_EQ(c.broadcast_from(0, p).delivery_ratio(), 1.0);
+    double worst_rmr = 0;
+    std::size_t worst_ldh = 0;
+    for (int i = 0; i < 10; ++i) {
+        auto const r = c.broadcast_from(0, p);
+        ASSERT_EQ(r.delivered, r.receivers) << "broadcast " << i;
+        worst_rmr = std::max(worst_rmr, r.rmr);
+        worst_ldh = std::max(worst_ldh, r.last_delivery_hop);
+    }
+    EXPECT_LE(worst_rmr, 0.1);
+    EXPECT_LE(worst_ldh, 12u);
+    RecordProperty("worst_rmr_x1000", static_cast<int>(worst_rmr * 1000));
+    RecordProperty("worst_ldh", static_cast<int>(worst_ldh));
+}
+
+TEST(Plumtree, RandomSendersStayLowRedundancyAndMissNothing)
+{
+    sim::network net{303, internet_like()};
+    auto c = make_cluster<sim_gossip_node>(net, 1000);
+    auto const p = payload();
+    for (int i = 0; i < 10; ++i)
+        c.broadcast_from(c.random_live(), p);
+    double rmr_sum = 0;
+    std::size_t missed = 0;
+    constexpr int broadcasts = 50;
+    for (int i = 0; i < broadcasts; ++i) {
+        auto const r = c.broadcast_from(c.random_live(), p);
+        missed += r.receivers - r.delivered;
+        rmr_sum += r.rmr;
+    }
+    EXPECT_EQ(missed, 0u);
+    EXPECT_LE(rmr_sum / broadcasts, 0.5) << "mean RMR " << rmr_sum / broadcasts;
+    RecordProperty("mean_rmr_x1000", static_cast<int>(rmr_sum / broadcasts * 1000));
+}
+
+TEST(Plumtree, LostPayloadsAreRecoveredThroughLazyLinks)
+{
+    // The overlay forms on clean links; then 2 % of all datagrams are lost:
+    // eager copies vanish, and IHAVE + GRAFT must fill every gap.
+    sim::network net{404, internet_like()};
+    node_config cfg;
+    cfg.hyparview.failure_timeout = 10s; // keep loss from being taken for failure
+    auto c = make_cluster<sim_gossip_node>(net, 500, cfg);
+    sim::link_model lossy = internet_like();
+    lossy.loss = 0.02;
+    net.set_default_link(lossy);
+    auto const p = payload();
+    std::size_t missed = 0;
+    std::uint64_t grafts = 0;
+    for (int i = 0; i < 20; ++i) {
+        auto const r = c.broadcast_from(c.random_live(), p);
+        missed += r.receivers - r.delivered;
+    }
+    for (auto i : c.live_indices())
+        grafts += c.node(i).broadcaster().stats().grafts_sent;
+    EXPECT_EQ(missed, 0u);
+    EXPECT_GT(grafts, 0u) << "recovery must have gone through GRAFT";
+}
+
+TEST(Plumtree, OversizedPayloadIsRefusedWithAClearError)
+{
+    sim::network net{505};
+    sim_gossip_node a{net};
+    a.start();
+    auto r = a.broadcast(payload(a.config().plumtree.max_payload + 1));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), errc::message_too_large);
+}
+
+// -- baselines ------------------------------------------------------------------------
+
+struct push_policies : sim_policies {
+    using engines = type_list<membership::hyparview, broadcast::push_gossip>;
+};
+struct flood_policies : sim_policies {
+    using engines = type_list<membership::hyparview, broadcast::flooding>;
+};
+
+TEST(Baselines, PushGossipAndFloodingDeliverWithTheirExpectedRedundancy)
+{
+    {
+        sim::network net{606, internet_like()};
+        auto c = make_cluster<basic_node<flood_policies>>(net, 1000);
+        auto const r = c.broadcast_from(0, payload());
+        EXPECT_EQ(r.delivered, r.receivers);
+        EXPECT_GT(r.rmr, 2.0) << "flooding over degree ~5 sends ~4 copies per node";
+    }
+    {
+        sim::network net{607, internet_like()};
+        auto c = make_cluster<basic_node<push_policies>>(net, 1000);
+        std::size_t delivered = 0, receivers = 0;
+        double rmr = 0;
+        for (int i = 0; i < 10; ++i) {
+            auto const r = c.broadcast_from(c.random_live(), payload());
+            delivered += r.delivered;
+            receivers += r.receivers;
+            rmr += r.rmr;
+        }
+        EXPECT_GE(static_cast<double>(delivered) / static_cast<double>(receivers), 0.99);
+        EXPECT_GT(rmr / 10, 1.0) << "fan-out 3 push gossip is redundant by design";
+    }
+}
+
+// -- 10,000 nodes: massive failure ------------------------------------------------------
+
+TEST(PlumtreeAtScale, HalfTheNodesFailAndEveryLiveNodeStillReceives)
+{
+    sim::network net{808, internet_like()};
+    auto c = make_cluster<sim_gossip_node>(net, 10000);
+    auto const p = payload();
+    ASSERT_EQ(c.broadcast_from(0, p).delivery_ratio(), 1.0);
+    c.crash_fraction(0.5, 0);
+    net.advance(30s); // failure detection (4 s) and passive-view repair
+    auto const r = c.broadcast_from(0, p);
+    EXPECT_EQ(r.delivered, r.receivers);
+    EXPECT_EQ(components(c), 1u);
+}
+
+TEST(PlumtreeAtScale, EightyPercentFailAndRepairRestoresDelivery)
+{
+    sim::network net{809, internet_like()};
+    auto c = make_cluster<sim_gossip_node>(net, 10000);
+    auto const p = payload();
+    c.crash_fraction(0.8, 0);
+    net.advance(60s);
+    auto const r = c.broadcast_from(0, p);
+    RecordProperty("delivered_per_10000", static_cast<int>(r.delivery_ratio() * 10000));
+    EXPECT_GE(r.delivery_ratio(), 0.99) << r.delivered << " of " << r.receivers;
+}
+
+// -- churn ---------------------------------------------------------------------------
+
+TEST(PlumtreeChurn, DeliveryStaysAbove999PerMilleWhileNodesComeAndGo)
+{
+    sim::network net{909, internet_like()};
+    // Newcomers get three seeds, as deployments configure several bootstrap
+    // nodes: with one, a newcomer whose seed dies before it joins is stranded.
+    sim::cluster<sim_gossip_node>::options o;
+    o.nodes = 1000;
+    o.contacts = 3;
+    sim::cluster<sim_gossip_node> c{net, o};
+    c.start_all();
+    net.advance(20s);
+    auto const p = payload();
+    std::size_t delivered = 0, receivers = 0;
+    for (int round = 0; round < 60; ++round) {
+        // 1 % of the nodes leave and as many new ones join, every round.
+        for (int k = 0; k < 10; ++k) {
+            c.crash(c.random_live());
+            c.add_node();
+        }
+        net.advance(2s);
+        auto const r = c.broadcast_from(c.random_live(), p, 3s);
+        delivered += r.delivered;
+        receivers += r.receivers;
+    }
+    double const ratio = static_cast<double>(delivered) / static_cast<double>(receivers);
+    RecordProperty("delivered_per_100000", static_cast<int>(ratio * 100000));
+    EXPECT_GE(ratio, 0.999) << delivered << " of " << receivers;
+}
+
+// -- real UDP on 127.0.0.1 -------------------------------------------------------------
+
+TEST(UdpOverlay, SixteenNodesBroadcastAndRepairAroundAKilledNode)
+{
+    asio::io_context io;
+    node_config cfg;
+    cfg.listen = endpoint::v4(127, 0, 0, 1, 0);
+    cfg.hyparview.keepalive_interval = 100ms;
+    cfg.hyparview.failure_timeout = 600ms;
+    cfg.hyparview.neighbor_request_timeout = 300ms;
+    cfg.hyparview.shuffle_interval = 1s;
+    constexpr std::size_t n = 16;
+    std::vector<std::unique_ptr<udp_node>> nodes;
+    std::vector<std::set<std::uint64_t>> got(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        discovery::static_seeds seeds;
+        if (i > 0)
+            seeds.add(nodes[i / 2]->local_endpoint());
+        nodes.push_back(std::make_unique<udp_node>(io, cfg, std::move(seeds)));
+        nodes.back()->on_event([&got, i](udp_node::event_type const& ev) {
+            if (auto const* d = std::get_if<broadcast::delivered>(&ev))
+                got[i].insert(d->key.seq);
+        });
+        nodes.back()->start();
+    }
+    io.run_for(3s);
+    for (std::size_t i = 0; i < n; ++i)
+        ASSERT_GE(nodes[i]->engine<hyparview>().active_size(), 1u) << "node " << i << " has no neighbour";
+
+    auto const p = payload(200);
+    auto key = nodes[0]->broadcast(p);
+    ASSERT_TRUE(key);
+    io.run_for(1s);
+    for (std::size_t i = 1; i < n; ++i)
+        EXPECT_TRUE(got[i].contains(key->seq)) << "node " << i << " missed the first broadcast";
+
+    // Kill a well-connected node: its neighbours must notice and repair around it.
+    std::size_t const victim = 1;
+    node_id const dead = nodes[victim]->id();
+    nodes[victim].reset();
+    io.run_for(3s);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!nodes[i])
+            continue;
+        EXPECT_FALSE(nodes[i]->engine<hyparview>().is_active(dead)) << "node " << i << " still lists the dead node";
+        EXPECT_GE(nodes[i]->engine<hyparview>().active_size(), 1u) << "node " << i << " was left isolated";
+    }
+    auto second = nodes[2]->broadcast(p);
+    ASSERT_TRUE(second);
+    io.run_for(1s);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (nodes[i] && i != 2) {
+            EXPECT_TRUE(got[i].contains(second->seq)) << "node " << i << " missed the broadcast after repair";
+        }
+    }
+}
+
+} // namespace
