@@ -155,7 +155,7 @@ public:
             return;
         }
         if (fj.ttl == cfg_.passive_walk_length)
-            add_passive(fj.joiner);
+            add_passive(ctx, fj.joiner.address);
         if (active_peer const* next = random_active(ctx, in.header.sender, fj.joiner.id))
             ctx.send(next->peer.address, hv_forward_join{fj.joiner, static_cast<std::uint8_t>(fj.ttl - 1)});
         else {
@@ -193,25 +193,25 @@ public:
     void on_message(Ctx& ctx, inbound const& in, hv_disconnect const& d)
     {
         if (remove_active(ctx, in.header.sender) && d.alive)
-            add_passive(peer_info{in.header.sender, in.from});
+            add_passive(ctx, in.from);
     }
 
     template <class Ctx>
     void on_message(Ctx& ctx, inbound const& in, hv_shuffle const& sh)
     {
-        if (sh.origin.id == ctx.self())
+        if (sh.origin == ctx.local_endpoint())
             return;
         if (sh.ttl > 1 && active_.size() > 1) {
-            if (active_peer const* next = random_active(ctx, in.header.sender, sh.origin.id)) {
+            if (active_peer const* next = random_active(ctx, in.header.sender, node_id{})) {
                 hv_shuffle fwd = sh;
                 --fwd.ttl;
                 ctx.send(next->peer.address, fwd);
                 return;
             }
         }
-        std::vector<peer_info> reply = sample(ctx, passive_, std::min(sh.entries.size() + 1, passive_.size()));
-        ctx.send(sh.origin.address, hv_shuffle_reply{reply});
-        std::vector<peer_info> incoming = sh.entries;
+        std::vector<endpoint> reply = sample(ctx, passive_, std::min(sh.entries.size() + 1, passive_.size()));
+        ctx.send(sh.origin, hv_shuffle_reply{reply});
+        std::vector<endpoint> incoming = sh.entries;
         incoming.push_back(sh.origin);
         integrate(ctx, incoming, reply);
     }
@@ -220,7 +220,7 @@ public:
     void on_message(Ctx& ctx, inbound const&, hv_shuffle_reply const& r)
     {
         integrate(ctx, r.entries, last_shuffle_);
-        last_shuffle_.clear();
+        last_shuffle_ = {}; // release the memory too: shuffles are rare
     }
 
     template <class Ctx>
@@ -266,8 +266,8 @@ public:
         return v;
     }
 
-    /// The passive view: backups for repair.
-    [[nodiscard]] std::vector<peer_info> const& passive_view() const noexcept { return passive_; }
+    /// The passive view: addresses of backups for repair.
+    [[nodiscard]] std::vector<endpoint> const& passive_view() const noexcept { return passive_; }
 
     [[nodiscard]] std::size_t active_size() const noexcept { return active_.size(); }
     [[nodiscard]] bool is_active(node_id const& id) const noexcept { return find_active(id) != nullptr; }
@@ -276,8 +276,8 @@ public:
     /// Heap bytes held by the views and pending requests (for the memory budget in bench/).
     [[nodiscard]] std::size_t state_bytes() const noexcept
     {
-        return sizeof(*this) + active_.capacity() * sizeof(active_peer) + passive_.capacity() * sizeof(peer_info) +
-               pending_.capacity() * sizeof(pending_request) + last_shuffle_.capacity() * sizeof(peer_info);
+        return sizeof(*this) + active_.capacity() * sizeof(active_peer) + passive_.capacity() * sizeof(endpoint) +
+               pending_.capacity() * sizeof(pending_request) + last_shuffle_.capacity() * sizeof(endpoint);
     }
 
 private:
@@ -287,7 +287,6 @@ private:
     struct active_peer {
         peer_info peer;
         time_point last_heard;
-        time_point last_sent;
     };
 
     struct pending_request {
@@ -335,8 +334,9 @@ private:
 
     bool take_pending(peer_info const& from)
     {
+        // Requests to passive peers and joins know only an address.
         auto it = std::find_if(pending_.begin(), pending_.end(), [&](pending_request const& p) {
-            return p.peer.id == from.id || (p.join && p.peer.address == from.address);
+            return p.peer.address == from.address || (!p.peer.id.is_zero() && p.peer.id == from.id);
         });
         if (it == pending_.end())
             return false;
@@ -381,17 +381,17 @@ private:
             a->last_heard = ctx.now();
             return;
         }
-        std::erase_if(passive_, [&](peer_info const& p) { return p.id == peer.id; });
-        std::erase_if(pending_, [&](pending_request const& p) { return p.peer.id == peer.id; });
+        std::erase(passive_, peer.address);
+        std::erase_if(pending_, [&](pending_request const& p) { return p.peer.address == peer.address; });
         if (active_.size() >= cfg_.active_capacity) {
             auto const victim_index = ctx.rng().below(active_.size());
             peer_info const victim = active_[victim_index].peer;
             active_.erase(active_.begin() + static_cast<std::ptrdiff_t>(victim_index));
             ctx.send(victim.address, hv_disconnect{true});
             ctx.emit(neighbor_down{victim});
-            add_passive(victim);
+            add_passive(ctx, victim.address);
         }
-        active_.push_back({peer, ctx.now(), ctx.now()});
+        active_.push_back({peer, ctx.now()});
         ctx.emit(neighbor_up{peer});
     }
 
@@ -407,31 +407,28 @@ private:
         return true;
     }
 
-    void add_passive(peer_info const& peer)
+    template <class Ctx>
+    void add_passive(Ctx& ctx, endpoint const& address)
     {
-        if (peer.id.is_zero() || find_active(peer.id))
+        if (address == ctx.local_endpoint() || address.is_unspecified() || find_active_by_address(address) ||
+            std::find(passive_.begin(), passive_.end(), address) != passive_.end())
             return;
-        for (auto& p : passive_)
-            if (p.id == peer.id) {
-                p.address = peer.address;
-                return;
-            }
         if (passive_.size() >= cfg_.passive_capacity)
             passive_.erase(passive_.begin()); // the oldest entry
-        passive_.push_back(peer);
+        passive_.push_back(address);
     }
 
     /// Adds shuffled-in entries, evicting first the entries we just sent away.
     template <class Ctx>
-    void integrate(Ctx& ctx, std::vector<peer_info> const& incoming, std::vector<peer_info> const& sent)
+    void integrate(Ctx& ctx, std::vector<endpoint> const& incoming, std::vector<endpoint> const& sent)
     {
         for (auto const& e : incoming) {
-            if (e.id == ctx.self() || e.id.is_zero() || find_active(e.id) ||
-                std::any_of(passive_.begin(), passive_.end(), [&](peer_info const& p) { return p.id == e.id; }))
+            if (e == ctx.local_endpoint() || e.is_unspecified() || find_active_by_address(e) ||
+                std::find(passive_.begin(), passive_.end(), e) != passive_.end())
                 continue;
             if (passive_.size() >= cfg_.passive_capacity) {
-                auto victim = std::find_if(passive_.begin(), passive_.end(), [&](peer_info const& p) {
-                    return std::any_of(sent.begin(), sent.end(), [&](peer_info const& s) { return s.id == p.id; });
+                auto victim = std::find_if(passive_.begin(), passive_.end(), [&](endpoint const& p) {
+                    return std::find(sent.begin(), sent.end(), p) != sent.end();
                 });
                 if (victim == passive_.end())
                     victim = passive_.begin() + static_cast<std::ptrdiff_t>(ctx.rng().below(passive_.size()));
@@ -454,10 +451,8 @@ private:
             remove_active(ctx, id);
 
         // 2. Keepalives on every active link.
-        for (auto& a : active_) {
+        for (auto const& a : active_)
             ctx.send(a.peer.address, hv_keepalive{});
-            a.last_sent = now;
-        }
 
         // 3. Unanswered requests: retry joins, give up on the rest.
         std::vector<pending_request> expired;
@@ -477,7 +472,7 @@ private:
             if (p.join)
                 ctx.emit(contact_failed{p.peer.address});
             else
-                std::erase_if(passive_, [&](peer_info const& q) { return q.id == p.peer.id; });
+                std::erase(passive_, p.peer.address);
         }
 
         // 4. Repair: promote passive peers until the active view is full.
@@ -485,17 +480,19 @@ private:
         for (auto const& p : pending_)
             requests += !p.join;
         while (active_.size() + requests < cfg_.active_capacity) {
-            std::vector<peer_info> choices;
+            std::vector<endpoint> choices;
             for (auto const& q : passive_)
-                if (std::none_of(pending_.begin(), pending_.end(), [&](pending_request const& p) { return p.peer.id == q.id; }))
+                if (std::none_of(pending_.begin(), pending_.end(), [&](pending_request const& p) { return p.peer.address == q; }))
                     choices.push_back(q);
             if (choices.empty())
                 break;
-            peer_info const q = choices[ctx.rng().below(choices.size())];
-            pending_.push_back({q, now, false, 1});
+            endpoint const q = choices[ctx.rng().below(choices.size())];
+            pending_.push_back({peer_info{{}, q}, now, false, 1});
             ++requests;
-            ctx.send(q.address, hv_neighbor{active_.size() < cfg_.urgent_below});
+            ctx.send(q, hv_neighbor{active_.size() < cfg_.urgent_below});
         }
+        if (pending_.empty())
+            pending_ = {}; // requests are bursts: do not keep their memory
 
         // 5. Nothing left to repair from: ask discovery.
         if (active_.empty() && passive_.empty() && pending_.empty())
@@ -508,24 +505,22 @@ private:
         if (active_.empty())
             return;
         active_peer const* target = random_active(ctx, node_id{}, node_id{});
-        std::vector<peer_info> entries;
-        std::vector<peer_info> actives;
+        std::vector<endpoint> actives;
         for (auto const& a : active_)
             if (a.peer.id != target->peer.id)
-                actives.push_back(a.peer);
-        entries = sample(ctx, actives, cfg_.shuffle_active_count);
+                actives.push_back(a.peer.address);
+        std::vector<endpoint> entries = sample(ctx, actives, cfg_.shuffle_active_count);
         for (auto const& p : sample(ctx, passive_, cfg_.shuffle_passive_count))
             entries.push_back(p);
         last_shuffle_ = entries;
-        ctx.send(target->peer.address,
-                 hv_shuffle{peer_info{ctx.self(), ctx.local_endpoint()}, cfg_.shuffle_walk_length, entries});
+        ctx.send(target->peer.address, hv_shuffle{ctx.local_endpoint(), cfg_.shuffle_walk_length, entries});
     }
 
     hyparview_config cfg_;
     std::vector<active_peer> active_;
-    std::vector<peer_info> passive_;
+    std::vector<endpoint> passive_;
     std::vector<pending_request> pending_;
-    std::vector<peer_info> last_shuffle_;
+    std::vector<endpoint> last_shuffle_;
 };
 
 } // namespace meshkit::membership

@@ -42,18 +42,23 @@ struct hv_disconnect {
     bool alive = true;
 };
 
-/// A random walk carrying a sample of the origin's views, to refresh passive views.
+/** A random walk carrying a sample of the origin's views, to refresh passive views.
+
+    Entries are addresses only: a passive entry is something to contact, and
+    the contacted node's id arrives with its answer. That keeps a passive
+    view at 18 bytes an entry instead of 50.
+*/
 struct hv_shuffle {
     static constexpr wire::type_id wire_id = 0x0015;
-    peer_info origin;
+    endpoint origin;
     std::uint8_t ttl = 0;
-    std::vector<peer_info> entries;
+    std::vector<endpoint> entries;
 };
 
 /// The walk's last node answers the origin directly with a sample of its passive view.
 struct hv_shuffle_reply {
     static constexpr wire::type_id wire_id = 0x0016;
-    std::vector<peer_info> entries;
+    std::vector<endpoint> entries;
 };
 
 /// Keeps an idle active link observed; silence beyond the timeout means failure.
