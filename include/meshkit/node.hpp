@@ -267,7 +267,13 @@ public:
         return std::forward<F>(f)(std::get<I>(engines_), ctx);
     }
 
-    /// Installs the application's event handler (replacing any previous one).
+    /** Installs the application's event handler (replacing any previous one).
+
+        The handler runs inside the node's own processing. It may broadcast,
+        join or read state, but it must not destroy this node or replace the
+        handler: defer those until the call that delivered the event returns
+        (after `net.advance()`, or with `asio::post`).
+    */
     void on_event(std::function<void(event_type const&)> handler) { handler_ = std::move(handler); }
 
     // -- identity and parts ----------------------------------------------

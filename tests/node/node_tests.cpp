@@ -408,6 +408,40 @@ TEST(SimNode, MessageIdsDoNotRepeatAcrossRestarts)
     EXPECT_GE(ids.size(), 9u);
 }
 
+TEST(SimNode, ValidEnvelopesWithHostileBodiesAreCountedAndDropped)
+{
+    sim::network net{11};
+    counted_node a{net};
+    sim::transport attacker{net};
+    a.start();
+    detail::rng r{7};
+    for (int i = 0; i < 500; ++i) {
+        std::vector<std::byte> d;
+        // A well-formed envelope for a message the node knows, then a body
+        // that is truncated, too long or garbage.
+        wire::encode_envelope({membership::pong::wire_id, node_id::from_seed(99), 1, 0}, d);
+        std::size_t const body = r.below(3) == 0 ? 0 : (r.below(2) == 0 ? 7 : 9 + r.below(50));
+        for (std::size_t k = 0; k < body; ++k)
+            d.push_back(std::byte(r.below(256)));
+        attacker.send(a.local_endpoint(), d);
+    }
+    net.advance(1s);
+    EXPECT_EQ(a.stats().decode_errors, 500u);
+    EXPECT_EQ(peer_count(a), 0u);
+}
+
+TEST(SimNode, CandidatesAreBounded)
+{
+    sim::network net{12};
+    node_config cfg;
+    cfg.liveness.max_candidates = 4;
+    sim_node a{net, cfg};
+    a.start();
+    for (int i = 0; i < 50; ++i)
+        a.join(net.next_endpoint()); // nobody there
+    EXPECT_EQ(a.engine<liveness>().candidate_count(), 4u);
+}
+
 TEST(SimNode, StoppedNodeIgnoresTrafficAndTimers)
 {
     sim::network net{8};

@@ -254,6 +254,12 @@ inline void network::cancel_timer(timer_handle h) noexcept
 
 inline void network::deliver(std::uint32_t slot)
 {
+    // The slot is released however the handler leaves, even by an exception.
+    struct release {
+        std::vector<std::uint32_t>& free;
+        std::uint32_t slot;
+        ~release() { free.push_back(slot); }
+    } const guard{free_packets_, slot};
     packet& p = packets_[slot];
     auto const bytes = p.bytes();
     trace_ = detail::hash_combine(trace_, static_cast<std::uint64_t>(now_.time_since_epoch().count()));
@@ -283,7 +289,6 @@ inline void network::deliver(std::uint32_t slot)
             hosts_[to].handler(from, bytes);
         }
     }
-    free_packets_.push_back(slot);
 }
 
 inline void network::fire(std::uint32_t slot)
