@@ -2,10 +2,12 @@
 // prints its figures as tables (or JSON). The same seed prints the same run.
 //
 //   meshkit-sim cluster [--nodes N] [--seed S] [--duration SECONDS] [--crash PERCENT] [--json]
+//   meshkit-sim gossip  [--nodes N] [--seed S] [--crash PERCENT] [--json]
 
 #include <common/report.hpp>
 
 #include <meshkit/meshkit.hpp>
+#include <meshkit/sim/cluster.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -40,10 +42,13 @@ struct options {
 {
     std::fprintf(stderr,
                  "meshkit-sim: %s\n"
-                 "usage: meshkit-sim cluster [--nodes N] [--seed S] [--duration SECONDS] [--crash PERCENT] [--json]\n"
+                 "usage: meshkit-sim SCENARIO [--nodes N] [--seed S] [--duration SECONDS] [--crash PERCENT] [--json]\n"
                  "  cluster   N nodes on links of 10-50 ms join through three random earlier nodes,\n"
                  "            run liveness for --duration, then --crash percent of them die and the\n"
-                 "            rest must age them out.\n",
+                 "            rest must age them out.\n"
+                 "  gossip    N nodes form a HyParView overlay and broadcast with Plumtree from one\n"
+                 "            sender, then from random senders; then --crash percent die at once and\n"
+                 "            the survivors must repair and still deliver everything.\n",
                  why);
     std::exit(2);
 }
@@ -80,13 +85,20 @@ options parse(int argc, char** argv)
         else if (a == "--help" || a == "-h") usage("help");
         else usage(("unknown flag " + std::string(a)).c_str());
     }
-    if (o.scenario != "cluster")
+    if (o.scenario != "cluster" && o.scenario != "gossip")
         usage(("unknown scenario " + o.scenario).c_str());
     if (o.nodes < 2)
         usage("--nodes must be at least 2");
     if (o.crash_percent < 0 || o.crash_percent >= 100)
         usage("--crash must be in [0, 100)");
     return o;
+}
+
+std::string hex64(std::uint64_t v)
+{
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+    return buf;
 }
 
 double percentile(std::vector<double> v, double p)
@@ -247,11 +259,7 @@ int run_cluster(options const& o)
     sim_table.add_row({"events", std::to_string(net.stats().events)});
     sim_table.add_row({"wall time (s)", fixed(wall, 2)});
     sim_table.add_row({"events per second", fixed(static_cast<double>(net.stats().events) / wall, 0)});
-    sim_table.add_row({"trace hash", [&] {
-                           char buf[32];
-                           std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(net.trace_hash()));
-                           return std::string(buf);
-                       }()});
+    sim_table.add_row({"trace hash", hex64(net.trace_hash())});
 
     tools::print_report("meshkit-sim cluster", {membership_table, rtt_table, traffic_table, failure_table, sim_table},
                         o.json);
@@ -259,9 +267,72 @@ int run_cluster(options const& o)
     return comps == 1 && stale == 0 ? 0 : 1;
 }
 
+int run_gossip(options const& o)
+{
+    auto const wall_start = std::chrono::steady_clock::now();
+    sim::link_model link;
+    link.latency = sim::latency_distribution::uniform(10ms, 50ms);
+    link.jitter = 2ms;
+    sim::network net{o.seed, link};
+    sim::cluster<sim_gossip_node>::options co;
+    co.nodes = o.nodes;
+    co.config.seed = o.seed;
+    co.join_spacing = std::min<duration>(10ms, std::chrono::duration_cast<duration>(10s) / static_cast<long>(o.nodes));
+    sim::cluster<sim_gossip_node> c{net, co};
+    c.start_all();
+    net.advance(20s);
+
+    std::vector<std::byte> const payload(256, std::byte{0x6d});
+    report_table table{"Plumtree over HyParView, " + std::to_string(o.nodes) + " nodes, seed " + std::to_string(o.seed) +
+                           " (links 10-50 ms; bound: 1 payload per node)",
+                       {"phase", "broadcasts", "delivered %", "mean RMR", "worst LDH", "mean last delivery ms"}};
+    auto phase = [&](std::string const& name, int count, bool random_sender) {
+        std::size_t delivered = 0, receivers = 0, ldh = 0;
+        double rmr = 0, last_ms = 0;
+        for (int i = 0; i < count; ++i) {
+            auto const r = c.broadcast_from(random_sender ? c.random_live() : c.live_indices().front(), payload);
+            delivered += r.delivered;
+            receivers += r.receivers;
+            rmr += r.rmr / count;
+            ldh = std::max(ldh, r.last_delivery_hop);
+            last_ms += std::chrono::duration<double, std::milli>(r.last_delivery_time).count() / count;
+        }
+        table.add_row({name, std::to_string(count),
+                       fixed(100.0 * static_cast<double>(delivered) / static_cast<double>(receivers), 3), fixed(rmr, 3),
+                       std::to_string(ldh), fixed(last_ms, 0)});
+        return delivered == receivers;
+    };
+    bool ok = phase("first broadcasts (tree forming)", 3, false);
+    ok = phase("single sender, tree formed", 10, false) && ok;
+    ok = phase("random senders", 20, true) && ok;
+    c.crash_fraction(o.crash_percent / 100.0, c.live_indices().front());
+    net.advance(30s);
+    ok = phase("after " + fixed(o.crash_percent, 0) + " % crashed at once (30 s repair)", 10, true) && ok;
+
+    std::uint64_t bytes = 0;
+    std::size_t state = 0;
+    for (auto i : c.live_indices()) {
+        bytes += c.node(i).stats().bytes_sent;
+        state += c.node(i).engine<membership::hyparview>().state_bytes() + c.node(i).broadcaster().tree_state_bytes();
+    }
+    double const wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+    double const live = static_cast<double>(c.live_indices().size());
+    report_table sim_table{"Overlay and simulator", {"metric", "value"}};
+    sim_table.add_row({"overlay state per node (bytes)", fixed(static_cast<double>(state) / live, 0)});
+    sim_table.add_row({"bytes sent per live node per second",
+                       fixed(static_cast<double>(bytes) / live / std::chrono::duration<double>(net.now().time_since_epoch()).count(), 0)});
+    sim_table.add_row({"simulated time (s)", fixed(std::chrono::duration<double>(net.now().time_since_epoch()).count(), 1)});
+    sim_table.add_row({"events", std::to_string(net.stats().events)});
+    sim_table.add_row({"wall time (s)", fixed(wall, 2)});
+    sim_table.add_row({"trace hash", hex64(net.trace_hash())});
+    tools::print_report("meshkit-sim gossip", {table, sim_table}, o.json);
+    return ok ? 0 : 1;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
 {
-    return run_cluster(parse(argc, argv));
+    options const o = parse(argc, argv);
+    return o.scenario == "gossip" ? run_gossip(o) : run_cluster(o);
 }
