@@ -3,10 +3,21 @@
 #ifndef MESHKIT_MESHKIT_HPP
 #define MESHKIT_MESHKIT_HPP
 
-/// The whole toolkit except optional-dependency headers (none yet).
+/// The whole toolkit except the UDP runtime: include <meshkit/udp/udp_policies.hpp>
+/// for that, which brings in Asio.
 
+#include <meshkit/broadcast/broadcast_stats.hpp>
+#include <meshkit/broadcast/dedup_cache.hpp>
+#include <meshkit/broadcast/delivered.hpp>
+#include <meshkit/broadcast/flooding.hpp>
+#include <meshkit/broadcast/message_key.hpp>
+#include <meshkit/broadcast/plumtree.hpp>
+#include <meshkit/broadcast/plumtree_messages.hpp>
+#include <meshkit/broadcast/push_gossip.hpp>
+#include <meshkit/broadcast/push_gossip_messages.hpp>
 #include <meshkit/concepts/clock.hpp>
 #include <meshkit/concepts/discovery_strategy.hpp>
+#include <meshkit/concepts/engine.hpp>
 #include <meshkit/concepts/hierarchy_strategy.hpp>
 #include <meshkit/concepts/metrics_sink.hpp>
 #include <meshkit/concepts/node_policies.hpp>
@@ -19,6 +30,8 @@
 #include <meshkit/hierarchy/flat.hpp>
 #include <meshkit/hierarchy/node_role.hpp>
 #include <meshkit/inbound.hpp>
+#include <meshkit/membership/hyparview.hpp>
+#include <meshkit/membership/hyparview_messages.hpp>
 #include <meshkit/membership/liveness.hpp>
 #include <meshkit/membership/liveness_messages.hpp>
 #include <meshkit/membership/rtt_estimator.hpp>
@@ -30,8 +43,11 @@
 #include <meshkit/node_id.hpp>
 #include <meshkit/node_policies.hpp>
 #include <meshkit/node_stats.hpp>
+#include <meshkit/overlay_events.hpp>
 #include <meshkit/peer_events.hpp>
+#include <meshkit/peer_info.hpp>
 #include <meshkit/result.hpp>
+#include <meshkit/sim/cluster.hpp>
 #include <meshkit/sim/link_model.hpp>
 #include <meshkit/sim/network.hpp>
 #include <meshkit/sim/transport.hpp>

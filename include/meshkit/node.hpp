@@ -487,7 +487,9 @@ private:
         if (!running_)
             return;
         metrics_.increment("meshkit_transport_errors_total", 1);
-        if (!peer.is_unspecified())
+        // Only "port unreachable" means the peer's process is gone; a local
+        // error (message too long) or a transient route error does not.
+        if (!peer.is_unspecified() && ec == std::errc::connection_refused)
             for_each_engine([&]<std::size_t I>(auto& e) {
                 if constexpr (requires { e.on_unreachable(std::declval<engine_context<basic_node, I>&>(), peer); }) {
                     engine_context<basic_node, I> ctx{*this};
@@ -504,6 +506,13 @@ private:
             return;
         ++stats_.datagrams_received;
         stats_.bytes_received += bytes.size();
+        if (bytes.size() > transport_.max_datagram_size()) {
+            // Nobody meshkit talks to sends more than the limit: refuse it
+            // before decoding, so no vector in it can claim more.
+            ++stats_.decode_errors;
+            metrics_.increment("meshkit_decode_errors_total", 1);
+            return;
+        }
         metrics_.increment("meshkit_datagrams_received_total", 1);
         metrics_.increment("meshkit_bytes_received_total", bytes.size());
         auto decoded = messages::decode(bytes);

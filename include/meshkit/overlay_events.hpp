@@ -11,7 +11,7 @@ namespace meshkit {
 
     Broadcast engines (Plumtree, push gossip, flooding) receive them through
     their `on_event` hooks: the node routes every engine's events to every
-    other engine that has a hook for that type.
+    engine (the emitter included) that has a hook for that type.
 */
 
 /// A peer joined the active view: broadcast to it from now on.

@@ -44,21 +44,22 @@ struct options {
     double run_for_s = 0;
 };
 
-[[noreturn]] void usage(std::string const& why)
+[[noreturn]] void usage(std::string const& why, int status = 2)
 {
-    std::fprintf(stderr,
+    std::fprintf(status ? stderr : stdout,
                  "meshkit-node: %s\n"
-                 "usage: meshkit-node [--listen HOST:PORT] [--bootstrap HOST:PORT]... [--id HEX64 | --seed N]\n"
+                 "usage: meshkit-node [--listen HOST:PORT] [--bootstrap HOST:PORT]... [--id HEX64] [--seed N]\n"
                  "                    [--metrics SECONDS] [--run-for SECONDS]\n"
                  "  --listen     address to bind (default 127.0.0.1:0, a free port)\n"
                  "  --bootstrap  a node to join through; repeat for several\n"
                  "  --id         this node's 256-bit id as 64 hex digits (default: random)\n"
-                 "  --seed       derive the id and all random choices from N (reproducible runs)\n"
+                 "  --seed       derive the id and all random choices from N and the bound address\n"
+                 "               (reproducible with a fixed --listen port; --id, if given, wins for the id)\n"
                  "  --metrics    print the node's counters every SECONDS\n"
                  "  --run-for    exit after SECONDS (default: until SIGINT/SIGTERM)\n"
                  "Lines on stdin are broadcast; deliveries and neighbour changes go to stdout.\n",
                  why.c_str());
-    std::exit(2);
+    std::exit(status);
 }
 
 double parse_seconds(std::string_view flag, char const* text)
@@ -107,7 +108,7 @@ options parse(int argc, char** argv)
         else if (a == "--run-for")
             o.run_for_s = parse_seconds(a, next());
         else if (a == "--help" || a == "-h")
-            usage("meshkit " MESHKIT_VERSION_STRING);
+            usage("meshkit " MESHKIT_VERSION_STRING, 0);
         else
             usage("unknown flag " + std::string(a));
     }
@@ -171,6 +172,12 @@ int main(int argc, char** argv)
     asio::streambuf line_buffer(64 * 1024); // bounded: a longer line is an error, not a memory leak
     std::function<void()> read_line = [&] {
         asio::async_read_until(input, line_buffer, '\n', [&](std::error_code ec, std::size_t n) {
+            if (ec == asio::error::not_found) { // a line longer than the buffer: drop it, keep reading
+                std::fprintf(stderr, "meshkit-node: line too long, not sent\n");
+                line_buffer.consume(line_buffer.size());
+                read_line();
+                return;
+            }
             if (ec) {
                 if (ec != asio::error::eof)
                     std::fprintf(stderr, "meshkit-node: stdin: %s\n", ec.message().c_str());
@@ -178,6 +185,8 @@ int main(int argc, char** argv)
             }
             std::string line(asio::buffers_begin(line_buffer.data()), asio::buffers_begin(line_buffer.data()) + static_cast<std::ptrdiff_t>(n) - 1);
             line_buffer.consume(n);
+            if (!line.empty() && line.back() == '\r')
+                line.pop_back();
             if (!line.empty()) {
                 auto r = node->broadcast(std::as_bytes(std::span(line.data(), line.size())));
                 if (r)

@@ -34,7 +34,7 @@ struct pt_ihave {
     std::vector<ihave_entry> entries;
 };
 
-/// "Send me this message, and push to me eagerly from now on."
+/// "Send me this message, and push to me eagerly from now on." An empty key asks for no message.
 struct pt_graft {
     static constexpr wire::type_id wire_id = 0x0022;
     message_key key;

@@ -41,7 +41,8 @@ struct hyparview_config {
         iroh-gossip uses 60 s ("wild guess"). Measured here on 10,000 nodes
         losing 80 % at once: with 60 s, passive views are still too thin
         and 1.2 % of survivors end isolated; with 10 s every survivor
-        rejoins one overlay. A shuffle costs about 400 bytes over 6 hops.
+        rejoins one overlay. A shuffle is one 192-byte datagram per hop (7
+        entries): about 1.3 KB per walk of 6 hops and its reply.
     */
     duration shuffle_interval = std::chrono::seconds(10);
     /** Below this many active neighbours, neighbour requests go out with high priority.
@@ -51,6 +52,16 @@ struct hyparview_config {
         one link, where a single lost datagram cuts it off from a broadcast.
     */
     std::size_t urgent_below = 2;
+    /** With fewer passive entries than this, each shuffle also asks discovery for candidates.
+
+        A small overlay can split into parts whose nodes are all full and
+        know nobody outside their part (16 nodes, capacity 5: one part can
+        be a complete graph of 6). Their passive views are empty, so
+        nothing in the paper's protocol reconnects them. Joining through a
+        discovery seed that is not already a neighbour does. Large overlays
+        keep passive views full, so this never fires there.
+    */
+    std::size_t passive_low_water = 5;
     /// How long a join or neighbour request may go unanswered before the candidate is dropped.
     duration neighbor_request_timeout = std::chrono::milliseconds(500);
     /** Join requests sent to a contact before it is reported unreachable.
@@ -80,14 +91,14 @@ struct hyparview_config {
     same one.
 
     @par Events
-    `neighbor_up` and `neighbor_down` (for broadcast engines),
-    `contact_failed` (a join went unanswered), `peers_wanted` (both views
-    are empty: ask discovery).
+    `neighbor_up` and `neighbor_down` (for broadcast engines), `peer_up`
+    (a join's contact answered), `contact_failed` (a join went unanswered),
+    `peers_wanted` (both views are empty: ask discovery).
 */
 class hyparview {
 public:
     using messages = hyparview_messages;
-    using events = type_list<neighbor_up, neighbor_down, contact_failed, peers_wanted>;
+    using events = type_list<neighbor_up, neighbor_down, peer_up, contact_failed, peers_wanted>;
 
     explicit hyparview(hyparview_config cfg = {}) : cfg_(cfg)
     {
@@ -122,10 +133,11 @@ public:
     {
         if (in.header.hops != 0)
             return;
-        if (active_peer* a = find_active(in.header.sender)) {
+        // Only traffic from the neighbour's own address counts: a datagram
+        // that merely claims its id proves nothing. (A neighbour that moves
+        // is re-added through the join or neighbour request it sends.)
+        if (active_peer* a = find_active(in.header.sender); a && a->peer.address == in.from)
             a->last_heard = ctx.now();
-            a->peer.address = in.from; // follows an address change
-        }
     }
 
     template <class Ctx>
@@ -147,17 +159,22 @@ public:
     template <class Ctx>
     void on_message(Ctx& ctx, inbound const& in, hv_forward_join const& fj)
     {
+        // Walks travel over active links only; a stranger's walk could point
+        // our neighbour request and keepalives at any victim address.
+        if (!is_active_at(in.header.sender, in.from))
+            return;
         if (fj.joiner.id == ctx.self() || fj.joiner.id.is_zero() || find_active(fj.joiner.id))
             return;
-        if (fj.ttl == 0 || active_.size() <= 1) {
+        std::uint8_t const ttl = std::min(fj.ttl, cfg_.active_walk_length);
+        if (ttl == 0 || active_.size() <= 1) {
             add_active(ctx, fj.joiner);
             ctx.send(fj.joiner.address, hv_neighbor{true});
             return;
         }
-        if (fj.ttl == cfg_.passive_walk_length)
+        if (ttl == cfg_.passive_walk_length)
             add_passive(ctx, fj.joiner.address);
         if (active_peer const* next = random_active(ctx, in.header.sender, fj.joiner.id))
-            ctx.send(next->peer.address, hv_forward_join{fj.joiner, static_cast<std::uint8_t>(fj.ttl - 1)});
+            ctx.send(next->peer.address, hv_forward_join{fj.joiner, static_cast<std::uint8_t>(ttl - 1)});
         else {
             add_active(ctx, fj.joiner);
             ctx.send(fj.joiner.address, hv_neighbor{true});
@@ -180,7 +197,12 @@ public:
     void on_message(Ctx& ctx, inbound const& in, hv_neighbor_reply const& r)
     {
         peer_info const from{in.header.sender, in.from};
+        bool const was_join = std::any_of(pending_.begin(), pending_.end(), [&](pending_request const& p) {
+            return p.join && p.peer.address == from.address;
+        });
         bool const expected = take_pending(from);
+        if (was_join)
+            ctx.emit(peer_up{from.id, from.address}); // the contact answered: discovery learns it is good
         if (!r.accepted)
             return; // it stays in the passive view; the next tick tries another candidate
         if (expected || find_active(from.id))
@@ -192,6 +214,8 @@ public:
     template <class Ctx>
     void on_message(Ctx& ctx, inbound const& in, hv_disconnect const& d)
     {
+        if (!is_active_at(in.header.sender, in.from))
+            return; // only the neighbour itself, from its own address, can end the link
         if (remove_active(ctx, in.header.sender) && d.alive)
             add_passive(ctx, in.from);
     }
@@ -199,27 +223,40 @@ public:
     template <class Ctx>
     void on_message(Ctx& ctx, inbound const& in, hv_shuffle const& sh)
     {
-        if (sh.origin == ctx.local_endpoint())
+        if (!is_active_at(in.header.sender, in.from) || sh.origin == ctx.local_endpoint())
             return;
-        if (sh.ttl > 1 && active_.size() > 1) {
+        hv_shuffle walk = sh;
+        walk.ttl = std::min(sh.ttl, cfg_.shuffle_walk_length);
+        if (walk.entries.size() > shuffle_entries_max())
+            walk.entries.resize(shuffle_entries_max());
+        // The first hop knows where the origin really is (behind a NAT, or
+        // bound to a wildcard address, it cannot know itself).
+        if (sh.ttl >= cfg_.shuffle_walk_length)
+            walk.origin = in.from;
+        if (walk.ttl > 1 && active_.size() > 1) {
             if (active_peer const* next = random_active(ctx, in.header.sender, node_id{})) {
-                hv_shuffle fwd = sh;
-                --fwd.ttl;
-                ctx.send(next->peer.address, fwd);
+                --walk.ttl;
+                ctx.send(next->peer.address, walk);
                 return;
             }
         }
-        std::vector<endpoint> reply = sample(ctx, passive_, std::min(sh.entries.size() + 1, passive_.size()));
-        ctx.send(sh.origin, hv_shuffle_reply{reply});
-        std::vector<endpoint> incoming = sh.entries;
-        incoming.push_back(sh.origin);
+        std::vector<endpoint> reply = sample(ctx, passive_, std::min(walk.entries.size() + 1, passive_.size()));
+        ctx.send(walk.origin, hv_shuffle_reply{reply});
+        std::vector<endpoint> incoming = walk.entries;
+        incoming.push_back(walk.origin);
         integrate(ctx, incoming, reply);
     }
 
     template <class Ctx>
     void on_message(Ctx& ctx, inbound const&, hv_shuffle_reply const& r)
     {
-        integrate(ctx, r.entries, last_shuffle_);
+        if (!shuffle_outstanding_)
+            return; // we asked for nothing: an unsolicited reply could poison the passive view
+        shuffle_outstanding_ = false;
+        std::vector<endpoint> entries = r.entries;
+        if (entries.size() > shuffle_entries_max())
+            entries.resize(shuffle_entries_max());
+        integrate(ctx, entries, last_shuffle_);
         last_shuffle_ = {}; // release the memory too: shuffles are rare
     }
 
@@ -317,6 +354,17 @@ private:
                 return &a;
         return nullptr;
     }
+    [[nodiscard]] bool is_active_at(node_id const& id, endpoint const& from) const noexcept
+    {
+        active_peer const* a = find_active(id);
+        return a && a->peer.address == from;
+    }
+
+    [[nodiscard]] std::size_t shuffle_entries_max() const noexcept
+    {
+        return cfg_.shuffle_active_count + cfg_.shuffle_passive_count + 1;
+    }
+
     active_peer const* find_active_by_address(endpoint const& ep) const noexcept
     {
         for (auto const& a : active_)
@@ -502,6 +550,8 @@ private:
     template <class Ctx>
     void shuffle(Ctx& ctx)
     {
+        if (passive_.size() < cfg_.passive_low_water && !active_.empty())
+            ctx.emit(peers_wanted{cfg_.active_capacity}); // candidates already active are skipped
         if (active_.empty())
             return;
         active_peer const* target = random_active(ctx, node_id{}, node_id{});
@@ -513,6 +563,7 @@ private:
         for (auto const& p : sample(ctx, passive_, cfg_.shuffle_passive_count))
             entries.push_back(p);
         last_shuffle_ = entries;
+        shuffle_outstanding_ = true;
         ctx.send(target->peer.address, hv_shuffle{ctx.local_endpoint(), cfg_.shuffle_walk_length, entries});
     }
 
@@ -521,6 +572,7 @@ private:
     std::vector<endpoint> passive_;
     std::vector<pending_request> pending_;
     std::vector<endpoint> last_shuffle_;
+    bool shuffle_outstanding_ = false;
 };
 
 } // namespace meshkit::membership

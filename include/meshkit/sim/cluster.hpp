@@ -90,11 +90,14 @@ public:
         node_config cfg = opts_.config;
         cfg.seed = opts_.config.seed.value_or(0) * 1'000'003 + slots_.size();
         std::size_t const index = slots_.size();
-        slots_.push_back(slot{std::make_unique<Node>(*net_, cfg, std::move(seeds)), -1});
-        slots_.back().node->on_event([this, index](typename Node::event_type const& ev) {
-            if (auto const* d = std::get_if<broadcast::delivered>(&ev); d && d->key == current_) {
-                slots_[index].hops = static_cast<int>(d->hops);
-                last_delivery_ = net_->now();
+        slots_.push_back(slot{std::make_unique<Node>(*net_, cfg, std::move(seeds))});
+        // Handlers reach the tracking state through a pointer that survives
+        // moving the cluster.
+        tracking_->hops.push_back(-1);
+        slots_.back().node->on_event([t = tracking_.get(), net = net_, index](typename Node::event_type const& ev) {
+            if (auto const* d = std::get_if<broadcast::delivered>(&ev); d && d->key == t->current) {
+                t->hops[index] = static_cast<int>(d->hops);
+                t->last_delivery = net->now();
             }
         });
         if (start)
@@ -122,30 +125,31 @@ public:
     broadcast_outcome broadcast_from(std::size_t origin, std::span<std::byte const> payload,
                                      duration settle = std::chrono::seconds(5))
     {
-        for (auto& s : slots_)
-            s.hops = -1;
+        auto& t = *tracking_;
+        std::fill(t.hops.begin(), t.hops.end(), -1);
         std::uint64_t const before = payloads_received();
         time_point const sent_at = net_->now();
-        last_delivery_ = sent_at;
+        t.last_delivery = sent_at;
         auto key = slots_[origin].node->broadcast(payload);
         broadcast_outcome out;
-        if (!key)
-            return out;
-        current_ = *key;
-        net_->advance(settle);
+        if (key) {
+            t.current = *key;
+            net_->advance(settle);
+        }
+        // A refused broadcast reaches nobody: it counts as such, never as success.
         for (std::size_t i = 0; i < slots_.size(); ++i) {
             if (!slots_[i].node || i == origin)
                 continue;
             ++out.receivers;
-            if (slots_[i].hops >= 0) {
+            if (t.hops[i] >= 0) {
                 ++out.delivered;
-                out.last_delivery_hop = std::max(out.last_delivery_hop, static_cast<std::size_t>(slots_[i].hops));
+                out.last_delivery_hop = std::max(out.last_delivery_hop, static_cast<std::size_t>(t.hops[i]));
             }
         }
         out.payload_messages = payloads_received() - before;
         out.rmr = out.delivered ? static_cast<double>(out.payload_messages) / static_cast<double>(out.delivered) - 1 : 0;
-        out.last_delivery_time = last_delivery_ - sent_at;
-        current_ = {};
+        out.last_delivery_time = t.last_delivery - sent_at;
+        t.current = {};
         return out;
     }
 
@@ -173,7 +177,12 @@ public:
 private:
     struct slot {
         std::unique_ptr<Node> node;
-        int hops;
+    };
+
+    struct tracking {
+        broadcast::message_key current{};
+        time_point last_delivery{};
+        std::vector<int> hops; // per node: hops of the current broadcast, -1 if not delivered
     };
 
     std::uint64_t payloads_received()
@@ -188,8 +197,7 @@ private:
     network* net_;
     options opts_;
     std::vector<slot> slots_;
-    broadcast::message_key current_{};
-    time_point last_delivery_{};
+    std::unique_ptr<tracking> tracking_ = std::make_unique<tracking>();
 };
 
 } // namespace meshkit::sim

@@ -161,7 +161,7 @@ public:
     void crash(endpoint const& at) noexcept;
 
     /// Starts a crashed host again and runs its restart hook (a `basic_node` restarts its engines).
-    void restart(endpoint const& at) noexcept;
+    void restart(endpoint const& at);
 
     /// True when a live host is bound at `at`.
     [[nodiscard]] bool is_up(endpoint const& at) const noexcept;

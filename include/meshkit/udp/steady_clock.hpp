@@ -35,6 +35,7 @@ public:
         state_->alive = false;
         for (auto& [id, t] : state_->pending)
             t->cancel();
+        state_->pending.clear();
     }
 
     [[nodiscard]] time_point now() const noexcept

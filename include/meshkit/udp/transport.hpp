@@ -99,6 +99,14 @@ public:
             return errc::message_too_large;
         std::error_code ec;
         socket_.send_to(asio::buffer(bytes.data(), bytes.size()), to_socket_family(to), 0, ec);
+        if (ec && is_icmp_report(ec)) {
+            // Linux hands a pending ICMP error to whichever call comes next,
+            // so this send failed for an earlier datagram to another peer.
+            // Report that one from the error queue, then send this one.
+            report_errors(*state_, ec);
+            ec.clear();
+            socket_.send_to(asio::buffer(bytes.data(), bytes.size()), to_socket_family(to), 0, ec);
+        }
         return ec;
     }
 
@@ -137,6 +145,12 @@ public:
     }
 
 private:
+    static bool is_icmp_report(std::error_code const& ec) noexcept
+    {
+        return ec == asio::error::connection_refused || ec == asio::error::host_unreachable ||
+               ec == asio::error::network_unreachable;
+    }
+
     // A dual-stack IPv6 socket needs IPv4 destinations in ::ffff: form.
     asio::ip::udp::endpoint to_socket_family(endpoint const& e) const
     {

@@ -116,7 +116,7 @@ inline void network::crash(endpoint const& at) noexcept
     }
 }
 
-inline void network::restart(endpoint const& at) noexcept
+inline void network::restart(endpoint const& at)
 {
     if (auto it = by_address_.find(at); it != by_address_.end())
         if (host& h = hosts_[it->second]; h.bound && !h.up) {
