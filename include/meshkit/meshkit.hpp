@@ -11,6 +11,7 @@
 #include <meshkit/broadcast/delivered.hpp>
 #include <meshkit/broadcast/flooding.hpp>
 #include <meshkit/broadcast/message_key.hpp>
+#include <meshkit/broadcast/neighbor_set.hpp>
 #include <meshkit/broadcast/plumtree.hpp>
 #include <meshkit/broadcast/plumtree_messages.hpp>
 #include <meshkit/broadcast/push_gossip.hpp>

@@ -101,6 +101,15 @@ std::string hex64(std::uint64_t v)
     return buf;
 }
 
+/// Links of 10-50 ms one way (drawn per pair) with up to 2 ms of jitter per datagram.
+sim::link_model internet_like_link()
+{
+    sim::link_model link;
+    link.latency = sim::latency_distribution::uniform(10ms, 50ms);
+    link.jitter = 2ms;
+    return link;
+}
+
 double percentile(std::vector<double> v, double p)
 {
     if (v.empty())
@@ -137,10 +146,7 @@ std::size_t components(std::vector<std::vector<std::size_t>> const& adj, std::ve
 int run_cluster(options const& o)
 {
     auto const wall_start = std::chrono::steady_clock::now();
-    sim::link_model link;
-    link.latency = sim::latency_distribution::uniform(10ms, 50ms);
-    link.jitter = 2ms;
-    sim::network net{o.seed, link};
+    sim::network net{o.seed, internet_like_link()};
 
     std::vector<std::unique_ptr<sim_node>> nodes;
     nodes.reserve(o.nodes);
@@ -270,10 +276,7 @@ int run_cluster(options const& o)
 int run_gossip(options const& o)
 {
     auto const wall_start = std::chrono::steady_clock::now();
-    sim::link_model link;
-    link.latency = sim::latency_distribution::uniform(10ms, 50ms);
-    link.jitter = 2ms;
-    sim::network net{o.seed, link};
+    sim::network net{o.seed, internet_like_link()};
     sim::cluster<sim_gossip_node>::options co;
     co.nodes = o.nodes;
     co.config.seed = o.seed;

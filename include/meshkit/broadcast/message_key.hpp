@@ -4,8 +4,10 @@
 #define MESHKIT_BROADCAST_MESSAGE_KEY_HPP
 
 #include <meshkit/node_id.hpp>
+#include <meshkit/wire/envelope.hpp>
 
 #include <compare>
+#include <cstddef>
 #include <cstdint>
 
 namespace meshkit::broadcast {
@@ -21,6 +23,26 @@ struct message_key {
 
     friend auto operator<=>(message_key const&, message_key const&) = default;
 };
+
+/** The largest payload a broadcast engine accepts by default.
+
+    One 1,200-byte datagram less the envelope, the key, the engine's header
+    (round or hops, TTL: 4 bytes at most) and the payload's length prefix
+    (3 bytes covers any length that fits).
+*/
+inline constexpr std::size_t default_max_payload = 1200 - wire::envelope_size - 40 - 4 - 3;
+
+/** Where a node's broadcast sequence numbers start.
+
+    From the clock mixed with a random draw, so a node that restarts with
+    the same identity does not reuse numbers its peers still remember as
+    seen (and drop as duplicates).
+*/
+template <class Ctx>
+std::uint64_t first_sequence(Ctx& ctx)
+{
+    return (static_cast<std::uint64_t>(ctx.now().time_since_epoch().count()) ^ (ctx.rng()() >> 8)) >> 1;
+}
 
 } // namespace meshkit::broadcast
 

@@ -65,7 +65,7 @@ struct plumtree_config {
     /// GRAFTs sent for one missing message, cycling through its announcers, before waiting for a new IHAVE.
     unsigned max_graft_attempts = 6;
     /// The largest payload `broadcast` accepts: one 1,200-byte datagram less envelope and header.
-    std::size_t max_payload = 1200 - 46 - 40 - 2 - 2;
+    std::size_t max_payload = default_max_payload;
 };
 
 /** Plumtree: epidemic broadcast trees (Leitão, Pereira, Rodrigues, SRDS 2007).
@@ -97,7 +97,7 @@ public:
         // Sequence numbers start from the clock and a random draw, so a
         // restarted node's broadcasts are not taken for its previous life's.
         if (next_seq_ == 0)
-            next_seq_ = (static_cast<std::uint64_t>(ctx.now().time_since_epoch().count()) ^ (ctx.rng()() >> 8)) >> 1;
+            next_seq_ = first_sequence(ctx);
         ctx.set_timer(cfg_.cache_evict_interval, evict_tag);
         // A stop() killed every pending timer: re-arm what the state still needs.
         timers_.clear();

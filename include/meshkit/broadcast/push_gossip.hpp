@@ -7,6 +7,7 @@
 #include <meshkit/broadcast/dedup_cache.hpp>
 #include <meshkit/broadcast/delivered.hpp>
 #include <meshkit/broadcast/message_key.hpp>
+#include <meshkit/broadcast/neighbor_set.hpp>
 #include <meshkit/broadcast/push_gossip_messages.hpp>
 #include <meshkit/error.hpp>
 #include <meshkit/inbound.hpp>
@@ -36,7 +37,7 @@ struct push_gossip_config {
     std::size_t max_known_ids = 16384;
     duration id_retention = std::chrono::seconds(90);
     /// The largest payload `broadcast` accepts.
-    std::size_t max_payload = 1200 - 46 - 40 - 1 - 2 - 2;
+    std::size_t max_payload = default_max_payload;
 };
 
 /** Fan-out push gossip with a TTL (Flashback's protocol).
@@ -58,7 +59,8 @@ public:
     template <class Ctx>
     void start(Ctx& ctx)
     {
-        next_seq_ = ctx.rng()() >> 1;
+        if (next_seq_ == 0)
+            next_seq_ = first_sequence(ctx);
     }
 
     template <class Ctx>
@@ -93,17 +95,16 @@ public:
     template <class Ctx>
     void on_event(Ctx&, neighbor_up const& e)
     {
-        if (std::none_of(peers_.begin(), peers_.end(), [&](peer_info const& p) { return p.id == e.peer.id; }))
-            peers_.push_back(e.peer);
+        peers_.on(e);
     }
 
     template <class Ctx>
     void on_event(Ctx&, neighbor_down const& e)
     {
-        std::erase_if(peers_, [&](peer_info const& p) { return p.id == e.peer.id; });
+        peers_.on(e);
     }
 
-    [[nodiscard]] std::vector<peer_info> const& peers() const noexcept { return peers_; }
+    [[nodiscard]] std::vector<peer_info> const& peers() const noexcept { return peers_.peers(); }
 
     [[nodiscard]] broadcast_stats const& stats() const noexcept { return stats_; }
 
@@ -132,7 +133,7 @@ private:
     push_gossip_config cfg_;
     dedup_cache seen_;
     broadcast_stats stats_;
-    std::vector<peer_info> peers_;
+    neighbor_set peers_;
     std::uint64_t next_seq_ = 0;
 };
 
