@@ -11,6 +11,7 @@
 #include <meshkit/error.hpp>
 #include <meshkit/result.hpp>
 #include <meshkit/sim/link_model.hpp>
+#include <meshkit/sim/nat_box.hpp>
 #include <meshkit/time.hpp>
 
 #include <array>
@@ -18,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <span>
 #include <system_error>
 #include <boost/heap/d_ary_heap.hpp>
@@ -31,6 +33,9 @@ namespace meshkit::sim {
 /// Index of a host attached to a `sim::network`.
 using host_id = std::uint32_t;
 
+/// Index of a NAT box in a `sim::network`.
+using nat_id = std::uint32_t;
+
 /// Counters a `sim::network` keeps about everything it did.
 struct network_stats {
     std::uint64_t events = 0;             ///< events processed (deliveries, drops at delivery, timers)
@@ -41,6 +46,7 @@ struct network_stats {
     std::uint64_t duplicated = 0;         ///< extra copies created by the duplicate probability
     std::uint64_t partitioned = 0;        ///< dropped because a partition separated the hosts
     std::uint64_t unreachable = 0;        ///< dropped because nothing live was bound at the address
+    std::uint64_t nat_dropped = 0;        ///< dropped by a NAT: no mapping, filtered, or hairpinning off
     std::uint64_t timers_fired = 0;       ///< timer callbacks run
 };
 
@@ -138,6 +144,25 @@ public:
     [[nodiscard]] std::size_t max_datagram_size() const noexcept { return max_datagram_; }
     void set_max_datagram_size(std::size_t n) noexcept { max_datagram_ = n; }
 
+    // -- NATs ---------------------------------------------------------------
+
+    /** Adds a NAT box with a fresh external address.
+
+        @param behind the NAT whose private side the new box's external
+        address is on (CGNAT: a home NAT behind a carrier NAT), or nothing
+        for a box on the public network.
+    */
+    nat_id add_nat(nat_config const& cfg, std::optional<nat_id> behind = std::nullopt);
+
+    /// A fresh private address behind `nat`, for a host (or another NAT) to bind.
+    [[nodiscard]] endpoint next_endpoint_behind(nat_id nat);
+
+    /// The box, for its configuration and counters.
+    [[nodiscard]] nat_box const& nat(nat_id id) const noexcept { return nats_[id]; }
+
+    /// The box's external address (port 0).
+    [[nodiscard]] endpoint nat_address(nat_id id) const noexcept { return endpoint::v4(nats_[id].external_ip(), 0); }
+
     // -- faults -------------------------------------------------------------
 
     /// Sets the model used by every link without an override.
@@ -212,10 +237,14 @@ private:
         }
     };
 
+    // Where an address lives: the public network, or the private side of a NAT.
+    static constexpr std::int32_t public_realm = -1;
+
     struct host {
         endpoint address;
         receive_handler handler;
         std::function<void()> on_restart;
+        std::int32_t realm = public_realm;
         std::uint32_t incarnation = 0;
         std::uint32_t group = 0;
         bool bound = false;
@@ -230,6 +259,7 @@ private:
     struct packet {
         host_id from = 0;
         host_id to_host = 0;
+        std::int32_t origin_realm = public_realm;
         endpoint from_address;
         endpoint to;
         std::uint32_t size = 0;
@@ -254,8 +284,12 @@ private:
     link_model const& model_for(std::uint64_t pair) const noexcept;
     static std::uint64_t pair_key(endpoint const& a, endpoint const& b) noexcept;
     void push(std::int64_t at, std::uint32_t slot, event_kind kind);
-    void enqueue_packet(host_id from, host_id to_host, endpoint const& to, std::span<std::byte const> bytes,
-                        duration delay);
+    void enqueue_packet(host_id from, endpoint const& source, host_id to_host, endpoint const& to,
+                        std::span<std::byte const> bytes, duration delay);
+    std::int32_t realm_of(endpoint const& address) const noexcept;
+    bool within(std::int32_t outer, std::int32_t realm) const noexcept;
+    std::optional<endpoint> translate_out(host const& h, endpoint const& to);
+    std::optional<endpoint> translate_in(packet const& p);
     host_id resolve(endpoint const& to) const noexcept;
     std::uint32_t take_packet_slot();
     void process(event const& e);
@@ -284,6 +318,12 @@ private:
     std::vector<std::uint32_t> free_timers_;
     boost::unordered_flat_map<std::uint64_t, link_model> link_overrides_;
     bool partitioned_ = false;
+
+    std::vector<nat_box> nats_;
+    std::vector<std::int32_t> nat_realm_; // where each box's external address lives
+    boost::unordered_flat_map<std::uint32_t, nat_id> nat_by_ip_;
+    boost::unordered_flat_map<std::uint32_t, std::int32_t> private_realm_;
+    std::uint32_t next_private_ = 0;
 };
 
 } // namespace meshkit::sim

@@ -42,7 +42,7 @@ inline result<host_id> network::bind(endpoint const& at, receive_handler handler
         return it->second;
     }
     auto id = static_cast<host_id>(hosts_.size());
-    hosts_.push_back(host{at, std::move(handler), {}, 0, 0, true, true});
+    hosts_.push_back(host{at, std::move(handler), {}, realm_of(at), 0, 0, true, true});
     by_address_.emplace(at, id);
     return id;
 }
@@ -144,6 +144,7 @@ inline std::error_code network::rebind(endpoint const& from, endpoint const& to)
     by_address_.erase(to); // a stale, unbound host may have held it
     by_address_.emplace(to, id);
     hosts_[id].address = to;
+    hosts_[id].realm = realm_of(to);
     return {};
 }
 
@@ -170,14 +171,15 @@ inline host_id network::resolve(endpoint const& to) const noexcept
     return it == by_address_.end() ? no_host : it->second;
 }
 
-inline void network::enqueue_packet(host_id from, host_id to_host, endpoint const& to,
+inline void network::enqueue_packet(host_id from, endpoint const& source, host_id to_host, endpoint const& to,
                                     std::span<std::byte const> bytes, duration delay)
 {
     std::uint32_t const slot = take_packet_slot();
     packet& p = packets_[slot];
     p.from = from;
     p.to_host = to_host;
-    p.from_address = hosts_[from].address;
+    p.origin_realm = hosts_[from].realm;
+    p.from_address = source;
     p.to = to;
     p.size = static_cast<std::uint32_t>(bytes.size());
     if (bytes.size() <= inline_bytes)
@@ -185,6 +187,84 @@ inline void network::enqueue_packet(host_id from, host_id to_host, endpoint cons
     else
         p.large.assign(bytes.begin(), bytes.end()); // reuses the slot's capacity
     push((now_ + delay).time_since_epoch().count(), slot, event_kind::datagram);
+}
+
+inline nat_id network::add_nat(nat_config const& cfg, std::optional<nat_id> behind)
+{
+    endpoint const outside = behind ? next_endpoint_behind(*behind) : next_endpoint();
+    auto const id = static_cast<nat_id>(nats_.size());
+    nats_.emplace_back(cfg, outside.v4_address());
+    nat_realm_.push_back(behind ? static_cast<std::int32_t>(*behind) : public_realm);
+    nat_by_ip_.emplace(outside.v4_address(), id);
+    return id;
+}
+
+inline endpoint network::next_endpoint_behind(nat_id nat)
+{
+    // 10.128.0.0/9, disjoint from the public pool, unique across all NATs so
+    // one address table serves every realm.
+    std::uint32_t const n = next_private_++;
+    std::uint32_t const ip = (10u << 24) | (1u << 23) | ((n / 254) << 8 & 0x7fff00u) | (n % 254 + 1);
+    private_realm_.emplace(ip, static_cast<std::int32_t>(nat));
+    return endpoint::v4(ip, 7000);
+}
+
+inline std::int32_t network::realm_of(endpoint const& address) const noexcept
+{
+    if (nats_.empty() || !address.is_v4())
+        return public_realm;
+    if (auto n = nat_by_ip_.find(address.v4_address()); n != nat_by_ip_.end())
+        return nat_realm_[n->second];
+    if (auto r = private_realm_.find(address.v4_address()); r != private_realm_.end())
+        return r->second;
+    return public_realm;
+}
+
+inline bool network::within(std::int32_t outer, std::int32_t realm) const noexcept
+{
+    // True when `realm` is `outer` or lies behind it.
+    for (;;) {
+        if (realm == outer)
+            return true;
+        if (realm == public_realm)
+            return false;
+        realm = nat_realm_[static_cast<std::size_t>(realm)];
+    }
+}
+
+inline std::optional<endpoint> network::translate_out(host const& h, endpoint const& to)
+{
+    // Climb from the sender's realm to the destination's, through each NAT on the way.
+    std::int32_t const target = realm_of(to);
+    if (!within(target, h.realm))
+        return std::nullopt; // a private address of another network: not routable from here
+    endpoint source = h.address;
+    for (std::int32_t realm = h.realm; realm != target; realm = nat_realm_[static_cast<std::size_t>(realm)]) {
+        auto translated = nats_[static_cast<std::size_t>(realm)].outbound(source, to, now_, rng_);
+        if (!translated)
+            return std::nullopt;
+        source = *translated;
+    }
+    return source;
+}
+
+inline std::optional<endpoint> network::translate_in(packet const& p)
+{
+    // Descend through every NAT whose external address the datagram is for.
+    endpoint to = p.to;
+    for (auto n = nat_by_ip_.find(to.v4_address()); to.is_v4() && n != nat_by_ip_.end();
+         n = nat_by_ip_.find(to.v4_address())) {
+        nat_box& box = nats_[n->second];
+        if (within(static_cast<std::int32_t>(n->second), p.origin_realm) && !box.config().hairpinning) {
+            box.refuse_hairpin();
+            return std::nullopt;
+        }
+        auto internal = box.inbound(to.port, p.from_address, now_);
+        if (!internal)
+            return std::nullopt;
+        to = *internal;
+    }
+    return to;
 }
 
 inline std::error_code network::send(host_id from, endpoint const& to, std::span<std::byte const> bytes)
@@ -211,11 +291,20 @@ inline std::error_code network::send(host_id from, endpoint const& to, std::span
         ++stats_.partitioned;
         return {};
     }
-    enqueue_packet(from, to_host, to, bytes, delay);
+    endpoint source = src;
+    if (!nats_.empty()) {
+        auto translated = translate_out(hosts_[from], to);
+        if (!translated) {
+            ++stats_.unreachable;
+            return {};
+        }
+        source = *translated;
+    }
+    enqueue_packet(from, source, to_host, to, bytes, delay);
     if (m.duplicate > 0 && rng_.chance(m.duplicate)) {
         ++stats_.duplicated;
         duration extra = m.jitter.count() > 0 ? duration(rng_.between(0, m.jitter.count())) : duration(1);
-        enqueue_packet(from, to_host, to, bytes, delay + extra);
+        enqueue_packet(from, source, to_host, to, bytes, delay + extra);
     }
     return {};
 }
@@ -269,8 +358,16 @@ inline void network::deliver(std::uint32_t slot)
     // The host resolved at send time is still the right one unless the
     // address moved or was rebound meanwhile; only then look it up again.
     host_id to = p.to_host;
-    if (to == no_host || hosts_[to].address != p.to)
+    if (to == no_host && !nats_.empty() && nat_by_ip_.contains(p.to.v4_address())) {
+        auto internal = translate_in(p);
+        to = internal ? resolve(*internal) : no_host;
+        if (!internal) {
+            ++stats_.nat_dropped;
+            return;
+        }
+    } else if (to == no_host || hosts_[to].address != p.to) {
         to = resolve(p.to);
+    }
     if (to == no_host || !hosts_[to].bound || !hosts_[to].up) {
         ++stats_.unreachable;
     } else if (partitioned_ && hosts_[to].group != hosts_[p.from].group) {
