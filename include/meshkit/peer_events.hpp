@@ -18,7 +18,7 @@ namespace meshkit {
     which candidates answer) before handing them to the application.
 */
 
-/// A peer answered and now has a session.
+/// A peer answered a contact attempt (a liveness session opened, or a join was accepted).
 struct peer_up {
     node_id id;
     endpoint address;

@@ -34,12 +34,18 @@ echo "hello from a" >&3
 wait_for "$work/b.out" 'deliver from .* hops [0-9]* seq [0-9]*: hello from a' 5
 wait_for "$work/c.out" 'deliver from .* hops [0-9]* seq [0-9]*: hello from a' 5
 
+b_id=$(awk '/^listening/ {print $4}' "$work/b.out")
+downs_before=$(grep -c "^neighbor down $b_id" "$work/a.out" || true)
 kill "$b_pid"
 # Past the failure timeout (4 s): the survivors must not have dropped each
 # other (a pending ICMP error once made their keepalives fail), and the
 # dead node must be gone from their views.
 sleep 5
-wait_for "$work/a.out" 'neighbor down' 1
+downs_after=$(grep -c "^neighbor down $b_id" "$work/a.out" || true)
+if [ "$downs_after" -le "$downs_before" ]; then echo "a never saw b ($b_id) go down:"; cat "$work/a.out"; exit 1; fi
+if grep -q "^neighbor down $(awk '/^listening/ {print $4}' "$work/c.out")" "$work/a.out"; then
+  echo "a dropped c, a live neighbour:"; cat "$work/a.out"; exit 1
+fi
 echo "hello from c" >&4
 wait_for "$work/a.out" 'deliver from .*: hello from c' 5
 echo "meshkit-node: 3 processes, broadcast delivered before and after a node was killed"

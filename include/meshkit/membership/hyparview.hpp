@@ -81,10 +81,10 @@ struct hyparview_config {
 
     A sans-IO engine. Over datagrams there is no TCP connection to tell a
     live link from a dead one, so each active link carries keepalives and a
-    neighbour silent for `failure_timeout` is declared failed. Repair is
-    immediate: on the next tick the engine promotes passive peers, with a
-    high-priority request when its active view is empty, until the view is
-    full again.
+    neighbour silent for `failure_timeout` (or reported "port unreachable")
+    is declared failed. Repair is immediate: on the next tick the engine
+    promotes passive peers, with a high-priority request when it has fewer
+    than `urgent_below` neighbours, until the view is full again.
 
     Every view is bounded by its capacity; every random choice comes from
     the node's seeded generator, so the overlay a seed builds is always the
@@ -93,7 +93,8 @@ struct hyparview_config {
     @par Events
     `neighbor_up` and `neighbor_down` (for broadcast engines), `peer_up`
     (a join's contact answered), `contact_failed` (a join went unanswered),
-    `peers_wanted` (both views are empty: ask discovery).
+    `peers_wanted` (both views are empty, or the passive view is below
+    `passive_low_water` at a shuffle: ask discovery).
 */
 class hyparview {
 public:

@@ -123,7 +123,12 @@ public:
     [[nodiscard]] result<host_id> bind(endpoint const& at, receive_handler handler);
 
     /// Sets what runs when `restart` brings host `h` back (its owner re-arms timers there).
-    void on_restart(host_id h, std::function<void()> fn) { hosts_[h].on_restart = std::move(fn); }
+    void on_restart(host_id h, std::function<void()> fn)
+    {
+        if (restart_hooks_.size() <= h)
+            restart_hooks_.resize(h + 1);
+        restart_hooks_[h] = std::move(fn);
+    }
 
     /// Detaches a host: its address becomes free and its timers never fire.
     void unbind(host_id h) noexcept;
@@ -240,10 +245,10 @@ private:
     // Where an address lives: the public network, or the private side of a NAT.
     static constexpr std::int32_t public_realm = -1;
 
+    // Touched on every delivery: keep it small (cold state lives in side tables).
     struct host {
         endpoint address;
         receive_handler handler;
-        std::function<void()> on_restart;
         std::int32_t realm = public_realm;
         std::uint32_t incarnation = 0;
         std::uint32_t group = 0;
@@ -311,6 +316,7 @@ private:
     // between cache-resident and cache-missing pops at 10,000 hosts.
     boost::heap::d_ary_heap<event, boost::heap::arity<4>, boost::heap::compare<later>> heap_;
     std::vector<host> hosts_;
+    std::vector<std::function<void()>> restart_hooks_; // by host; rarely set, never on the hot path
     boost::unordered_flat_map<endpoint, host_id, std::hash<endpoint>> by_address_;
     std::vector<packet> packets_;
     std::vector<std::uint32_t> free_packets_;

@@ -8,6 +8,7 @@
 #include <meshkit/error.hpp>
 
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
 #include <asio/ip/udp.hpp>
 #include <asio/ip/v6_only.hpp>
 
@@ -24,6 +25,8 @@
 #include <memory>
 #include <span>
 #include <system_error>
+#include <utility>
+#include <vector>
 
 namespace meshkit::udp {
 
@@ -102,8 +105,18 @@ public:
         if (ec && is_icmp_report(ec)) {
             // Linux hands a pending ICMP error to whichever call comes next,
             // so this send failed for an earlier datagram to another peer.
-            // Report that one from the error queue, then send this one.
-            report_errors(*state_, ec);
+            // Report that one from the error queue, then send this one. The
+            // report is posted, never delivered from inside send(): engines
+            // send while iterating their views, and a synchronous
+            // on_unreachable would erase from the view being iterated.
+            auto reports = drain_errors();
+            if (reports.empty())
+                reports.emplace_back(ec, endpoint{});
+            asio::post(socket_.get_executor(), [state = state_, reports = std::move(reports)] {
+                for (auto const& [e, peer] : reports)
+                    if (state->alive && state->on_error)
+                        state->on_error(e, peer);
+            });
             ec.clear();
             socket_.send_to(asio::buffer(bytes.data(), bytes.size()), to_socket_family(to), 0, ec);
         }
@@ -206,18 +219,29 @@ private:
 #endif
     }
 
-    // Reads the socket's error queue: each entry names the destination an
-    // ICMP error came back for. Without IP_RECVERR (or off Linux) the error
-    // is reported once, with no peer.
+    // Reports what the error queue holds (or the bare error if it holds
+    // nothing); called from the receive completion, outside any send.
     void report_errors(receive_state& state, std::error_code ec)
     {
-        bool reported = false;
+        auto reports = drain_errors();
+        if (reports.empty())
+            reports.emplace_back(ec, endpoint{});
+        for (auto const& [e, peer] : reports)
+            if (state.alive && state.on_error)
+                state.on_error(e, peer);
+    }
+
+    // Reads the socket's error queue: each entry names the destination an
+    // ICMP error came back for. Empty without IP_RECVERR or off Linux.
+    std::vector<std::pair<std::error_code, endpoint>> drain_errors()
+    {
+        std::vector<std::pair<std::error_code, endpoint>> reports;
 #if defined(__linux__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wold-style-cast"
 #pragma GCC diagnostic ignored "-Wsign-compare"
 #pragma GCC diagnostic ignored "-Wcast-align"
-        for (int i = 0; i < 64 && state.alive; ++i) { // bounded: the queue is finite anyway
+        for (int i = 0; i < 64; ++i) { // bounded: the queue is finite anyway
             ::sockaddr_storage addr{};
             alignas(::cmsghdr) char control[512];
             char data[64];
@@ -238,16 +262,13 @@ private:
                     continue;
                 ::sock_extended_err err;
                 std::memcpy(&err, CMSG_DATA(c), sizeof err);
-                reported = true;
-                if (state.alive && state.on_error)
-                    state.on_error(std::error_code(static_cast<int>(err.ee_errno), std::system_category()),
-                                   from_sockaddr(addr));
+                reports.emplace_back(std::error_code(static_cast<int>(err.ee_errno), std::system_category()),
+                                     from_sockaddr(addr));
             }
         }
 #pragma GCC diagnostic pop
 #endif
-        if (!reported && state.on_error)
-            state.on_error(ec, endpoint{});
+        return reports;
     }
 
 #if defined(__linux__)

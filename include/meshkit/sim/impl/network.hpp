@@ -42,7 +42,7 @@ inline result<host_id> network::bind(endpoint const& at, receive_handler handler
         return it->second;
     }
     auto id = static_cast<host_id>(hosts_.size());
-    hosts_.push_back(host{at, std::move(handler), {}, realm_of(at), 0, 0, true, true});
+    hosts_.push_back(host{at, std::move(handler), realm_of(at), 0, 0, true, true});
     by_address_.emplace(at, id);
     return id;
 }
@@ -54,7 +54,8 @@ inline void network::unbind(host_id h) noexcept
     hosts_[h].bound = false;
     hosts_[h].up = false;
     hosts_[h].handler = nullptr;
-    hosts_[h].on_restart = nullptr;
+    if (h < restart_hooks_.size())
+        restart_hooks_[h] = nullptr;
     ++hosts_[h].incarnation;
 }
 
@@ -121,8 +122,8 @@ inline void network::restart(endpoint const& at)
     if (auto it = by_address_.find(at); it != by_address_.end())
         if (host& h = hosts_[it->second]; h.bound && !h.up) {
             h.up = true;
-            if (h.on_restart)
-                h.on_restart();
+            if (it->second < restart_hooks_.size() && restart_hooks_[it->second])
+                restart_hooks_[it->second]();
         }
 }
 
