@@ -28,6 +28,9 @@ enum class errc {
 
     /** A message has been forwarded 255 times and cannot be forwarded again. */
     hop_limit,
+
+    /** A stored value failed its integrity check and no intact copy remains. */
+    storage_corrupt,
 };
 
 /// The category of `meshkit::errc`.
@@ -44,6 +47,7 @@ inline std::error_category const& error_category() noexcept
             case errc::address_in_use: return "address already bound";
             case errc::not_running: return "node or host is not running";
             case errc::hop_limit: return "hop limit reached";
+            case errc::storage_corrupt: return "stored value is corrupt";
             }
             return "unknown meshkit error";
         }

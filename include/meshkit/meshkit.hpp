@@ -24,6 +24,8 @@
 #include <meshkit/concepts/node_policies.hpp>
 #include <meshkit/concepts/storage_backend.hpp>
 #include <meshkit/concepts/transport.hpp>
+#include <meshkit/discovery/bootstrap_cache.hpp>
+#include <meshkit/discovery/cached_peer.hpp>
 #include <meshkit/discovery/static_seeds.hpp>
 #include <meshkit/endpoint.hpp>
 #include <meshkit/engine_context.hpp>
@@ -39,6 +41,8 @@
 #include <meshkit/membership/session_tracker.hpp>
 #include <meshkit/metrics/in_memory_metrics.hpp>
 #include <meshkit/metrics/null_metrics.hpp>
+#include <meshkit/nat/nat_type.hpp>
+#include <meshkit/nat/observed_address.hpp>
 #include <meshkit/node.hpp>
 #include <meshkit/node_config.hpp>
 #include <meshkit/node_id.hpp>
@@ -50,9 +54,11 @@
 #include <meshkit/result.hpp>
 #include <meshkit/sim/cluster.hpp>
 #include <meshkit/sim/link_model.hpp>
+#include <meshkit/sim/nat_box.hpp>
 #include <meshkit/sim/network.hpp>
 #include <meshkit/sim/transport.hpp>
 #include <meshkit/sim/virtual_clock.hpp>
+#include <meshkit/storage/file_store.hpp>
 #include <meshkit/storage/memory_store.hpp>
 #include <meshkit/time.hpp>
 #include <meshkit/type_list.hpp>

@@ -177,8 +177,12 @@ private:
 };
 
 // -- scalars --------------------------------------------------------------
+// Enumerations are left to cereal (types/common.hpp, always included), which
+// writes them as their underlying integer through the overloads below: the
+// same bytes, and one serialiser per type, as cereal requires.
 
 template <scalar T>
+    requires std::is_arithmetic_v<T>
 void CEREAL_SAVE_FUNCTION_NAME(output_archive& ar, T const& v)
 {
     if constexpr (std::is_same_v<T, bool>)
@@ -188,6 +192,7 @@ void CEREAL_SAVE_FUNCTION_NAME(output_archive& ar, T const& v)
 }
 
 template <scalar T>
+    requires std::is_arithmetic_v<T>
 void CEREAL_LOAD_FUNCTION_NAME(input_archive& ar, T& v)
 {
     if constexpr (std::is_same_v<T, bool>) {

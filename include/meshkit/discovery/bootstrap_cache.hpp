@@ -1,0 +1,318 @@
+// discovery/bootstrap_cache.hpp
+// ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#ifndef MESHKIT_DISCOVERY_BOOTSTRAP_CACHE_HPP
+#define MESHKIT_DISCOVERY_BOOTSTRAP_CACHE_HPP
+
+#include <meshkit/concepts/discovery_strategy.hpp>
+#include <meshkit/concepts/storage_backend.hpp>
+#include <meshkit/detail/rng.hpp>
+#include <meshkit/discovery/cached_peer.hpp>
+#include <meshkit/endpoint.hpp>
+#include <meshkit/error.hpp>
+#include <meshkit/node_id.hpp>
+#include <meshkit/time.hpp>
+#include <meshkit/wire/codec.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <system_error>
+#include <vector>
+
+namespace meshkit::discovery {
+
+/// Settings of `bootstrap_cache`. Defaults are ant-quic's `BootstrapCacheConfig` unless noted.
+struct bootstrap_cache_config {
+    /// The most peers kept; the lowest-quality one makes room (ant-quic: 30,000).
+    std::size_t capacity = 1000;
+    /// Share of picks made at random instead of by quality: exploration, so new peers get tried.
+    double epsilon = 0.1;
+    /// Peers not seen for this long are evicted.
+    duration stale_after = std::chrono::hours(24 * 7);
+    /// Freshness halves every this long.
+    duration freshness_half_life = std::chrono::hours(24);
+    /// Quality weights: success rate, RTT, freshness, capabilities (sum to 1).
+    double weight_success = 0.4, weight_rtt = 0.25, weight_freshness = 0.15, weight_capabilities = 0.2;
+    /// Addresses kept per peer.
+    std::size_t max_addresses = 4;
+    /// Changes (new peers, outcomes) that make a save worthwhile: "persist on significant change".
+    std::size_t changes_per_save = 8;
+};
+
+/** The persistent, quality-ranked peer cache of gossip-first discovery (ant-quic's `BootstrapCache`).
+
+    Each peer's quality is
+    `0.4 * success + 0.25 * rtt + 0.15 * freshness + 0.2 * capabilities`,
+    each term in [0, 1]: success rate (0.5 when untested), `1 - rtt / 1 s`
+    (0.5 when unmeasured), `2^(-age / 24 h)`, and 0.5 per capability. A
+    claimed relay capability counts only with evidence of public
+    reachability: a node behind a NAT cannot relay for others, whatever it
+    says.
+
+    Selection is epsilon-greedy: each pick is the best remaining peer, or
+    with probability epsilon a random one, so new and recovering peers keep
+    being tried. Capacity evicts the lowest quality, age evicts the stale.
+
+    It models `discovery_strategy`: `candidates(n)` selects, and `report`
+    records outcomes. Both use the time of the last `observe_time` call,
+    because the discovery concept carries no clock; `basic_node` users call
+    it from a timer, and `upsert`/`record_*` update it too.
+*/
+class bootstrap_cache {
+public:
+    explicit bootstrap_cache(bootstrap_cache_config cfg = {}, std::uint64_t seed = 0) : cfg_(cfg), rng_(seed) {}
+
+    /// Configured bootstrap nodes: offered only when the cache has nothing better.
+    void add_seed(endpoint const& seed)
+    {
+        if (std::find(seeds_.begin(), seeds_.end(), seed) == seeds_.end())
+            seeds_.push_back(seed);
+    }
+
+    /// Sets the time used for freshness and staleness.
+    void observe_time(time_point now) noexcept { now_ = now; }
+
+    /** Adds or merges `p`: addresses are united (newest kept), counts and
+        RTT come from whichever copy was seen most recently.
+    */
+    void upsert(cached_peer p, time_point now)
+    {
+        now_ = now;
+        if (p.id.is_zero())
+            return;
+        if (cached_peer* e = find_mutable(p.id)) {
+            for (auto const& a : p.addresses)
+                add_address(*e, a);
+            if (p.last_seen_s > e->last_seen_s) {
+                e->capabilities = p.capabilities;
+                e->nat = p.nat;
+                e->publicly_reachable = e->publicly_reachable || p.publicly_reachable;
+                e->last_seen_s = p.last_seen_s;
+            }
+            e->first_seen_s = std::min(e->first_seen_s ? e->first_seen_s : p.first_seen_s, p.first_seen_s);
+            return;
+        }
+        if (p.addresses.size() > cfg_.max_addresses)
+            p.addresses.erase(p.addresses.begin(), p.addresses.end() - static_cast<std::ptrdiff_t>(cfg_.max_addresses));
+        if (p.first_seen_s == 0)
+            p.first_seen_s = seconds(now);
+        if (p.last_seen_s == 0)
+            p.last_seen_s = seconds(now);
+        make_room();
+        peers_.push_back(std::move(p));
+        ++changes_;
+    }
+
+    /// Records a successful contact with `id` at `address`, taking `rtt`.
+    void record_success(node_id const& id, endpoint const& address, duration rtt, time_point now)
+    {
+        now_ = now;
+        cached_peer* e = find_mutable(id);
+        if (!e) {
+            upsert(cached_peer{id, {address}, 0, nat::nat_type::unknown, false, 0, 0, 0, 0, 0, peer_source::connection},
+                   now);
+            e = find_mutable(id);
+        }
+        add_address(*e, address);
+        ++e->successes;
+        auto const us = static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::microseconds>(rtt).count());
+        e->rtt_us = e->rtt_us == 0 ? us : static_cast<std::uint32_t>(0.875 * e->rtt_us + 0.125 * us);
+        e->last_seen_s = seconds(now);
+        ++changes_;
+    }
+
+    /// Records a failed contact with the peer at `address`.
+    void record_failure(endpoint const& address, time_point now)
+    {
+        now_ = now;
+        for (auto& p : peers_)
+            if (std::find(p.addresses.begin(), p.addresses.end(), address) != p.addresses.end()) {
+                ++p.failures;
+                ++changes_;
+            }
+    }
+
+    /// Marks `id` as reachable without a NAT (it accepted unsolicited traffic), which lets its relay claim count.
+    void record_public_reachability(node_id const& id)
+    {
+        if (cached_peer* e = find_mutable(id); e && !e->publicly_reachable) {
+            e->publicly_reachable = true;
+            ++changes_;
+        }
+    }
+
+    /// The peer's quality in [0, 1] now.
+    [[nodiscard]] double quality(cached_peer const& p) const noexcept
+    {
+        auto const tries = p.successes + p.failures;
+        double const success = tries ? static_cast<double>(p.successes) / tries : 0.5;
+        double const rtt = p.rtt_us ? 1.0 - std::min(p.rtt_us / 1e6, 1.0) : 0.5;
+        double const age = std::max<double>(0, static_cast<double>(seconds(now_) - p.last_seen_s));
+        double const half_life = std::chrono::duration<double>(cfg_.freshness_half_life).count();
+        double const freshness = std::exp2(-age / half_life);
+        double caps = 0;
+        if ((p.capabilities & can_relay) && p.publicly_reachable)
+            caps += 0.5;
+        if (p.capabilities & can_coordinate)
+            caps += 0.5;
+        double const q = cfg_.weight_success * success + cfg_.weight_rtt * rtt + cfg_.weight_freshness * freshness +
+                         cfg_.weight_capabilities * caps;
+        return std::clamp(q, 0.0, 1.0);
+    }
+
+    /** Up to `n` peers, epsilon-greedy by quality, optionally filtered.
+
+        @param require bits every selected peer must offer (a relay must also be publicly reachable).
+    */
+    [[nodiscard]] std::vector<cached_peer const*> select(std::size_t n, std::uint8_t require = 0)
+    {
+        std::vector<cached_peer const*> pool;
+        for (auto const& p : peers_)
+            if ((p.capabilities & require) == require && (!(require & can_relay) || p.publicly_reachable))
+                pool.push_back(&p);
+        std::vector<cached_peer const*> out;
+        while (out.size() < n && !pool.empty()) {
+            std::size_t pick = 0;
+            if (rng_.chance(cfg_.epsilon)) {
+                pick = rng_.below(pool.size());
+            } else {
+                for (std::size_t i = 1; i < pool.size(); ++i)
+                    if (quality(*pool[i]) > quality(*pool[pick]))
+                        pick = i;
+            }
+            out.push_back(pool[pick]);
+            pool.erase(pool.begin() + static_cast<std::ptrdiff_t>(pick));
+        }
+        return out;
+    }
+
+    /// Evicts peers not seen within `stale_after`.
+    std::size_t evict_stale()
+    {
+        auto const limit = seconds(now_) - std::chrono::duration_cast<std::chrono::seconds>(cfg_.stale_after).count();
+        auto const n = std::erase_if(peers_, [&](cached_peer const& p) { return p.last_seen_s < limit; });
+        changes_ += n;
+        return n;
+    }
+
+    // -- discovery_strategy ---------------------------------------------------
+
+    /// Cached peers first (their newest address), then seeds: the gossip-first bootstrap order.
+    [[nodiscard]] std::vector<endpoint> candidates(std::size_t n)
+    {
+        std::vector<endpoint> out;
+        for (cached_peer const* p : select(n))
+            if (!p->addresses.empty())
+                out.push_back(p->addresses.back());
+        for (std::size_t i = 0; i < seeds_.size() && out.size() < n; ++i)
+            if (std::find(out.begin(), out.end(), seeds_[i]) == out.end())
+                out.push_back(seeds_[i]);
+        return out;
+    }
+
+    void report(endpoint const& ep, contact_outcome o)
+    {
+        if (o == contact_outcome::unreachable)
+            record_failure(ep, now_);
+    }
+
+    // -- persistence ------------------------------------------------------------
+
+    /// The storage key the cache lives under.
+    static constexpr char const* storage_key = "meshkit/bootstrap_cache";
+
+    /// Saves every peer. @return the backend's error, if any.
+    template <storage_backend S>
+    std::error_code save(S& storage)
+    {
+        std::vector<std::byte> bytes;
+        wire::encode(peers_, bytes);
+        std::error_code ec = storage.store(storage_key, bytes);
+        if (!ec)
+            changes_ = 0;
+        return ec;
+    }
+
+    /// Saves when enough has changed since the last save. @return true if it saved.
+    template <storage_backend S>
+    bool save_if_changed(S& storage)
+    {
+        return changes_ >= cfg_.changes_per_save && !save(storage);
+    }
+
+    /** Loads the saved peers, merged into what the cache holds.
+
+        A missing value is not an error (a first start); a corrupt one is
+        reported and the cache stays as it was.
+    */
+    template <storage_backend S>
+    std::error_code load(S& storage, time_point now)
+    {
+        std::vector<std::byte> bytes;
+        if (std::error_code ec = storage.load(storage_key, bytes))
+            return ec == errc::not_found ? std::error_code{} : ec;
+        auto decoded = wire::decode<std::vector<cached_peer>>(bytes);
+        if (!decoded)
+            return decoded.error();
+        for (auto& p : *decoded)
+            upsert(std::move(p), now);
+        changes_ = 0;
+        return {};
+    }
+
+    // -- queries ----------------------------------------------------------------
+
+    [[nodiscard]] std::vector<cached_peer> const& peers() const noexcept { return peers_; }
+    [[nodiscard]] std::vector<endpoint> const& seeds() const noexcept { return seeds_; }
+    [[nodiscard]] std::size_t size() const noexcept { return peers_.size(); }
+    [[nodiscard]] std::size_t pending_changes() const noexcept { return changes_; }
+    [[nodiscard]] cached_peer const* find(node_id const& id) const noexcept
+    {
+        auto it = std::find_if(peers_.begin(), peers_.end(), [&](cached_peer const& p) { return p.id == id; });
+        return it == peers_.end() ? nullptr : &*it;
+    }
+
+private:
+    static std::int64_t seconds(time_point t) noexcept
+    {
+        return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+    }
+
+    cached_peer* find_mutable(node_id const& id) noexcept
+    {
+        auto it = std::find_if(peers_.begin(), peers_.end(), [&](cached_peer const& p) { return p.id == id; });
+        return it == peers_.end() ? nullptr : &*it;
+    }
+
+    void add_address(cached_peer& p, endpoint const& a)
+    {
+        std::erase(p.addresses, a);
+        p.addresses.push_back(a);
+        if (p.addresses.size() > cfg_.max_addresses)
+            p.addresses.erase(p.addresses.begin());
+    }
+
+    void make_room()
+    {
+        if (peers_.size() < cfg_.capacity || peers_.empty())
+            return;
+        auto worst = std::min_element(peers_.begin(), peers_.end(), [&](cached_peer const& a, cached_peer const& b) {
+            return quality(a) < quality(b);
+        });
+        peers_.erase(worst);
+    }
+
+    bootstrap_cache_config cfg_;
+    detail::rng rng_;
+    time_point now_{};
+    std::vector<cached_peer> peers_;
+    std::vector<endpoint> seeds_;
+    std::size_t changes_ = 0;
+};
+
+} // namespace meshkit::discovery
+
+#endif // MESHKIT_DISCOVERY_BOOTSTRAP_CACHE_HPP

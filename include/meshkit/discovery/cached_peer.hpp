@@ -1,0 +1,59 @@
+// discovery/cached_peer.hpp
+// ~~~~~~~~~~~~~~~~~~~~~~~~~
+#ifndef MESHKIT_DISCOVERY_CACHED_PEER_HPP
+#define MESHKIT_DISCOVERY_CACHED_PEER_HPP
+
+#include <meshkit/endpoint.hpp>
+#include <meshkit/nat/nat_type.hpp>
+#include <meshkit/node_id.hpp>
+
+#include <cstdint>
+#include <vector>
+
+namespace meshkit::discovery {
+
+/// What a cached peer offers other nodes; a bit set.
+enum peer_capability : std::uint8_t {
+    /// It forwards traffic for peers that cannot reach each other.
+    can_relay = 1,
+    /// It introduces peers for a coordinated hole punch.
+    can_coordinate = 2,
+};
+
+/// Where a cache entry came from.
+enum class peer_source : std::uint8_t {
+    /// Configured bootstrap node.
+    seed = 1,
+    /// Learned from another node's cache gossip.
+    gossip,
+    /// Learned by connecting to it.
+    connection,
+};
+
+/** One peer in a `bootstrap_cache`, and on the wire in cache gossip.
+
+    A plain aggregate: the cache persists it and gossips it with no
+    serialisation code. Times are seconds on the node's clock, which is
+    what freshness needs and what survives a restart of the simulator.
+*/
+struct cached_peer {
+    node_id id;
+    /// Addresses it was reached at, newest last (bounded by the cache).
+    std::vector<endpoint> addresses;
+    /// `peer_capability` bits it claims.
+    std::uint8_t capabilities = 0;
+    nat::nat_type nat = nat::nat_type::unknown;
+    /// Evidence that it is reachable without a NAT in the way (it accepted an unsolicited contact).
+    bool publicly_reachable = false;
+    std::uint32_t successes = 0;
+    std::uint32_t failures = 0;
+    /// Smoothed round trip in microseconds; 0 when never measured.
+    std::uint32_t rtt_us = 0;
+    std::int64_t first_seen_s = 0;
+    std::int64_t last_seen_s = 0;
+    peer_source source = peer_source::gossip;
+};
+
+} // namespace meshkit::discovery
+
+#endif // MESHKIT_DISCOVERY_CACHED_PEER_HPP

@@ -1,0 +1,341 @@
+// Test that header file is self-contained.
+#include <meshkit/discovery/bootstrap_cache.hpp>
+
+#include <meshkit/nat/observed_address.hpp>
+#include <meshkit/storage/file_store.hpp>
+#include <meshkit/storage/memory_store.hpp>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <unistd.h>
+
+namespace {
+
+using namespace meshkit;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+std::vector<std::byte> bytes_of(std::string const& s)
+{
+    std::vector<std::byte> b(s.size());
+    std::memcpy(b.data(), s.data(), s.size());
+    return b;
+}
+
+std::string text_of(std::vector<std::byte> const& b)
+{
+    return std::string(reinterpret_cast<char const*>(b.data()), b.size());
+}
+
+/// A fresh directory under the system's temp dir, removed afterwards.
+struct temp_dir {
+    fs::path path = fs::temp_directory_path() /
+                    ("meshkit-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
+    ~temp_dir() { fs::remove_all(path); }
+    static int& counter()
+    {
+        static int n = 0;
+        return n;
+    }
+};
+
+void truncate_file(fs::path const& p, std::uintmax_t size) { fs::resize_file(p, size); }
+
+// -- file_store ----------------------------------------------------------------------
+
+static_assert(storage_backend<storage::file_store>);
+
+TEST(FileStore, StoresLoadsAndErasesWithAnyKey)
+{
+    temp_dir dir;
+    storage::file_store s{dir.path};
+    std::vector<std::byte> out;
+    EXPECT_EQ(s.load("meshkit/node_id", out), errc::not_found);
+    ASSERT_FALSE(s.store("meshkit/node_id", bytes_of("v1")));
+    ASSERT_FALSE(s.load("meshkit/node_id", out));
+    EXPECT_EQ(text_of(out), "v1");
+    EXPECT_EQ(s.path_of("meshkit/node_id").filename(), "meshkit%2Fnode_id");
+    ASSERT_FALSE(s.store("meshkit/node_id", bytes_of("v2")));
+    ASSERT_FALSE(s.load("meshkit/node_id", out));
+    EXPECT_EQ(text_of(out), "v2");
+    // A new store object on the same directory (a restarted process) sees the value.
+    storage::file_store again{dir.path};
+    ASSERT_FALSE(again.load("meshkit/node_id", out));
+    EXPECT_EQ(text_of(out), "v2");
+    ASSERT_FALSE(again.erase("meshkit/node_id"));
+    EXPECT_EQ(again.load("meshkit/node_id", out), errc::not_found);
+}
+
+TEST(FileStore, CrashBeforeTheRenameLeavesTheOldValue)
+{
+    temp_dir dir;
+    storage::file_store s{dir.path};
+    ASSERT_FALSE(s.store("k", bytes_of("good")));
+    // The process dies while writing the next value: only the temp file is there, half written.
+    std::ofstream(s.path_of("k").string() + ".tmp", std::ios::binary) << "MSS1\x05";
+    std::vector<std::byte> out;
+    ASSERT_FALSE(s.load("k", out));
+    EXPECT_EQ(text_of(out), "good");
+}
+
+TEST(FileStore, TornOrCorruptValueFallsBackToTheLastGoodOne)
+{
+    temp_dir dir;
+    storage::file_store s{dir.path};
+    ASSERT_FALSE(s.store("k", bytes_of("first complete value")));
+    ASSERT_FALSE(s.store("k", bytes_of("second complete value")));
+    // Tear the newest file: it is now shorter than its header says.
+    truncate_file(s.path_of("k"), 25);
+    std::vector<std::byte> out;
+    ASSERT_FALSE(s.load("k", out));
+    EXPECT_EQ(text_of(out), "first complete value");
+
+    // Store again over the torn file (which must not become the fallback),
+    // then flip a byte of the new one: the checksum catches it, and the last
+    // complete value is still the first.
+    ASSERT_FALSE(s.store("k", bytes_of("third complete value")));
+    {
+        std::fstream f(s.path_of("k"), std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(22);
+        f.put('X');
+    }
+    ASSERT_FALSE(s.load("k", out));
+    EXPECT_EQ(text_of(out), "first complete value");
+}
+
+TEST(FileStore, BothCopiesCorruptIsAnErrorNeverBadData)
+{
+    temp_dir dir;
+    storage::file_store s{dir.path};
+    ASSERT_FALSE(s.store("k", bytes_of("aaaaaaaaaa")));
+    ASSERT_FALSE(s.store("k", bytes_of("bbbbbbbbbb")));
+    truncate_file(s.path_of("k"), 10);
+    truncate_file(s.path_of("k").string() + ".prev", 3);
+    std::vector<std::byte> out{std::byte{1}};
+    EXPECT_EQ(s.load("k", out), errc::storage_corrupt);
+    EXPECT_TRUE(out.empty());
+}
+
+TEST(FileStore, ALengthThatLiesAllocatesNothing)
+{
+    temp_dir dir;
+    storage::file_store s{dir.path};
+    ASSERT_FALSE(s.store("k", bytes_of("x")));
+    {
+        // Claim an exabyte in the header of a 21-byte file.
+        std::fstream f(s.path_of("k"), std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(4);
+        std::uint64_t huge = std::uint64_t{1} << 60;
+        f.write(reinterpret_cast<char const*>(&huge), 8);
+    }
+    fs::remove(s.path_of("k").string() + ".prev");
+    std::vector<std::byte> out;
+    EXPECT_EQ(s.load("k", out), errc::storage_corrupt);
+}
+
+// -- bootstrap_cache -------------------------------------------------------------------
+
+using discovery::bootstrap_cache;
+using discovery::cached_peer;
+
+time_point at(std::chrono::seconds s) { return time_point(s); }
+
+cached_peer peer(std::uint64_t n, std::uint8_t caps = 0, bool is_public = false)
+{
+    cached_peer p;
+    p.id = node_id::from_seed(n);
+    p.addresses = {endpoint::v4(10, 0, 0, static_cast<std::uint8_t>(n), 7000)};
+    p.capabilities = caps;
+    p.publicly_reachable = is_public;
+    return p;
+}
+
+static_assert(discovery_strategy<bootstrap_cache>);
+
+TEST(BootstrapCache, QualityWeighsSuccessRttFreshnessAndEarnedCapabilities)
+{
+    bootstrap_cache c;
+    auto const t0 = at(1000000s);
+    c.upsert(peer(1), t0);
+    cached_peer const& p = *c.find(node_id::from_seed(1));
+    c.observe_time(t0);
+    // Untested, unmeasured, just seen, no capabilities: 0.4*0.5 + 0.25*0.5 + 0.15*1 + 0.
+    EXPECT_NEAR(c.quality(p), 0.475, 1e-9);
+
+    c.record_success(p.id, p.addresses[0], 100ms, t0);
+    // All successes, RTT 100 ms: 0.4*1 + 0.25*0.9 + 0.15*1.
+    EXPECT_NEAR(c.quality(*c.find(p.id)), 0.775, 1e-9);
+
+    c.observe_time(t0 + 24h);
+    EXPECT_NEAR(c.quality(*c.find(p.id)), 0.775 - 0.15 * 0.5, 1e-9) << "freshness halves in 24 h";
+
+    // A relay claim counts only with evidence of public reachability.
+    c.upsert(peer(2, discovery::can_relay, false), t0 + 24h);
+    c.upsert(peer(3, discovery::can_relay, true), t0 + 24h);
+    EXPECT_NEAR(c.quality(*c.find(node_id::from_seed(3))) - c.quality(*c.find(node_id::from_seed(2))), 0.2 * 0.5, 1e-9);
+    EXPECT_EQ(c.select(10, discovery::can_relay).size(), 1u) << "only the proven relay is offered as a relay";
+}
+
+TEST(BootstrapCache, EpsilonGreedyMostlyPicksTheBestButExplores)
+{
+    discovery::bootstrap_cache_config cfg;
+    cfg.epsilon = 0.1;
+    bootstrap_cache c{cfg, 1};
+    auto const t0 = at(1000s);
+    for (std::uint64_t i = 1; i <= 10; ++i)
+        c.upsert(peer(i), t0);
+    auto const best = node_id::from_seed(7);
+    c.record_success(best, c.find(best)->addresses[0], 10ms, t0);
+    int best_first = 0;
+    constexpr int trials = 2000;
+    for (int i = 0; i < trials; ++i)
+        best_first += c.select(1).front()->id == best;
+    // First pick: best with probability 1 - eps + eps/10 = 0.91.
+    EXPECT_NEAR(best_first / double(trials), 0.91, 0.03);
+
+    discovery::bootstrap_cache_config greedy = cfg;
+    greedy.epsilon = 0;
+    bootstrap_cache g{greedy};
+    for (std::uint64_t i = 1; i <= 10; ++i)
+        g.upsert(peer(i), t0);
+    g.record_success(best, endpoint::v4(10, 0, 0, 7, 7000), 10ms, t0);
+    EXPECT_EQ(g.select(1).front()->id, best);
+}
+
+TEST(BootstrapCache, CapacityEvictsTheWorstAndAgeEvictsTheStale)
+{
+    discovery::bootstrap_cache_config cfg;
+    cfg.capacity = 3;
+    cfg.stale_after = 48h;
+    bootstrap_cache c{cfg};
+    auto const t0 = at(1000000s);
+    for (std::uint64_t i = 1; i <= 3; ++i)
+        c.upsert(peer(i), t0);
+    c.record_failure(c.find(node_id::from_seed(2))->addresses[0], t0);
+    c.upsert(peer(4), t0);
+    EXPECT_EQ(c.size(), 3u);
+    EXPECT_EQ(c.find(node_id::from_seed(2)), nullptr) << "the peer that failed made room";
+
+    c.record_success(node_id::from_seed(4), endpoint::v4(10, 0, 0, 4, 7000), 5ms, t0 + 47h);
+    c.observe_time(t0 + 49h);
+    EXPECT_EQ(c.evict_stale(), 2u);
+    EXPECT_NE(c.find(node_id::from_seed(4)), nullptr);
+}
+
+TEST(BootstrapCache, OffersCachedPeersBeforeSeeds)
+{
+    bootstrap_cache c;
+    endpoint const seed = endpoint::v4(192, 0, 2, 1, 7000);
+    c.add_seed(seed);
+    EXPECT_EQ(c.candidates(3), std::vector<endpoint>{seed}) << "an empty cache falls back to the seeds";
+    c.upsert(peer(1), at(10s));
+    auto const cands = c.candidates(3);
+    ASSERT_EQ(cands.size(), 2u);
+    EXPECT_EQ(cands[0], peer(1).addresses[0]);
+    EXPECT_EQ(cands[1], seed);
+}
+
+TEST(BootstrapCache, MergingKeepsOnePeerWithTheNewestState)
+{
+    bootstrap_cache c;
+    cached_peer old = peer(1);
+    old.last_seen_s = 100;
+    old.nat = nat::nat_type::cone;
+    c.upsert(old, at(100s));
+    cached_peer newer = peer(1);
+    newer.addresses = {endpoint::v4(10, 9, 9, 9, 7000)};
+    newer.last_seen_s = 200;
+    newer.nat = nat::nat_type::symmetric;
+    c.upsert(newer, at(200s));
+    cached_peer stale = peer(1);
+    stale.last_seen_s = 50;
+    stale.nat = nat::nat_type::open;
+    c.upsert(stale, at(200s));
+    ASSERT_EQ(c.size(), 1u);
+    auto const& p = *c.find(node_id::from_seed(1));
+    EXPECT_EQ(p.nat, nat::nat_type::symmetric);
+    EXPECT_EQ(p.addresses.size(), 2u);
+    EXPECT_EQ(p.last_seen_s, 200);
+}
+
+TEST(BootstrapCache, PersistsAcrossARestartAndSurvivesATornWrite)
+{
+    temp_dir dir;
+    auto const t0 = at(5000s);
+    {
+        storage::file_store disk{dir.path};
+        bootstrap_cache c;
+        for (std::uint64_t i = 1; i <= 20; ++i)
+            c.upsert(peer(i), t0);
+        c.record_success(node_id::from_seed(3), peer(3).addresses[0], 30ms, t0);
+        EXPECT_TRUE(c.save_if_changed(disk));
+        EXPECT_EQ(c.pending_changes(), 0u);
+        EXPECT_FALSE(c.save_if_changed(disk)) << "nothing changed: no write";
+        c.upsert(peer(21), t0);
+        ASSERT_FALSE(c.save(disk));
+        // The process dies in the middle of a later save: the newest file is torn.
+        truncate_file(disk.path_of(bootstrap_cache::storage_key), 100);
+    }
+    storage::file_store disk{dir.path};
+    bootstrap_cache restarted;
+    ASSERT_FALSE(restarted.load(disk, t0));
+    EXPECT_EQ(restarted.size(), 20u) << "the last complete save (20 peers), never a corrupt one";
+    auto const* p3 = restarted.find(node_id::from_seed(3));
+    ASSERT_NE(p3, nullptr);
+    EXPECT_EQ(p3->successes, 1u);
+    EXPECT_EQ(p3->rtt_us, 30000u);
+}
+
+// -- observed addresses ------------------------------------------------------------------
+
+TEST(ObservedAddress, TrustsAnAddressOnlyWhenIndependentObserversAgree)
+{
+    nat::observed_address o;
+    endpoint const bound = endpoint::v4(192, 168, 1, 2, 7000);
+    endpoint const ext = endpoint::v4(203, 0, 113, 5, 40000);
+    auto const t = at(1s);
+    o.observe(node_id::from_seed(1), endpoint::v4(198, 51, 100, 1, 7000), ext, t);
+    EXPECT_FALSE(o.confirmed()) << "one observer is not enough";
+    // A second id from the same IP is the same observer.
+    o.observe(node_id::from_seed(2), endpoint::v4(198, 51, 100, 1, 7001), ext, t);
+    EXPECT_FALSE(o.confirmed());
+    o.observe(node_id::from_seed(3), endpoint::v4(198, 51, 100, 9, 7000), ext, t);
+    ASSERT_TRUE(o.confirmed());
+    EXPECT_EQ(*o.confirmed(), ext);
+    EXPECT_EQ(o.inferred_type(bound), nat::nat_type::cone);
+}
+
+TEST(ObservedAddress, InfersOpenAndSymmetricAndForgetsOldObservations)
+{
+    endpoint const bound = endpoint::v4(198, 51, 100, 7, 7000);
+    nat::observed_address open;
+    open.observe(node_id::from_seed(1), endpoint::v4(203, 0, 113, 1, 1), bound, at(1s));
+    open.observe(node_id::from_seed(2), endpoint::v4(203, 0, 113, 2, 1), bound, at(1s));
+    EXPECT_EQ(open.inferred_type(bound), nat::nat_type::open);
+
+    nat::observed_address sym;
+    sym.observe(node_id::from_seed(1), endpoint::v4(203, 0, 113, 1, 1), endpoint::v4(192, 0, 2, 9, 40001), at(1s));
+    sym.observe(node_id::from_seed(2), endpoint::v4(203, 0, 113, 2, 1), endpoint::v4(192, 0, 2, 9, 40002), at(1s));
+    EXPECT_EQ(sym.inferred_type(endpoint::v4(10, 0, 0, 1, 7000)), nat::nat_type::symmetric);
+    EXPECT_FALSE(sym.confirmed()) << "no two observers agree";
+
+    sym.expire(at(1s + 6min));
+    EXPECT_EQ(sym.size(), 0u);
+    EXPECT_EQ(sym.inferred_type(endpoint::v4(10, 0, 0, 1, 7000)), nat::nat_type::unknown);
+}
+
+TEST(ObservedAddress, IsBounded)
+{
+    nat::observed_address o{{2, 4, 5min}};
+    for (std::uint64_t i = 0; i < 100; ++i)
+        o.observe(node_id::from_seed(i), endpoint::v4(203, 0, 113, static_cast<std::uint8_t>(i), 1),
+                  endpoint::v4(192, 0, 2, 9, 40000), at(std::chrono::seconds(i)));
+    EXPECT_EQ(o.size(), 4u);
+}
+} // namespace
