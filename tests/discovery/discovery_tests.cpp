@@ -109,6 +109,22 @@ TEST(FileStore, TornOrCorruptValueFallsBackToTheLastGoodOne)
     EXPECT_EQ(text_of(out), "first complete value");
 }
 
+TEST(FileStore, CrashBetweenTheTwoRenamesLoadsThePreviousValue)
+{
+    temp_dir dir;
+    storage::file_store s{dir.path};
+    ASSERT_FALSE(s.store("k", bytes_of("old")));
+    ASSERT_FALSE(s.store("k", bytes_of("new")));
+    // The current value was renamed away and the process died before the new one moved in.
+    fs::remove(s.path_of("k"));
+    std::vector<std::byte> out;
+    ASSERT_FALSE(s.load("k", out));
+    EXPECT_EQ(text_of(out), "old");
+    // With the fallback damaged too, the answer is "corrupt", not "never stored".
+    truncate_file(s.path_of("k").string() + ".prev", 5);
+    EXPECT_EQ(s.load("k", out), errc::storage_corrupt);
+}
+
 TEST(FileStore, BothCopiesCorruptIsAnErrorNeverBadData)
 {
     temp_dir dir;

@@ -19,10 +19,15 @@ namespace meshkit::broadcast {
 */
 class neighbor_set {
 public:
+    /// Adds the peer, or adopts its new address if it is already a neighbour.
     void on(neighbor_up const& e)
     {
-        if (!contains(e.peer.id))
-            peers_.push_back(e.peer);
+        for (auto& p : peers_)
+            if (p.id == e.peer.id) {
+                p.address = e.peer.address;
+                return;
+            }
+        peers_.push_back(e.peer);
     }
 
     void on(neighbor_down const& e)

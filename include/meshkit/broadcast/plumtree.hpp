@@ -218,8 +218,14 @@ public:
     template <class Ctx>
     void on_event(Ctx&, neighbor_up const& e)
     {
-        if (!contains(eager_, e.peer.id) && !contains(lazy_, e.peer.id))
-            eager_.push_back(e.peer);
+        // A known neighbour re-announced at a new address keeps its link state.
+        for (auto* set : {&eager_, &lazy_})
+            for (auto& p : *set)
+                if (p.id == e.peer.id) {
+                    p.address = e.peer.address;
+                    return;
+                }
+        eager_.push_back(e.peer);
     }
 
     template <class Ctx>

@@ -27,7 +27,8 @@ constexpr std::uint64_t hash_combine(std::uint64_t h, std::uint64_t v) noexcept
 
 /** Hashes bytes eight at a time.
 
-    Not cryptographic: it identifies simulator traces and spreads hash tables.
+    Not cryptographic: it identifies simulator traces, spreads hash tables
+    and checksums stored files against tearing, never against an adversary.
     Reading whole words keeps trace hashing off the simulator's profile.
 */
 inline std::uint64_t hash_bytes(std::span<std::byte const> bytes, std::uint64_t seed = 0) noexcept

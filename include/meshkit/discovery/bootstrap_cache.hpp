@@ -24,7 +24,13 @@
 
 namespace meshkit::discovery {
 
-/// Settings of `bootstrap_cache`. Defaults are ant-quic's `BootstrapCacheConfig` unless noted.
+/** Settings of `bootstrap_cache`.
+
+    Defaults are ant-quic's `BootstrapCacheConfig` except: capacity (1,000,
+    not 30,000), addresses per peer (4, not 10), saving on 8 changes rather
+    than a 5-minute timer, and the capability term (0.5 per capability,
+    where ant-quic adds 0.25 relay + 0.25 coordination + 0.2 dual-stack).
+*/
 struct bootstrap_cache_config {
     /// The most peers kept; the lowest-quality one makes room (ant-quic: 30,000).
     std::size_t capacity = 1000;
@@ -57,15 +63,17 @@ struct bootstrap_cache_config {
     being tried. Capacity evicts the lowest quality, age evicts the stale.
 
     It models `discovery_strategy`: `candidates(n)` selects, and `report`
-    records outcomes. Both use the time of the last `observe_time` call,
-    because the discovery concept carries no clock; `basic_node` users call
-    it from a timer, and `upsert`/`record_*` update it too.
+    records failures (successes arrive with their RTT through
+    `record_success`). Both use the time of the last `observe_time` call,
+    because the discovery concept carries no clock; `upsert`,
+    `record_success` and `record_failure` update it too. Stale peers leave
+    when `evict_stale()` is called.
 */
 class bootstrap_cache {
 public:
     explicit bootstrap_cache(bootstrap_cache_config cfg = {}, std::uint64_t seed = 0) : cfg_(cfg), rng_(seed) {}
 
-    /// Configured bootstrap nodes: offered only when the cache has nothing better.
+    /// Configured bootstrap nodes: offered after the cached peers, to fill up a request.
     void add_seed(endpoint const& seed)
     {
         if (std::find(seeds_.begin(), seeds_.end(), seed) == seeds_.end())
@@ -75,8 +83,13 @@ public:
     /// Sets the time used for freshness and staleness.
     void observe_time(time_point now) noexcept { now_ = now; }
 
-    /** Adds or merges `p`: addresses are united (newest kept), counts and
-        RTT come from whichever copy was seen most recently.
+    /** Adds or merges `p`.
+
+        Addresses are united (newest kept). Capabilities, NAT type and last
+        seen come from whichever copy was seen most recently; reachability
+        evidence is kept once had. Success and failure counts and the RTT
+        are this node's own experience and are never taken from another
+        copy.
     */
     void upsert(cached_peer p, time_point now)
     {
@@ -92,7 +105,8 @@ public:
                 e->publicly_reachable = e->publicly_reachable || p.publicly_reachable;
                 e->last_seen_s = p.last_seen_s;
             }
-            e->first_seen_s = std::min(e->first_seen_s ? e->first_seen_s : p.first_seen_s, p.first_seen_s);
+            if (p.first_seen_s != 0 && (e->first_seen_s == 0 || p.first_seen_s < e->first_seen_s))
+                e->first_seen_s = p.first_seen_s;
             return;
         }
         if (p.addresses.size() > cfg_.max_addresses)
@@ -110,6 +124,8 @@ public:
     void record_success(node_id const& id, endpoint const& address, duration rtt, time_point now)
     {
         now_ = now;
+        if (id.is_zero())
+            return;
         cached_peer* e = find_mutable(id);
         if (!e) {
             upsert(cached_peer{id, {address}, 0, nat::nat_type::unknown, false, 0, 0, 0, 0, 0, peer_source::connection},

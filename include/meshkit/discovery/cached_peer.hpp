@@ -30,11 +30,13 @@ enum class peer_source : std::uint8_t {
     connection,
 };
 
-/** One peer in a `bootstrap_cache`, and on the wire in cache gossip.
+/** One peer in a `bootstrap_cache`.
 
-    A plain aggregate: the cache persists it and gossips it with no
-    serialisation code. Times are seconds on the node's clock, which is
-    what freshness needs and what survives a restart of the simulator.
+    A plain aggregate, so the cache persists it (and cache gossip will send
+    it) with no serialisation code. Times are seconds on the node's clock:
+    what freshness needs. On the simulator that clock survives restarts; a
+    real node's steady clock starts again at boot, so persisted ages are
+    approximate there.
 */
 struct cached_peer {
     node_id id;

@@ -426,8 +426,11 @@ private:
         if (peer.id == ctx.self() || peer.id.is_zero())
             return;
         if (active_peer* a = find_active(peer.id)) {
-            a->peer.address = peer.address;
             a->last_heard = ctx.now();
+            if (a->peer.address != peer.address) {
+                a->peer.address = peer.address;
+                ctx.emit(neighbor_up{peer}); // re-announced: broadcast engines adopt the new address
+            }
             return;
         }
         std::erase(passive_, peer.address);

@@ -17,7 +17,7 @@ namespace meshkit::nat {
 enum class nat_type : std::uint8_t {
     /** Not enough independent observations yet. */
     unknown = 0,
-    /** No NAT: peers see the address the node is bound to (directly reachable). */
+    /** No address translation: peers see the address the node is bound to (a firewall may still filter). */
     open,
     /** Endpoint-independent mapping: every observer sees one external address. */
     cone,

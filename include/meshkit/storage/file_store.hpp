@@ -33,7 +33,9 @@ namespace meshkit::storage {
     3. `KEY.tmp` becomes `KEY` (one rename), and the directory is fsynced.
 
     Every file carries a magic number, its length and a 64-bit checksum of
-    its bytes. `load` reads `KEY`, and if that is missing, torn or corrupt,
+    its bytes (in host byte order: the files are not meant to move between
+    machines of different endianness; the checksum detects torn and corrupt
+    files, not an adversary). `load` reads `KEY`, and if that is missing, torn or corrupt,
     falls back to `KEY.prev`: the last value that was completely written.
     A torn write can therefore lose the newest value, never return a
     corrupt one.
@@ -60,8 +62,10 @@ public:
         if (!prev)
             return {};
         out.clear();
-        // Neither copy exists: the key was never stored (or was erased).
-        return ec == errc::not_found && prev == errc::not_found ? make_error_code(errc::not_found) : ec;
+        // not_found only when neither copy exists; any damaged copy makes it corrupt.
+        if (ec == errc::not_found && prev == errc::not_found)
+            return make_error_code(errc::not_found);
+        return ec == errc::not_found ? prev : ec;
     }
 
     std::error_code store(std::string_view key, std::span<std::byte const> value)

@@ -22,7 +22,7 @@ namespace meshkit::storage {
 
     Copies share one map, so a simulated node can be destroyed and rebuilt
     with a copy of its old store, as a real node restarts with its old disk.
-    Nothing survives the process: use a file or SQLite backend for that.
+    Nothing survives the process: use `file_store` for that.
 */
 class memory_store {
 public:
