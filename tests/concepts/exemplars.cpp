@@ -2,6 +2,7 @@
 // always compile; each concept is also checked against real models (positive)
 // and near misses (negative).
 #include <meshkit/concepts/clock.hpp>
+#include <meshkit/concepts/engine.hpp>
 #include <meshkit/concepts/discovery_strategy.hpp>
 #include <meshkit/concepts/hierarchy_strategy.hpp>
 #include <meshkit/concepts/metrics_sink.hpp>
@@ -11,6 +12,7 @@
 
 #include <meshkit/discovery/static_seeds.hpp>
 #include <meshkit/error.hpp>
+#include <meshkit/inbound.hpp>
 #include <meshkit/hierarchy/flat.hpp>
 #include <meshkit/metrics/in_memory_metrics.hpp>
 #include <meshkit/metrics/null_metrics.hpp>
@@ -110,6 +112,52 @@ struct stdout_metrics {
 };
 //]
 
+//[concept_engine
+/// Greets every peer it is told about, answers greetings, and counts the answers.
+struct hello {
+    static constexpr meshkit::wire::type_id wire_id = meshkit::wire::user_first + 100;
+    std::uint32_t number = 0;
+};
+struct hello_back {
+    static constexpr meshkit::wire::type_id wire_id = meshkit::wire::user_first + 101;
+    std::uint32_t number = 0;
+};
+struct greeted {
+    meshkit::endpoint by;
+};
+
+class greeter {
+public:
+    using messages = meshkit::wire::registry<hello, hello_back>;
+    using events = meshkit::type_list<greeted>;
+
+    template <class Ctx>
+    void add_candidate(Ctx& ctx, meshkit::endpoint const& peer)
+    {
+        ctx.send(peer, hello{++sent_});
+    }
+
+    template <class Ctx>
+    void on_message(Ctx& ctx, meshkit::inbound const& in, hello const& h)
+    {
+        ctx.send(in.from, hello_back{h.number});
+    }
+
+    template <class Ctx>
+    void on_message(Ctx& ctx, meshkit::inbound const& in, hello_back const&)
+    {
+        ++answers_;
+        ctx.emit(greeted{in.from});
+    }
+
+    std::uint32_t answers() const { return answers_; }
+
+private:
+    std::uint32_t sent_ = 0;
+    std::uint32_t answers_ = 0;
+};
+//]
+
 // Near misses: each differs from its concept in one way.
 struct transport_send_returns_bool {
     meshkit::endpoint local_endpoint() const;
@@ -156,6 +204,8 @@ static_assert(meshkit::metrics_sink<exemplar::stdout_metrics>);
 static_assert(meshkit::metrics_sink<meshkit::metrics::null_metrics>);
 static_assert(meshkit::metrics_sink<meshkit::metrics::in_memory_metrics>);
 static_assert(meshkit::node_policies<meshkit::sim_policies>);
+static_assert(meshkit::engine<exemplar::greeter>);
+static_assert(meshkit::engine<meshkit::membership::liveness>);
 
 // -- negative ----------------------------------------------------------------
 static_assert(!meshkit::transport<exemplar::transport_send_returns_bool>);
@@ -165,6 +215,7 @@ static_assert(!meshkit::hierarchy_strategy<exemplar::hierarchy_with_int_role>);
 static_assert(!meshkit::storage_backend<exemplar::storage_without_erase>);
 static_assert(!meshkit::metrics_sink<exemplar::metrics_without_histograms>);
 static_assert(!meshkit::node_policies<int>);
+static_assert(!meshkit::engine<exemplar::hello>, "a message is not an engine");
 
 namespace {
 
@@ -176,6 +227,28 @@ struct exemplar_policies : meshkit::sim_policies {
 };
 static_assert(meshkit::node_policies<exemplar_policies>);
 //]
+
+struct greeter_policies : meshkit::sim_policies {
+    using engines = meshkit::type_list<exemplar::greeter>;
+};
+
+TEST(ConceptExemplars, AUserEngineRunsInANode)
+{
+    meshkit::sim::network net{2};
+    meshkit::basic_node<greeter_policies> a{net}, b{net};
+    std::vector<meshkit::endpoint> greeted_by;
+    a.on_event([&](auto const& ev) {
+        if (auto const* g = std::get_if<exemplar::greeted>(&ev))
+            greeted_by.push_back(g->by);
+    });
+    a.start();
+    b.start();
+    a.join(b.local_endpoint());
+    a.join(b.local_endpoint());
+    net.run_until_idle();
+    EXPECT_EQ(a.engine<exemplar::greeter>().answers(), 2u);
+    EXPECT_EQ(greeted_by, (std::vector<meshkit::endpoint>{b.local_endpoint(), b.local_endpoint()}));
+}
 
 TEST(ConceptExemplars, UserPoliciesComposeIntoARunningNode)
 {
