@@ -5,6 +5,8 @@
 #include <meshkit/storage/file_store.hpp>
 #include <meshkit/storage/memory_store.hpp>
 
+#include <support/bytes.hpp>
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -18,20 +20,10 @@
 namespace {
 
 using namespace meshkit;
+using test::bytes_of;
+using test::text_of;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-
-std::vector<std::byte> bytes_of(std::string const& s)
-{
-    std::vector<std::byte> b(s.size());
-    std::memcpy(b.data(), s.data(), s.size());
-    return b;
-}
-
-std::string text_of(std::vector<std::byte> const& b)
-{
-    return std::string(reinterpret_cast<char const*>(b.data()), b.size());
-}
 
 /// A fresh directory under the system's temp dir, removed afterwards.
 struct temp_dir {

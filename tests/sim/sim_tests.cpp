@@ -4,6 +4,8 @@
 #include <meshkit/sim/transport.hpp>
 #include <meshkit/sim/virtual_clock.hpp>
 
+#include <support/bytes.hpp>
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -16,14 +18,8 @@
 namespace {
 
 using namespace meshkit;
+using test::bytes_of;
 using namespace std::chrono_literals;
-
-std::vector<std::byte> bytes_of(std::string const& s)
-{
-    std::vector<std::byte> b(s.size());
-    std::memcpy(b.data(), s.data(), s.size());
-    return b;
-}
 
 /// A host that records what it receives, and when.
 struct recorder {
