@@ -136,6 +136,33 @@ TEST(LivenessEngine, RunsWithoutANodeAndReportsUnansweredCandidates)
     EXPECT_EQ(engine.candidate_count(), 0u);
 }
 
+TEST(LivenessEngine, ANodeThatSleptDoesNotBlamePeersForItsOwnSilence)
+{
+    liveness engine{{.ping_interval = 1s, .session_timeout = 5s, .min_peers = 0}};
+    recording_context ctx;
+    engine.start(ctx);
+    node_id const peer = node_id::from_seed(7);
+    endpoint const peer_addr = endpoint::v4(10, 0, 0, 7, 7000);
+    engine.add_candidate(ctx, peer_addr);
+    auto const nonce = std::get<membership::ping>(ctx.outbox.back().message).nonce;
+    engine.on_message(ctx, inbound{peer_addr, {membership::pong::wire_id, peer, 1, 0}}, membership::pong{nonce});
+    ctx.clock += 1s;
+    engine.on_timer(ctx, ctx.timers.back().second);
+
+    // The node sleeps for a minute: its first tick after waking must not age the peer out...
+    ctx.clock += 60s;
+    engine.on_timer(ctx, ctx.timers.back().second);
+    EXPECT_NE(engine.sessions().find(peer), nullptr);
+    // ...but a peer that stays silent afterwards is aged out as usual.
+    for (int i = 0; i < 6; ++i) {
+        ctx.clock += 1s;
+        engine.on_timer(ctx, ctx.timers.back().second);
+    }
+    EXPECT_EQ(engine.sessions().find(peer), nullptr);
+    EXPECT_TRUE(std::any_of(ctx.events.begin(), ctx.events.end(),
+                            [](auto const& e) { return std::holds_alternative<peer_down>(e); }));
+}
+
 TEST(LivenessEngine, RelayedMessagesDoNotKeepTheirOriginatorAlive)
 {
     liveness engine;

@@ -122,7 +122,11 @@ public:
     template <class Ctx>
     void add_candidate(Ctx& ctx, endpoint const& contact)
     {
+        // A contact we already know (active, pending, or in the passive view,
+        // from which repair can promote it) needs no join: re-joining it
+        // would only make it evict a neighbour, churning the overlay.
         if (contact == ctx.local_endpoint() || find_active_by_address(contact) || find_pending_by_address(contact) ||
+            std::find(passive_.begin(), passive_.end(), contact) != passive_.end() ||
             pending_.size() >= cfg_.active_capacity)
             return;
         pending_.push_back({peer_info{{}, contact}, ctx.now(), true, 1});
@@ -494,6 +498,15 @@ private:
     void tick(Ctx& ctx)
     {
         time_point const now = ctx.now();
+        // 0. A tick far later than scheduled means this node was asleep (a
+        //    suspended laptop, a starved process): its neighbours' silence is
+        //    its own. Give each of them one fresh keepalive window instead of
+        //    declaring them all failed at once and tearing the overlay down.
+        if (last_tick_ != time_point{} && now - last_tick_ > 2 * cfg_.keepalive_interval)
+            for (auto& a : active_)
+                a.last_heard = std::max(a.last_heard, now - cfg_.failure_timeout + cfg_.keepalive_interval);
+        last_tick_ = now;
+
         // 1. Failure detection on the active view.
         std::vector<node_id> failed;
         for (auto const& a : active_)
@@ -577,6 +590,7 @@ private:
     std::vector<pending_request> pending_;
     std::vector<endpoint> last_shuffle_;
     bool shuffle_outstanding_ = false;
+    time_point last_tick_{};
 };
 
 } // namespace meshkit::membership

@@ -225,6 +225,14 @@ private:
     template <class Ctx>
     void tick(Ctx& ctx)
     {
+        // A tick far later than scheduled means this node was asleep: its
+        // peers' silence is its own, so they get one fresh ping interval to
+        // answer before any of them is aged out.
+        if (last_tick_ != time_point{} && ctx.now() - last_tick_ > 2 * cfg_.ping_interval)
+            sessions_.for_each([&](session& s) {
+                s.last_heard = std::max(s.last_heard, ctx.now() - cfg_.session_timeout + cfg_.ping_interval);
+            });
+        last_tick_ = ctx.now();
         for (session const& s : sessions_.expire(ctx.now(), cfg_.session_timeout)) {
             ctx.metrics().increment("meshkit_peers_down_total", 1);
             ctx.emit(peer_down{s.id, s.address, ctx.now() - s.last_heard});
@@ -250,6 +258,7 @@ private:
     }
 
     liveness_config cfg_;
+    time_point last_tick_{};
     session_tracker sessions_;
     std::vector<candidate> candidates_;
 };
