@@ -20,9 +20,10 @@ namespace meshkit {
 /** The narrow view of a node that one engine is given.
 
     This is the whole sans-IO boundary: an engine can read the time, send a
-    message, arm a timer, emit an event, draw random numbers and record
-    metrics, and nothing else. It cannot see the transport, the clock or the
-    other engines, which is what lets the same engine run over the simulator,
+    message, arm a timer, emit an event, draw random numbers, record
+    metrics and consult the node's discovery policy (its peer cache), and
+    nothing else. It cannot see the transport, the clock or the other
+    engines, which is what lets the same engine run over the simulator,
     over UDP, and under a recording context in unit tests.
 
     @tparam Node the `basic_node` instantiation.
@@ -80,6 +81,15 @@ public:
 
     /// The node's seeded generator.
     [[nodiscard]] detail::rng& rng() noexcept { return node_->rng(); }
+
+    /** The node's discovery policy.
+
+        Engines that learn about peers (cache gossip) or choose among them
+        (the connection ladder) read and feed the same cache the node draws
+        its candidates from. They require what they use of it, so a node
+        with a plainer discovery policy rejects them at compile time.
+    */
+    [[nodiscard]] auto& discovery() noexcept { return node_->discovery(); }
 
     /// The node's metrics sink.
     [[nodiscard]] auto& metrics() noexcept { return node_->metrics(); }

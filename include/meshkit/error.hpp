@@ -31,6 +31,9 @@ enum class errc {
 
     /** A stored value failed its integrity check and no intact copy remains. */
     storage_corrupt,
+
+    /** A bounded queue is full: the caller must retry later (nothing was accepted). */
+    queue_full,
 };
 
 /// The category of `meshkit::errc`.
@@ -48,6 +51,7 @@ inline std::error_category const& error_category() noexcept
             case errc::not_running: return "node or host is not running";
             case errc::hop_limit: return "hop limit reached";
             case errc::storage_corrupt: return "stored value is corrupt";
+            case errc::queue_full: return "queue full, nothing accepted";
             }
             return "unknown meshkit error";
         }

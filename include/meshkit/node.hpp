@@ -172,6 +172,9 @@ public:
         , rng_(initial_seed(config_, transport_))
     {
         id_ = load_identity();
+        // A discovery policy that persists (the peer cache) starts from what it saved.
+        if constexpr (requires { discovery_.load(storage_, clock_.now()); })
+            discovery_load_error_ = discovery_.load(storage_, clock_.now());
         // Message ids must not repeat across restarts of one identity: each
         // construction takes the next epoch from storage as the high bits.
         next_message_id_ = next_epoch() << 40 | (rng_() & 0xffffffffu);
@@ -214,6 +217,10 @@ public:
     */
     void stop() noexcept
     {
+        // What the discovery policy learned since its last save survives a clean stop.
+        if constexpr (requires { discovery_.pending_changes(); discovery_.save(storage_); })
+            if (running_ && discovery_.pending_changes() != 0)
+                (void)discovery_.save(storage_);
         running_ = false;
         ++generation_;
     }
@@ -282,6 +289,8 @@ public:
     [[nodiscard]] endpoint local_endpoint() const { return transport_.local_endpoint(); }
     [[nodiscard]] node_config const& config() const noexcept { return config_; }
     [[nodiscard]] node_stats const& stats() const noexcept { return stats_; }
+    /// Why the discovery policy's saved state could not be loaded at construction, if it could not.
+    [[nodiscard]] std::error_code discovery_load_error() const noexcept { return discovery_load_error_; }
 
     [[nodiscard]] transport_type& transport() noexcept { return transport_; }
     [[nodiscard]] clock_type& clock() noexcept { return clock_; }
@@ -455,6 +464,7 @@ private:
                 return;
             engine_context<basic_node, I> ctx{*this};
             std::get<I>(engines_).on_timer(ctx, tag);
+            persist_discovery();
         });
     }
 
@@ -478,6 +488,13 @@ private:
                 join(ep);
         if (handler_)
             handler_(event_type{e});
+    }
+
+    /// Saves a persisting discovery policy once enough has changed ("persist on significant change").
+    void persist_discovery()
+    {
+        if constexpr (requires { discovery_.save_if_changed(storage_); })
+            (void)discovery_.save_if_changed(storage_);
     }
 
     // -- receiving --------------------------------------------------------
@@ -541,6 +558,7 @@ private:
                                                   "(see docs/concepts/engine.md)");
             },
             decoded->message);
+        persist_discovery();
     }
 
     node_config config_;
@@ -556,6 +574,7 @@ private:
     std::uint64_t next_message_id_ = 0;
     std::uint64_t generation_ = 0;
     bool running_ = false;
+    std::error_code discovery_load_error_;
     node_stats stats_;
     std::vector<std::byte> tx_;
     std::function<void(event_type const&)> handler_;

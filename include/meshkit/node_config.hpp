@@ -5,9 +5,13 @@
 
 #include <meshkit/broadcast/plumtree.hpp>
 #include <meshkit/broadcast/push_gossip.hpp>
+#include <meshkit/discovery/peer_gossip.hpp>
+#include <meshkit/discovery/registry.hpp>
+#include <meshkit/discovery/registry_client.hpp>
 #include <meshkit/endpoint.hpp>
 #include <meshkit/membership/hyparview.hpp>
 #include <meshkit/membership/liveness.hpp>
+#include <meshkit/nat/connector.hpp>
 #include <meshkit/node_id.hpp>
 
 #include <cstdint>
@@ -39,6 +43,13 @@ struct node_config {
     broadcast::plumtree_config plumtree{};
     /// Settings of the push-gossip engine.
     broadcast::push_gossip_config push_gossip{};
+    /// Settings of the connection ladder.
+    nat::connector_config connector{};
+    /// Settings of cache gossip.
+    discovery::peer_gossip_config peer_gossip{};
+    /// Settings of the registry engine (on the registry node) and of its clients.
+    discovery::registry_config registry{};
+    discovery::registry_client_config registry_client{};
 };
 
 /** How `basic_node` builds each standard engine from its `node_config`.
@@ -62,6 +73,23 @@ inline broadcast::plumtree make_engine(std::type_identity<broadcast::plumtree>, 
 inline broadcast::push_gossip make_engine(std::type_identity<broadcast::push_gossip>, node_config const& c)
 {
     return broadcast::push_gossip(c.push_gossip);
+}
+
+inline nat::connector make_engine(std::type_identity<nat::connector>, node_config const& c)
+{
+    return nat::connector(c.connector);
+}
+inline discovery::peer_gossip make_engine(std::type_identity<discovery::peer_gossip>, node_config const& c)
+{
+    return discovery::peer_gossip(c.peer_gossip);
+}
+inline discovery::registry_server make_engine(std::type_identity<discovery::registry_server>, node_config const& c)
+{
+    return discovery::registry_server(c.registry);
+}
+inline discovery::registry_client make_engine(std::type_identity<discovery::registry_client>, node_config const& c)
+{
+    return discovery::registry_client(c.registry_client);
 }
 
 } // namespace meshkit

@@ -188,6 +188,14 @@ TEST(BootstrapCache, QualityWeighsSuccessRttFreshnessAndEarnedCapabilities)
     c.upsert(peer(3, discovery::can_relay, true), t0 + 24h);
     EXPECT_NEAR(c.quality(*c.find(node_id::from_seed(3))) - c.quality(*c.find(node_id::from_seed(2))), 0.2 * 0.5, 1e-9);
     EXPECT_EQ(c.select(10, discovery::can_relay).size(), 1u) << "only the proven relay is offered as a relay";
+
+    // Each failure since the last success halves the score, so a dead relay drops below untested peers.
+    double const before = c.quality(*c.find(node_id::from_seed(3)));
+    c.record_failure(c.find(node_id::from_seed(3))->addresses[0], t0 + 24h);
+    c.record_failure(c.find(node_id::from_seed(3))->addresses[0], t0 + 24h);
+    double const after = c.quality(*c.find(node_id::from_seed(3)));
+    EXPECT_LT(after, before / 4 + 1e-9);
+    EXPECT_LT(after, c.quality(*c.find(node_id::from_seed(2))));
 }
 
 TEST(BootstrapCache, EpsilonGreedyMostlyPicksTheBestButExplores)

@@ -3,10 +3,12 @@
 //
 //   meshkit-sim cluster [--nodes N] [--seed S] [--duration SECONDS] [--crash PERCENT] [--json]
 //   meshkit-sim gossip  [--nodes N] [--seed S] [--crash PERCENT] [--json]
+//   meshkit-sim gossip-first [--nodes N] [--seed S] [--nat-mix MIX] [--registry-down] [--json]
 
 #include <common/report.hpp>
 
 #include <meshkit/meshkit.hpp>
+#include <meshkit/reference/gossip_first_scenario.hpp>
 #include <meshkit/sim/cluster.hpp>
 
 #include <algorithm>
@@ -36,13 +38,25 @@ struct options {
     double duration_s = 30;
     double crash_percent = 10;
     bool json = false;
+    bool nodes_given = false;
+    reference::nat_mix mix = reference::nat_mix::realistic();
+    std::string mix_name = "realistic";
+    bool registry_down = false;
 };
 
 [[noreturn]] void usage(char const* why)
 {
     std::fprintf(stderr,
                  "meshkit-sim: %s\n"
-                 "usage: meshkit-sim SCENARIO [--nodes N] [--seed S] [--duration SECONDS] [--crash PERCENT] [--json]\n"
+                 "usage: meshkit-sim SCENARIO [--nodes N] [--seed S] [--duration SECONDS] [--crash PERCENT]\n"
+                 "                   [--nat-mix MIX] [--registry-down] [--json]\n"
+                 "  gossip-first (the default)\n"
+                 "            --nodes (default 1000) nodes behind a NAT mix join through 5 public\n"
+                 "            bootstrap nodes, learn each other by cache gossip, then each connects\n"
+                 "            to 3 peers from its cache: direct, hole-punched or relayed. Prints the\n"
+                 "            seed's KPIs beside its targets. MIX is realistic (default), residential,\n"
+                 "            or shares such as open=0.5,symmetric=0.5; presets: open, full_cone,\n"
+                 "            restricted_cone, port_restricted, symmetric, symmetric_seq, cgnat.\n"
                  "  cluster   N nodes on links of 10-50 ms join through three random earlier nodes,\n"
                  "            run liveness for --duration, then --crash percent of them die and the\n"
                  "            rest must age them out.\n"
@@ -67,6 +81,7 @@ T parse_number(std::string_view flag, char const* text)
 options parse(int argc, char** argv)
 {
     options o;
+    o.scenario = "gossip-first";
     int i = 1;
     if (i < argc && argv[i][0] != '-')
         o.scenario = argv[i++];
@@ -77,15 +92,23 @@ options parse(int argc, char** argv)
                 usage(("missing value after " + std::string(a)).c_str());
             return argv[++i];
         };
-        if (a == "--nodes") o.nodes = parse_number<std::size_t>(a, next());
+        if (a == "--nodes") { o.nodes = parse_number<std::size_t>(a, next()); o.nodes_given = true; }
         else if (a == "--seed") o.seed = parse_number<std::uint64_t>(a, next());
         else if (a == "--duration") o.duration_s = parse_number<double>(a, next());
         else if (a == "--crash") o.crash_percent = parse_number<double>(a, next());
         else if (a == "--json") o.json = true;
+        else if (a == "--registry-down") o.registry_down = true;
+        else if (a == "--nat-mix") {
+            o.mix_name = next();
+            auto m = reference::nat_mix::parse(o.mix_name);
+            if (!m)
+                usage(("bad --nat-mix " + o.mix_name).c_str());
+            o.mix = *m;
+        }
         else if (a == "--help" || a == "-h") usage("help");
         else usage(("unknown flag " + std::string(a)).c_str());
     }
-    if (o.scenario != "cluster" && o.scenario != "gossip")
+    if (o.scenario != "cluster" && o.scenario != "gossip" && o.scenario != "gossip-first")
         usage(("unknown scenario " + o.scenario).c_str());
     if (o.nodes < 2)
         usage("--nodes must be at least 2");
@@ -332,10 +355,82 @@ int run_gossip(options const& o)
     return ok ? 0 : 1;
 }
 
+std::string ms(duration d)
+{
+    return fixed(std::chrono::duration<double, std::milli>(d).count(), 0) + " ms";
+}
+
+int run_gossip_first(options const& o)
+{
+    auto const wall_start = std::chrono::steady_clock::now();
+    reference::gossip_first_options go;
+    go.nodes = o.nodes;
+    go.seed = o.seed;
+    go.mix = o.mix;
+    go.registry_down = o.registry_down;
+    auto const r = reference::run_gossip_first(go);
+    double const wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+
+    auto const n = r.attempts.size();
+    auto pct = [&](std::size_t k, std::size_t of) { return fixed(r.rate(k, of), 1) + " %"; };
+    bool const connectivity_ok = r.rate(r.connected, n) >= 99.0;
+    bool const direct_ok = r.rate(r.direct, r.connected) >= 60.0;
+    bool const punched_ok = r.rate(r.punched, r.connected) >= 35.0;
+    bool const relayed_ok = r.rate(r.relayed, r.connected) < 5.0;
+    bool const time_ok = r.p95_connect < 5s;
+    bool const cache_ok = r.cache_propagation >= 100.0 - 1e-9;
+    auto mark = [](bool ok) { return std::string(ok ? "met" : "MISSED"); };
+
+    report_table kpi{"Gossip-first KPIs: " + std::to_string(o.nodes) + " nodes, NAT mix " + o.mix_name + " (" +
+                         o.mix.describe() + "), seed " + std::to_string(o.seed),
+                     {"KPI", "measured", "seed's target", ""}};
+    kpi.add_row({"connectivity rate", pct(r.connected, n) + " (" + std::to_string(r.connected) + "/" + std::to_string(n) + ")",
+                 "99 %+", mark(connectivity_ok)});
+    kpi.add_row({"direct", pct(r.direct, r.connected), "60 %+", mark(direct_ok)});
+    kpi.add_row({"hole-punched", pct(r.punched, r.connected), "35 %+", mark(punched_ok)});
+    kpi.add_row({"relayed", pct(r.relayed, r.connected), "< 5 %", mark(relayed_ok)});
+    kpi.add_row({"time to connect (median, p95)", ms(r.median_connect) + ", " + ms(r.p95_connect), "< 5 s", mark(time_ok)});
+    kpi.add_row({"cache propagation", fixed(r.cache_propagation, 2) + " % (" + std::to_string(r.complete_caches) + "/" +
+                                          std::to_string(r.population) + " complete)",
+                 "100 %", mark(cache_ok)});
+
+    report_table more{"Behind the figures", {"metric", "value"}};
+    more.add_row({"cache propagation when connecting started", fixed(r.cache_propagation_at_connect, 2) + " %"});
+    more.add_row({"first message delivered over each connection", pct(r.messages_delivered, n)});
+    more.add_row({"bytes forwarded by relays", std::to_string(r.relayed_bytes)});
+    more.add_row({"relayed connections upgraded to a direct path", std::to_string(r.upgraded)});
+    more.add_row({"registry", o.registry_down ? std::string("down all run (discovery never uses it)")
+                                              : std::to_string(r.registry_reports) + " connection reports received of " +
+                                                    std::to_string(r.reports_sent) + " sent"});
+    more.add_row({"simulated time (s)", fixed(std::chrono::duration<double>(r.simulated).count(), 1)});
+    more.add_row({"events", std::to_string(r.events)});
+    more.add_row({"wall time (s)", fixed(wall, 2)});
+    more.add_row({"trace hash", hex64(r.trace_hash)});
+
+    // Method by NAT pair: what the ladder chose for each combination.
+    using reference::nat_preset;
+    std::map<std::pair<int, int>, std::array<std::size_t, 4>> pairs;
+    for (auto const& a : r.attempts) {
+        int const x = static_cast<int>(a.from_nat), y = static_cast<int>(a.to_nat);
+        auto& c = pairs[{std::min(x, y), std::max(x, y)}];
+        ++c[a.connected ? static_cast<std::size_t>(a.method) : 0];
+    }
+    report_table matrix{"Method by NAT pair (either direction)", {"pair", "attempts", "direct", "punched", "relayed", "failed"}};
+    for (auto const& [k, c] : pairs)
+        matrix.add_row({std::string(reference::to_string(static_cast<nat_preset>(k.first))) + " x " +
+                            reference::to_string(static_cast<nat_preset>(k.second)),
+                        std::to_string(c[0] + c[1] + c[2] + c[3]), std::to_string(c[1]), std::to_string(c[2]),
+                        std::to_string(c[3]), std::to_string(c[0])});
+    tools::print_report("meshkit-sim gossip-first", {kpi, more, matrix}, o.json);
+    return connectivity_ok && cache_ok ? 0 : 1;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
 {
     options const o = parse(argc, argv);
+    if (o.scenario == "gossip-first")
+        return run_gossip_first(o);
     return o.scenario == "gossip" ? run_gossip(o) : run_cluster(o);
 }

@@ -13,6 +13,8 @@
 #include <meshkit/time.hpp>
 #include <meshkit/wire/codec.hpp>
 
+#include <boost/unordered/unordered_flat_map.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -46,6 +48,8 @@ struct bootstrap_cache_config {
     std::size_t max_addresses = 4;
     /// Changes (new peers, outcomes) that make a save worthwhile: "persist on significant change".
     std::size_t changes_per_save = 8;
+    /// Saves at most this often, so a burst of gossip does not rewrite the file for every few peers.
+    duration min_save_interval = std::chrono::seconds(30);
 };
 
 /** The persistent, quality-ranked peer cache of gossip-first discovery (ant-quic's `BootstrapCache`).
@@ -53,7 +57,9 @@ struct bootstrap_cache_config {
     Each peer's quality is
     `0.4 * success + 0.25 * rtt + 0.15 * freshness + 0.2 * capabilities`,
     each term in [0, 1]: success rate (0.5 when untested), `1 - rtt / 1 s`
-    (0.5 when unmeasured), `2^(-age / 24 h)`, and 0.5 per capability. A
+    (0.5 when unmeasured), `2^(-age / 24 h)`, and 0.5 per capability; then
+    halved for every failure since the last success (our addition: without
+    it a dead relay outranks every untested peer forever). A
     claimed relay capability counts only with evidence of public
     reachability: a node behind a NAT cannot relay for others, whatever it
     says.
@@ -85,39 +91,79 @@ public:
 
     /** Adds or merges `p`.
 
-        Addresses are united (newest kept). Capabilities, NAT type and last
-        seen come from whichever copy was seen most recently; reachability
-        evidence is kept once had. Success and failure counts and the RTT
-        are this node's own experience and are never taken from another
-        copy.
+        Addresses are united (newest kept). What the peer says about itself
+        (capabilities, NAT type, introducers, whether it broadcasts) comes
+        from the copy with the newest `version`, then the newest last seen;
+        reachability evidence is kept once had. Success and failure counts
+        and the RTT are this node's own experience and are never taken from
+        another copy.
+
+        @return true if the cache changed.
     */
-    void upsert(cached_peer p, time_point now)
+    bool upsert(cached_peer p, time_point now)
     {
         now_ = now;
         if (p.id.is_zero())
-            return;
+            return false;
         if (cached_peer* e = find_mutable(p.id)) {
+            bool changed = false;
             for (auto const& a : p.addresses)
-                add_address(*e, a);
-            if (p.last_seen_s > e->last_seen_s) {
+                if (e->addresses.empty() || e->addresses.back() != a) {
+                    add_address(*e, a);
+                    changed = true;
+                }
+            bool const newer = p.version > e->version || (p.version == e->version && p.last_seen_s > e->last_seen_s);
+            if (newer) {
+                changed = changed || p.version > e->version || p.introducers != e->introducers || p.nat != e->nat ||
+                          p.capabilities != e->capabilities || p.broadcasting != e->broadcasting;
                 e->capabilities = p.capabilities;
                 e->nat = p.nat;
-                e->publicly_reachable = e->publicly_reachable || p.publicly_reachable;
-                e->last_seen_s = p.last_seen_s;
+                e->broadcasting = p.broadcasting;
+                e->version = std::max(e->version, p.version);
+                e->introducers = std::move(p.introducers);
+                e->last_seen_s = std::max(e->last_seen_s, p.last_seen_s);
             }
+            e->publicly_reachable = e->publicly_reachable || p.publicly_reachable;
             if (p.first_seen_s != 0 && (e->first_seen_s == 0 || p.first_seen_s < e->first_seen_s))
                 e->first_seen_s = p.first_seen_s;
-            return;
+            if (changed) {
+                e->changed_ms = millis(now);
+                ++changes_;
+            }
+            return changed;
         }
         if (p.addresses.size() > cfg_.max_addresses)
             p.addresses.erase(p.addresses.begin(), p.addresses.end() - static_cast<std::ptrdiff_t>(cfg_.max_addresses));
+        if (p.introducers.size() > cfg_.max_addresses)
+            p.introducers.resize(cfg_.max_addresses);
         if (p.first_seen_s == 0)
             p.first_seen_s = seconds(now);
         if (p.last_seen_s == 0)
             p.last_seen_s = seconds(now);
+        p.changed_ms = millis(now);
         make_room();
+        index_[p.id] = peers_.size();
         peers_.push_back(std::move(p));
         ++changes_;
+        return true;
+    }
+
+    /// Marks `id` as seen now (a heartbeat or any message from it).
+    void touch(node_id const& id, time_point now)
+    {
+        now_ = now;
+        if (cached_peer* e = find_mutable(id))
+            e->last_seen_s = seconds(now);
+    }
+
+    /// Forgets `id` (it announced that it went offline). @return true if it was cached.
+    bool erase(node_id const& id)
+    {
+        auto const n = std::erase_if(peers_, [&](cached_peer const& p) { return p.id == id; });
+        if (n)
+            reindex();
+        changes_ += n;
+        return n != 0;
     }
 
     /// Records a successful contact with `id` at `address`, taking `rtt`.
@@ -128,12 +174,16 @@ public:
             return;
         cached_peer* e = find_mutable(id);
         if (!e) {
-            upsert(cached_peer{id, {address}, 0, nat::nat_type::unknown, false, 0, 0, 0, 0, 0, peer_source::connection},
-                   now);
+            cached_peer fresh;
+            fresh.id = id;
+            fresh.addresses = {address};
+            fresh.source = peer_source::connection;
+            upsert(std::move(fresh), now);
             e = find_mutable(id);
         }
         add_address(*e, address);
         ++e->successes;
+        e->consecutive_failures = 0;
         auto const us = static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::microseconds>(rtt).count());
         e->rtt_us = e->rtt_us == 0 ? us : static_cast<std::uint32_t>(0.875 * e->rtt_us + 0.125 * us);
         e->last_seen_s = seconds(now);
@@ -147,6 +197,7 @@ public:
         for (auto& p : peers_)
             if (std::find(p.addresses.begin(), p.addresses.end(), address) != p.addresses.end()) {
                 ++p.failures;
+                ++p.consecutive_failures;
                 ++changes_;
             }
     }
@@ -176,7 +227,10 @@ public:
             caps += 0.5;
         double const q = cfg_.weight_success * success + cfg_.weight_rtt * rtt + cfg_.weight_freshness * freshness +
                          cfg_.weight_capabilities * caps;
-        return std::clamp(q, 0.0, 1.0);
+        // Halved for each failure since the last success: without it the RTT
+        // and capability terms (0.45 of the weight) keep a dead relay above
+        // every untested peer forever.
+        return std::clamp(q * std::exp2(-static_cast<double>(std::min<std::uint32_t>(p.consecutive_failures, 30))), 0.0, 1.0);
     }
 
     /** Up to `n` peers, epsilon-greedy by quality, optionally filtered.
@@ -210,6 +264,8 @@ public:
     {
         auto const limit = seconds(now_) - std::chrono::duration_cast<std::chrono::seconds>(cfg_.stale_after).count();
         auto const n = std::erase_if(peers_, [&](cached_peer const& p) { return p.last_seen_s < limit; });
+        if (n)
+            reindex();
         changes_ += n;
         return n;
     }
@@ -252,11 +308,14 @@ public:
         return ec;
     }
 
-    /// Saves when enough has changed since the last save. @return true if it saved.
+    /// Saves when enough has changed since the last save, and not too soon after it. @return true if it saved.
     template <storage_backend S>
     bool save_if_changed(S& storage)
     {
-        return changes_ >= cfg_.changes_per_save && !save(storage);
+        if (changes_ < cfg_.changes_per_save || (last_save_ && now_ - *last_save_ < cfg_.min_save_interval))
+            return false;
+        last_save_ = now_;
+        return !save(storage);
     }
 
     /** Loads the saved peers, merged into what the cache holds.
@@ -287,11 +346,16 @@ public:
     [[nodiscard]] std::size_t pending_changes() const noexcept { return changes_; }
     [[nodiscard]] cached_peer const* find(node_id const& id) const noexcept
     {
-        auto it = std::find_if(peers_.begin(), peers_.end(), [&](cached_peer const& p) { return p.id == id; });
-        return it == peers_.end() ? nullptr : &*it;
+        auto it = index_.find(id);
+        return it == index_.end() ? nullptr : &peers_[it->second];
     }
 
 private:
+    static std::int64_t millis(time_point t) noexcept
+    {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+    }
+
     static std::int64_t seconds(time_point t) noexcept
     {
         return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
@@ -299,8 +363,16 @@ private:
 
     cached_peer* find_mutable(node_id const& id) noexcept
     {
-        auto it = std::find_if(peers_.begin(), peers_.end(), [&](cached_peer const& p) { return p.id == id; });
-        return it == peers_.end() ? nullptr : &*it;
+        auto it = index_.find(id);
+        return it == index_.end() ? nullptr : &peers_[it->second];
+    }
+
+    // Removals are rare (eviction, departure); lookups happen per message.
+    void reindex()
+    {
+        index_.clear();
+        for (std::size_t i = 0; i < peers_.size(); ++i)
+            index_[peers_[i].id] = i;
     }
 
     void add_address(cached_peer& p, endpoint const& a)
@@ -319,12 +391,15 @@ private:
             return quality(a) < quality(b);
         });
         peers_.erase(worst);
+        reindex();
     }
 
     bootstrap_cache_config cfg_;
     detail::rng rng_;
     time_point now_{};
+    std::optional<time_point> last_save_;
     std::vector<cached_peer> peers_;
+    boost::unordered_flat_map<node_id, std::size_t, std::hash<node_id>> index_;
     std::vector<endpoint> seeds_;
     std::size_t changes_ = 0;
 };

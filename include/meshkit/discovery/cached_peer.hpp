@@ -18,6 +18,8 @@ enum peer_capability : std::uint8_t {
     can_relay = 1,
     /// It introduces peers for a coordinated hole punch.
     can_coordinate = 2,
+    /// It is a bootstrap node: public, long-lived, announced to the registry.
+    is_bootstrap = 4,
 };
 
 /// Where a cache entry came from.
@@ -32,8 +34,8 @@ enum class peer_source : std::uint8_t {
 
 /** One peer in a `bootstrap_cache`.
 
-    A plain aggregate, so the cache persists it (and cache gossip will send
-    it) with no serialisation code. Times are seconds on the node's clock:
+    A plain aggregate, so the cache persists it with no serialisation code
+    (cache gossip sends the shareable part, a `peer_record`). Times are seconds on the node's clock:
     what freshness needs. On the simulator that clock survives restarts; a
     real node's steady clock starts again at boot, so persisted ages are
     approximate there.
@@ -49,11 +51,25 @@ struct cached_peer {
     bool publicly_reachable = false;
     std::uint32_t successes = 0;
     std::uint32_t failures = 0;
+    /// Failures since the last success: what says a peer is gone rather than unlucky.
+    std::uint32_t consecutive_failures = 0;
     /// Smoothed round trip in microseconds; 0 when never measured.
     std::uint32_t rtt_us = 0;
     std::int64_t first_seen_s = 0;
     std::int64_t last_seen_s = 0;
     peer_source source = peer_source::gossip;
+    /** Whether the peer chose to share its address (Flashback's `is_broadcasting`).
+
+        Only such peers are ever gossiped on: a peer that does not broadcast
+        never has its address leave the nodes it talks to.
+    */
+    bool broadcasting = false;
+    /// The origin's version of its own record; the newest copy wins a merge.
+    std::uint64_t version = 0;
+    /// Public peers it keeps sessions with: who can introduce us for a hole punch, or relay.
+    std::vector<endpoint> introducers;
+    /// When this node last changed the entry (its own clock, ms): what incremental cache gossip asks about.
+    std::int64_t changed_ms = 0;
 };
 
 } // namespace meshkit::discovery

@@ -96,6 +96,45 @@ public:
         return *addr == bound ? nat_type::open : nat_type::cone;
     }
 
+    /** The address to advertise: the confirmed one, else a stable pick among the observations.
+
+        Behind a symmetric NAT no two observers agree, but every observation
+        still names the NAT's public IP, which is what a peer needs for a
+        punch (with predicted ports) or to see that we are behind a NAT at
+        all. The smallest observed address is chosen, so the answer does
+        not change with every new observation.
+    */
+    [[nodiscard]] std::optional<endpoint> best() const
+    {
+        if (auto c = confirmed())
+            return c;
+        if (observations_.empty())
+            return std::nullopt;
+        auto const less = [](endpoint const& a, endpoint const& b) { return a.ip != b.ip ? a.ip < b.ip : a.port < b.port; };
+        endpoint out = observations_.front().seen;
+        for (auto const& o : observations_)
+            if (less(o.seen, out))
+                out = o.seen;
+        return out;
+    }
+
+    /** Ports a sequential allocator will hand out next: the `count` ports after the highest one observed.
+
+        RFC 5128 §3.4's port prediction. Only meaningful behind a symmetric
+        NAT that allocates sequentially; for a random allocator the guesses
+        cost `count` wasted probes and nothing else.
+    */
+    [[nodiscard]] std::vector<std::uint16_t> predicted_ports(std::size_t count) const
+    {
+        std::uint16_t highest = 0;
+        for (auto const& o : observations_)
+            highest = std::max(highest, o.seen.port);
+        std::vector<std::uint16_t> out;
+        for (std::size_t i = 1; i <= count && highest != 0 && highest + i <= 65535; ++i)
+            out.push_back(static_cast<std::uint16_t>(highest + i));
+        return out;
+    }
+
     /// Forgets observations older than the TTL.
     void expire(time_point now)
     {

@@ -187,6 +187,17 @@ public:
     /// Removes every partition.
     void heal() noexcept;
 
+    /** Shows every delivered datagram to `tap(from, to, bytes)` before its receiver sees it.
+
+        For tests that must check every message every node receives (what
+        an address-sharing rule promises, for one). `to` is the receiving
+        host's own address, after any NAT.
+    */
+    void set_tap(std::function<void(endpoint const&, endpoint const&, std::span<std::byte const>)> tap)
+    {
+        tap_ = std::move(tap);
+    }
+
     /// Stops a host: it receives nothing, its timers never fire, its sends fail.
     void crash(endpoint const& at) noexcept;
 
@@ -324,6 +335,7 @@ private:
     std::vector<std::uint32_t> free_timers_;
     boost::unordered_flat_map<std::uint64_t, link_model> link_overrides_;
     bool partitioned_ = false;
+    std::function<void(endpoint const&, endpoint const&, std::span<std::byte const>)> tap_;
 
     std::vector<nat_box> nats_;
     std::vector<std::int32_t> nat_realm_; // where each box's external address lives

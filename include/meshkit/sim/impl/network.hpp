@@ -379,6 +379,8 @@ inline void network::deliver(std::uint32_t slot)
         // The handler may send, which can grow packets_ and move this slot:
         // copy what it needs first. A large payload's buffer survives the move.
         endpoint const from = p.from_address;
+        if (tap_)
+            tap_(from, hosts_[to].address, bytes);
         if (bytes.size() <= inline_bytes) {
             std::array<std::byte, inline_bytes> copy;
             std::copy(bytes.begin(), bytes.end(), copy.begin());

@@ -1,0 +1,90 @@
+// discovery/gossip_messages.hpp
+// ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#ifndef MESHKIT_DISCOVERY_GOSSIP_MESSAGES_HPP
+#define MESHKIT_DISCOVERY_GOSSIP_MESSAGES_HPP
+
+#include <meshkit/discovery/peer_record.hpp>
+#include <meshkit/node_id.hpp>
+#include <meshkit/wire/message.hpp>
+#include <meshkit/wire/registry.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace meshkit::discovery {
+
+/** Flashback's six gossip messages (GOSSIP_PROTOCOL_DESIGN.md), over meshkit's wire format.
+
+    Timestamps are the sender's clock in milliseconds; a receiver rejects
+    one more than the skew limit in its future. Message ids for dedup are
+    the envelope's (origin and message id), which forwarding keeps.
+*/
+
+/// Exchanged when a connection opens: who the sender is and what it offers.
+struct fb_hello {
+    static constexpr wire::type_id wire_id = 0x0040;
+    peer_record self;
+    bool bootstrap = false;
+    std::uint16_t gossip_version = 1;
+    std::int64_t timestamp_ms = 0;
+};
+
+/// Spreads a peer's own record, fan-out 3, TTL at most 32.
+struct fb_peer_announcement {
+    static constexpr wire::type_id wire_id = 0x0041;
+    std::uint8_t ttl = 0;
+    std::int64_t timestamp_ms = 0;
+    peer_record origin;
+};
+
+/** Asks a neighbour for records: those it changed after `since`, or the one of `target`.
+
+    `since` is in the neighbour's clock: the `as_of` of its previous
+    answer, so no clock needs to agree with another. With 0 it is the full
+    sync a connection starts with; after that, pulls are incremental.
+*/
+struct fb_peer_request {
+    static constexpr wire::type_id wire_id = 0x0042;
+    std::uint64_t request_id = 0;
+    std::uint8_t ttl = 1;
+    std::int64_t since = 0;
+    std::optional<node_id> target;
+};
+
+/// One chunk of the answer to a `fb_peer_request`; each fits one datagram.
+struct fb_peer_list_response {
+    static constexpr wire::type_id wire_id = 0x0043;
+    std::uint64_t request_id = 0;
+    /// The responder's clock when it answered: the `since` of the next request.
+    std::int64_t as_of = 0;
+    std::uint16_t chunk = 0;
+    std::uint16_t chunks = 0;
+    std::vector<peer_record> peers;
+};
+
+/// A bootstrap node's keep-alive (every 30 s, TTL 2): receivers mark it seen.
+struct fb_heartbeat {
+    static constexpr wire::type_id wire_id = 0x0044;
+    std::uint8_t ttl = 0;
+    std::uint32_t peer_table_size = 0;
+    std::uint64_t uptime_s = 0;
+    std::int64_t timestamp_ms = 0;
+};
+
+/// A peer's change to its own record, or its departure (`online` false).
+struct fb_peer_update {
+    static constexpr wire::type_id wire_id = 0x0045;
+    std::uint8_t ttl = 0;
+    std::int64_t timestamp_ms = 0;
+    peer_record origin;
+    bool online = true;
+};
+
+/// The messages cache gossip speaks.
+using gossip_messages = wire::registry<fb_hello, fb_peer_announcement, fb_peer_request, fb_peer_list_response,
+                                       fb_heartbeat, fb_peer_update>;
+
+} // namespace meshkit::discovery
+
+#endif // MESHKIT_DISCOVERY_GOSSIP_MESSAGES_HPP

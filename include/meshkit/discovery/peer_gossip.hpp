@@ -1,0 +1,494 @@
+// discovery/peer_gossip.hpp
+// ~~~~~~~~~~~~~~~~~~~~~~~~~
+#ifndef MESHKIT_DISCOVERY_PEER_GOSSIP_HPP
+#define MESHKIT_DISCOVERY_PEER_GOSSIP_HPP
+
+#include <meshkit/broadcast/dedup_cache.hpp>
+#include <meshkit/broadcast/message_key.hpp>
+#include <meshkit/discovery/cached_peer.hpp>
+#include <meshkit/discovery/gossip_messages.hpp>
+#include <meshkit/discovery/peer_record.hpp>
+#include <meshkit/endpoint.hpp>
+#include <meshkit/inbound.hpp>
+#include <meshkit/nat/connection_events.hpp>
+#include <meshkit/node_id.hpp>
+#include <meshkit/time.hpp>
+#include <meshkit/type_list.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+namespace meshkit::discovery {
+
+/** Settings of cache gossip; defaults are Flashback's parameters.
+
+    TTL 32 for announcements and updates, fan-out 3, a duplicate
+    re-forwarded with probability 5 %, heartbeats every 30 s with TTL 2,
+    timestamps at most 30 s in the future, records refreshed every 5 to 15
+    minutes and expired after 2 hours without a refresh.
+*/
+struct peer_gossip_config {
+    /// Whether this node shares its own address (Flashback's `is_broadcasting`); if not, it is never gossiped about.
+    bool broadcasting = true;
+    /// Whether this node is a bootstrap node: it sends heartbeats and says so in its record.
+    bool bootstrap = false;
+    /// Capabilities this node claims (`peer_capability` bits); relay counts only with evidence.
+    std::uint8_t capabilities = can_coordinate;
+    std::uint8_t max_ttl = 32;
+    std::uint8_t heartbeat_ttl = 2;
+    std::size_t fanout = 3;
+    double duplicate_forward = 0.05;
+    duration heartbeat_interval = std::chrono::seconds(30);
+    /// Anti-entropy: a random neighbour is asked for recent records this often.
+    duration pull_interval = std::chrono::seconds(30);
+    duration max_skew = std::chrono::seconds(30);
+    /// A change to our own record is announced this long after it, with whatever else changed meanwhile.
+    duration settle_delay = std::chrono::seconds(2);
+    /// The origin re-announces itself at a random moment in this range, so live records stay fresh.
+    duration refresh_min = std::chrono::minutes(5);
+    duration refresh_max = std::chrono::minutes(15);
+    /// Records per `fb_peer_list_response` (one datagram), and per sync.
+    std::size_t records_per_chunk = 8;
+    std::size_t max_sync_records = 4096;
+    std::size_t max_neighbors = 1024;
+    std::size_t max_pending_requests = 64;
+    std::size_t dedup_capacity = 8192;
+    duration dedup_retention = std::chrono::minutes(10);
+};
+
+/// What cache gossip has done, for tests and reports.
+struct peer_gossip_stats {
+    std::uint64_t announcements_sent = 0, announcements_received = 0, updates_sent = 0, updates_received = 0;
+    std::uint64_t records_applied = 0, records_refused = 0, sync_chunks_sent = 0, requests_sent = 0;
+    std::uint64_t rejected_ttl = 0, rejected_skew = 0, rejected_unsolicited = 0, duplicates = 0;
+};
+
+/** Cache gossip with Flashback's protocol: how a node's peer cache learns every broadcasting peer.
+
+    - **Full sync on connect.** A direct or punched connection (from the
+      connector) makes the two nodes neighbours: they exchange `fb_hello`
+      and each asks the other for everything (`fb_peer_request`, answered
+      by `fb_peer_list_response` chunks that each fit one datagram).
+    - **Deltas.** A node announces its own record when its address is
+      first confirmed (`fb_peer_announcement`) and when it changes or
+      leaves (`fb_peer_update`); both spread with fan-out 3 and TTL 32,
+      deduplicated, a duplicate re-forwarded with probability 5 %.
+    - **Request.** Every `pull_interval` a random neighbour is asked for
+      the records it changed since its last answer to us, which repairs
+      what push missed at the cost of only what changed.
+    - **Merge.** Into the node's `bootstrap_cache`: deduplicated by id,
+      the copy with the newest origin version wins.
+    - **IP sharing.** A node that does not broadcast never announces
+      itself, and nobody ever sends a record of it (`shareable`): its
+      address never leaves the nodes it talks to.
+
+    Requires a discovery policy with `upsert`, `find`, `erase`, `touch`,
+    `peers` and `evict_stale` (`discovery::bootstrap_cache`, configured
+    with a 2 h `stale_after` for Flashback's expiry).
+
+    @par Events
+    None of its own: it listens to `nat::connection_up`,
+    `nat::connection_down` and `nat::address_observed`.
+*/
+class peer_gossip {
+public:
+    using messages = gossip_messages;
+    using events = type_list<>;
+
+    explicit peer_gossip(peer_gossip_config cfg = {})
+        : cfg_(cfg), seen_(cfg.dedup_capacity, cfg.dedup_retention)
+    {
+    }
+
+    /// This node's own record, as it would be sent (with its address only when broadcasting).
+    [[nodiscard]] peer_record const& self_record() const noexcept { return self_; }
+    [[nodiscard]] peer_gossip_stats const& stats() const noexcept { return stats_; }
+    [[nodiscard]] std::size_t neighbors() const noexcept { return neighbors_.size(); }
+
+    /// Announces that this node leaves (`fb_peer_update` offline): peers drop its record at once.
+    template <class Ctx>
+    void leave(Ctx& ctx)
+    {
+        if (!cfg_.broadcasting || !announced_)
+            return;
+        self_.version = next_version(ctx);
+        spread(ctx, fb_peer_update{cfg_.max_ttl, now_ms(ctx), self_, false}, {});
+    }
+
+    // -- engine hooks ------------------------------------------------------------
+
+    template <class Ctx>
+    void start(Ctx& ctx)
+    {
+        started_ = ctx.now();
+        self_.id = ctx.self();
+        self_.broadcasting = cfg_.broadcasting;
+        self_.capabilities = static_cast<std::uint8_t>(cfg_.capabilities | (cfg_.bootstrap ? is_bootstrap : 0));
+        ctx.set_timer(jitter(ctx, cfg_.pull_interval), pull_tag);
+        if (cfg_.bootstrap)
+            ctx.set_timer(jitter(ctx, cfg_.heartbeat_interval), heartbeat_tag);
+    }
+
+    template <class Ctx>
+    void on_event(Ctx& ctx, nat::connection_up const& e)
+    {
+        // Gossip runs over paths that work without a third party.
+        if (e.method == nat::connection_method::relayed)
+            return;
+        add_neighbor(ctx, e.peer, e.address);
+    }
+
+    template <class Ctx>
+    void on_event(Ctx&, nat::connection_down const& e)
+    {
+        std::erase_if(neighbors_, [&](neighbor const& n) { return n.id == e.peer; });
+    }
+
+    template <class Ctx>
+    void on_event(Ctx& ctx, nat::address_observed const& e)
+    {
+        self_.address = e.address;
+        self_.nat = e.nat;
+        self_.introducers = e.introducers;
+        self_.version = next_version(ctx);
+        self_changed_ms_ = now_ms(ctx);
+        // Observations and introducers arrive in bursts as a node joins:
+        // gather them for `settle_delay`, then tell the mesh once.
+        if (cfg_.broadcasting && !publish_armed_) {
+            publish_armed_ = true;
+            ctx.set_timer(cfg_.settle_delay, publish_tag);
+        }
+    }
+
+    template <class Ctx>
+    void on_message(Ctx& ctx, inbound const& in, fb_hello const& m)
+    {
+        if (in.header.sender == ctx.self() || !timely(ctx, m.timestamp_ms))
+            return;
+        if (m.self.id == in.header.sender)
+            apply(ctx, m.self);
+        add_neighbor(ctx, in.header.sender, in.from);
+    }
+
+    template <class Ctx>
+    void on_message(Ctx& ctx, inbound const& in, fb_peer_announcement const& m)
+    {
+        ++stats_.announcements_received;
+        if (!valid_ttl(m.ttl) || !timely(ctx, m.timestamp_ms))
+            return;
+        // An announcement speaks for its origin only: the envelope's sender.
+        if (m.origin.id != in.header.sender || m.origin.id == ctx.self())
+            return;
+        bool const fresh = seen_.insert({in.header.sender, in.header.message_id}, ctx.now());
+        if (fresh)
+            apply(ctx, m.origin);
+        forward(ctx, in, m, fresh);
+    }
+
+    template <class Ctx>
+    void on_message(Ctx& ctx, inbound const& in, fb_peer_update const& m)
+    {
+        ++stats_.updates_received;
+        if (!valid_ttl(m.ttl) || !timely(ctx, m.timestamp_ms))
+            return;
+        if (m.origin.id != in.header.sender || m.origin.id == ctx.self())
+            return;
+        bool const fresh = seen_.insert({in.header.sender, in.header.message_id}, ctx.now());
+        if (fresh) {
+            if (m.online) {
+                apply(ctx, m.origin);
+            } else if (cached_peer const* known = ctx.discovery().find(m.origin.id);
+                       known && known->version <= m.origin.version) {
+                ctx.discovery().erase(m.origin.id);
+            }
+        }
+        forward(ctx, in, m, fresh);
+    }
+
+    template <class Ctx>
+    void on_message(Ctx& ctx, inbound const& in, fb_heartbeat const& m)
+    {
+        if (!valid_ttl(m.ttl) || !timely(ctx, m.timestamp_ms))
+            return;
+        bool const fresh = seen_.insert({in.header.sender, in.header.message_id}, ctx.now());
+        if (fresh)
+            ctx.discovery().touch(in.header.sender, ctx.now());
+        forward(ctx, in, m, fresh);
+    }
+
+    template <class Ctx>
+    void on_message(Ctx& ctx, inbound const& in, fb_peer_request const& m)
+    {
+        if (!valid_ttl(m.ttl) || in.header.hops != 0)
+            return;
+        std::vector<peer_record> records;
+        if (m.target) {
+            if (*m.target == ctx.self() && cfg_.broadcasting && self_.version)
+                records.push_back(self_);
+            else if (cached_peer const* p = ctx.discovery().find(*m.target))
+                if (auto r = shareable(*p))
+                    records.push_back(std::move(*r));
+        } else {
+            if (cfg_.broadcasting && self_changed_ms_ > m.since && self_.address)
+                records.push_back(self_);
+            for (auto const& p : ctx.discovery().peers()) {
+                if (records.size() >= cfg_.max_sync_records)
+                    break;
+                if (p.changed_ms > m.since && p.id != in.header.sender)
+                    if (auto r = shareable(p))
+                        records.push_back(std::move(*r));
+            }
+        }
+        // Always answer, if only with an empty chunk, so the requester can close its request.
+        std::size_t const per = std::max<std::size_t>(1, cfg_.records_per_chunk);
+        std::size_t const chunks = std::max<std::size_t>(1, (records.size() + per - 1) / per);
+        for (std::size_t c = 0; c < chunks; ++c) {
+            fb_peer_list_response r{m.request_id, now_ms(ctx), static_cast<std::uint16_t>(c),
+                                    static_cast<std::uint16_t>(chunks), {}};
+            for (std::size_t i = c * per; i < std::min(records.size(), (c + 1) * per); ++i)
+                r.peers.push_back(records[i]);
+            ++stats_.sync_chunks_sent;
+            ctx.send(in.from, r);
+        }
+    }
+
+    template <class Ctx>
+    void on_message(Ctx& ctx, inbound const& in, fb_peer_list_response const& m)
+    {
+        // Only answers to our own requests are taken: a node cannot push a list on us.
+        auto it = std::find_if(pending_.begin(), pending_.end(),
+                               [&](pending_request const& p) { return p.id == m.request_id && p.to == in.from; });
+        if (it == pending_.end() || m.chunks == 0 || m.chunk >= m.chunks) {
+            ++stats_.rejected_unsolicited;
+            return;
+        }
+        for (auto const& r : m.peers)
+            if (r.id != ctx.self())
+                apply(ctx, r);
+        if (++it->received >= m.chunks) {
+            pending_.erase(it);
+            // Complete: the next pull from this neighbour asks only for what changed since.
+            for (auto& n : neighbors_)
+                if (n.address == in.from)
+                    n.synced = std::max(n.synced, m.as_of);
+        }
+    }
+
+    template <class Ctx>
+    void on_timer(Ctx& ctx, std::uint64_t tag)
+    {
+        ctx.discovery().observe_time(ctx.now());
+        if (tag == pull_tag) {
+            ctx.set_timer(jitter(ctx, cfg_.pull_interval), pull_tag);
+            ctx.discovery().evict_stale();
+            if (!neighbors_.empty()) {
+                neighbor const& n = neighbors_[ctx.rng().below(neighbors_.size())];
+                request(ctx, n.address, n.synced);
+            }
+        } else if (tag == heartbeat_tag) {
+            ctx.set_timer(cfg_.heartbeat_interval, heartbeat_tag);
+            auto const up = std::chrono::duration_cast<std::chrono::seconds>(ctx.now() - started_).count();
+            fb_heartbeat const hb{cfg_.heartbeat_ttl, static_cast<std::uint32_t>(ctx.discovery().peers().size()),
+                                  static_cast<std::uint64_t>(up), now_ms(ctx)};
+            for (auto const& n : neighbors_)
+                ctx.send(n.address, hb);
+        } else if (tag == publish_tag) {
+            publish_armed_ = false;
+            if (!announced_) {
+                announced_ = true;
+                ++stats_.announcements_sent;
+                spread(ctx, fb_peer_announcement{cfg_.max_ttl, now_ms(ctx), self_}, {});
+                ctx.set_timer(refresh_delay(ctx), refresh_tag);
+            } else {
+                ++stats_.updates_sent;
+                spread(ctx, fb_peer_update{cfg_.max_ttl, now_ms(ctx), self_, true}, {});
+            }
+        } else if (tag == refresh_tag) {
+            ctx.set_timer(refresh_delay(ctx), refresh_tag);
+            if (cfg_.broadcasting && announced_) {
+                self_.version = next_version(ctx);
+                self_changed_ms_ = now_ms(ctx);
+                ++stats_.announcements_sent;
+                spread(ctx, fb_peer_announcement{cfg_.max_ttl, now_ms(ctx), self_}, {});
+            }
+        }
+    }
+
+private:
+    static constexpr std::uint64_t pull_tag = 1, heartbeat_tag = 2, refresh_tag = 3, publish_tag = 4;
+
+    struct neighbor {
+        node_id id;
+        endpoint address;
+        /// The `as_of` of its last complete answer, in its clock.
+        std::int64_t synced = 0;
+    };
+
+    struct pending_request {
+        std::uint64_t id;
+        endpoint to;
+        std::size_t received;
+    };
+
+    template <class Ctx>
+    static std::int64_t now_ms(Ctx& ctx)
+    {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(ctx.now().time_since_epoch()).count();
+    }
+
+    template <class Ctx>
+    std::uint64_t next_version(Ctx& ctx)
+    {
+        // The clock in ms, but never backwards: two changes in one ms still order.
+        auto const t = static_cast<std::uint64_t>(std::max<std::int64_t>(1, now_ms(ctx)));
+        return std::max(t, self_.version + 1);
+    }
+
+    template <class Ctx>
+    duration jitter(Ctx& ctx, duration d)
+    {
+        auto const n = std::max<duration::rep>(1, d.count());
+        return duration(n / 2 + static_cast<duration::rep>(ctx.rng().below(static_cast<std::uint64_t>(n))));
+    }
+
+    template <class Ctx>
+    duration refresh_delay(Ctx& ctx)
+    {
+        return duration(ctx.rng().between(cfg_.refresh_min.count(), cfg_.refresh_max.count()));
+    }
+
+    bool valid_ttl(std::uint8_t ttl)
+    {
+        if (ttl == 0 || ttl > cfg_.max_ttl) {
+            ++stats_.rejected_ttl;
+            return false;
+        }
+        return true;
+    }
+
+    template <class Ctx>
+    bool timely(Ctx& ctx, std::int64_t timestamp_ms)
+    {
+        auto const skew = std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.max_skew).count();
+        if (timestamp_ms > now_ms(ctx) + skew) {
+            ++stats_.rejected_skew;
+            return false;
+        }
+        return true;
+    }
+
+    template <class Ctx>
+    void apply(Ctx& ctx, peer_record const& r)
+    {
+        auto p = to_cached(r);
+        if (!p) {
+            ++stats_.records_refused;
+            return;
+        }
+        // A version from the future is as suspect as a timestamp from it.
+        auto const skew = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.max_skew).count());
+        if (r.version > static_cast<std::uint64_t>(std::max<std::int64_t>(0, now_ms(ctx))) + skew) {
+            ++stats_.rejected_skew;
+            return;
+        }
+        if (ctx.discovery().upsert(std::move(*p), ctx.now()))
+            ++stats_.records_applied;
+    }
+
+    template <class Ctx>
+    void add_neighbor(Ctx& ctx, node_id const& id, endpoint const& address)
+    {
+        for (auto& n : neighbors_)
+            if (n.id == id) {
+                n.address = address;
+                return;
+            }
+        if (neighbors_.size() >= cfg_.max_neighbors)
+            return;
+        neighbors_.push_back({id, address, 0});
+        ctx.send(address, fb_hello{self_.address && cfg_.broadcasting ? self_ : anonymous(), cfg_.bootstrap, 1, now_ms(ctx)});
+        request(ctx, address, 0); // full sync
+    }
+
+    /// Our record with nothing that identifies where we are: what a non-broadcasting node says of itself.
+    peer_record anonymous() const
+    {
+        peer_record r;
+        r.id = self_.id;
+        r.capabilities = self_.capabilities;
+        return r;
+    }
+
+    template <class Ctx>
+    void request(Ctx& ctx, endpoint const& to, std::int64_t since)
+    {
+        if (pending_.size() >= cfg_.max_pending_requests)
+            pending_.pop_front(); // the oldest is the likeliest lost
+        std::uint64_t const id = ctx.rng()() | 1;
+        pending_.push_back({id, to, 0});
+        ++stats_.requests_sent;
+        ctx.send(to, fb_peer_request{id, 1, since, std::nullopt});
+    }
+
+    /// Sends a fresh message of ours to `fanout` random neighbours (excluding `except`).
+    template <class Ctx, class M>
+    void spread(Ctx& ctx, M const& m, endpoint const& except)
+    {
+        for (endpoint const& to : pick(ctx, except))
+            ctx.send(to, m);
+    }
+
+    /// Forwards another node's message with TTL - 1; a duplicate only with the re-forward probability.
+    template <class Ctx, class M>
+    void forward(Ctx& ctx, inbound const& in, M m, bool fresh)
+    {
+        if (!fresh) {
+            ++stats_.duplicates;
+            if (!ctx.rng().chance(cfg_.duplicate_forward))
+                return;
+        }
+        if (m.ttl <= 1)
+            return;
+        --m.ttl;
+        for (endpoint const& to : pick(ctx, in.from))
+            ctx.forward(to, in.header, m);
+    }
+
+    template <class Ctx>
+    std::vector<endpoint> pick(Ctx& ctx, endpoint const& except)
+    {
+        std::vector<endpoint> out;
+        if (neighbors_.size() <= cfg_.fanout + 1) {
+            for (auto const& n : neighbors_)
+                if (n.address != except && out.size() < cfg_.fanout)
+                    out.push_back(n.address);
+            return out;
+        }
+        // A bootstrap node has hundreds of neighbours: draw, do not shuffle them all.
+        for (std::size_t tries = 0; out.size() < cfg_.fanout && tries < 4 * cfg_.fanout; ++tries) {
+            endpoint const& e = neighbors_[ctx.rng().below(neighbors_.size())].address;
+            if (e != except && std::find(out.begin(), out.end(), e) == out.end())
+                out.push_back(e);
+        }
+        return out;
+    }
+
+    peer_gossip_config cfg_;
+    broadcast::dedup_cache seen_;
+    peer_record self_;
+    std::int64_t self_changed_ms_ = 0;
+    bool publish_armed_ = false;
+    bool announced_ = false;
+    std::vector<neighbor> neighbors_;
+    std::deque<pending_request> pending_;
+    time_point started_{};
+    peer_gossip_stats stats_;
+};
+
+} // namespace meshkit::discovery
+
+#endif // MESHKIT_DISCOVERY_PEER_GOSSIP_HPP

@@ -1,0 +1,581 @@
+// Gossip-first NAT traversal: the connection ladder over every pair of NAT
+// presets, relay failover, the registry, the persisted cache, Flashback's
+// rules and its IP-sharing promise. All simulated, with fixed seeds.
+
+#include <meshkit/reference/gossip_first.hpp>
+#include <meshkit/reference/gossip_first_scenario.hpp>
+#include <meshkit/sim/transport.hpp>
+#include <meshkit/storage/file_store.hpp>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+namespace {
+
+using namespace meshkit;
+using namespace std::chrono_literals;
+using reference::gossip_first_node;
+using reference::nat_preset;
+
+/// A small world: public bootstrap nodes, then hosts behind chosen NATs.
+struct world {
+    sim::network net;
+    reference::host_placer placer{net};
+    std::vector<endpoint> seeds;
+    std::vector<std::unique_ptr<gossip_first_node>> bootstraps;
+    std::vector<std::unique_ptr<gossip_first_node>> nodes;
+
+    explicit world(std::uint64_t seed, std::size_t bootstrap_count = 3)
+        : net(seed, [] {
+              sim::link_model l;
+              l.latency = sim::latency_distribution::uniform(10ms, 40ms);
+              return l;
+          }())
+    {
+        for (std::size_t i = 0; i < bootstrap_count; ++i)
+            seeds.push_back(net.next_endpoint());
+        for (std::size_t i = 0; i < bootstrap_count; ++i) {
+            node_config c;
+            c.listen = seeds[i];
+            c.seed = seed * 31 + i;
+            c.peer_gossip.bootstrap = true;
+            c.peer_gossip.capabilities = discovery::can_relay | discovery::can_coordinate;
+            c.connector.introducers = bootstrap_count - 1;
+            std::vector<endpoint> others;
+            for (std::size_t j = 0; j < bootstrap_count; ++j)
+                if (j != i)
+                    others.push_back(seeds[j]);
+            bootstraps.push_back(make(c, others));
+            bootstraps.back()->start();
+        }
+    }
+
+    std::unique_ptr<gossip_first_node> make(node_config c, std::vector<endpoint> const& with_seeds)
+    {
+        discovery::bootstrap_cache cache(reference::gossip_first_cache_config(), *c.seed);
+        for (auto const& s : with_seeds)
+            cache.add_seed(s);
+        return std::make_unique<gossip_first_node>(net, std::move(c), std::move(cache));
+    }
+
+    gossip_first_node& add(nat_preset preset, node_config c = {})
+    {
+        c.listen = placer.place(preset);
+        if (!c.seed)
+            c.seed = 1000 + nodes.size();
+        nodes.push_back(make(c, seeds));
+        nodes.back()->start();
+        return *nodes.back();
+    }
+};
+
+/// Injects hand-made messages into a node, as a hostile or confused peer would.
+struct injector {
+    sim::transport t;
+    std::vector<std::byte> buf;
+    node_id as = node_id::from_seed(4242);
+    std::uint64_t next_id = 1;
+
+    explicit injector(sim::network& net) : t(net, net.next_endpoint()) {}
+
+    template <class M>
+    void send(endpoint const& to, M const& m, std::uint8_t hops = 0)
+    {
+        buf.clear();
+        gossip_first_node::messages::encode(wire::envelope{M::wire_id, as, next_id++, hops}, m, buf);
+        (void)t.send(to, buf);
+    }
+};
+
+std::error_code connect(gossip_first_node& from, gossip_first_node& to)
+{
+    return from.with_engine<nat::connector>([&](auto& c, auto& ctx) { return c.connect(ctx, to.id()); });
+}
+
+std::error_code send(gossip_first_node& from, gossip_first_node& to, std::string const& text)
+{
+    auto const bytes = std::as_bytes(std::span(text.data(), text.size()));
+    return from.with_engine<nat::connector>([&](auto& c, auto& ctx) { return c.send(ctx, to.id(), bytes); });
+}
+
+/** The method each ordered pair must get, from RFC 4787's rules rather than from the code.
+
+    A target that filters nothing (public, full cone) is reached directly.
+    Otherwise a coordinated punch works unless one side maps each
+    destination to a new random port while the other filters by address
+    and port (or maps randomly too): then no probe can match a mapping,
+    and only a relay connects them. Port prediction rescues a sequential
+    symmetric NAT facing an endpoint-independent one; two symmetric NATs
+    (random or sequential) still need the relay.
+*/
+nat::connection_method expected_method(nat_preset from, nat_preset to)
+{
+    auto const filters_nothing = [](nat_preset p) { return p == nat_preset::open || p == nat_preset::full_cone; };
+    auto const random_symmetric = [](nat_preset p) { return p == nat_preset::symmetric; };
+    auto const symmetric = [](nat_preset p) { return p == nat_preset::symmetric || p == nat_preset::symmetric_sequential; };
+    auto const port_filter = [](nat_preset p) {
+        return p == nat_preset::port_restricted_cone || p == nat_preset::cgnat || p == nat_preset::symmetric ||
+               p == nat_preset::symmetric_sequential;
+    };
+    if (filters_nothing(to))
+        return nat::connection_method::direct;
+    if ((random_symmetric(from) && port_filter(to)) || (random_symmetric(to) && port_filter(from)) ||
+        (symmetric(from) && symmetric(to)))
+        return nat::connection_method::relayed;
+    return nat::connection_method::punched;
+}
+
+TEST(NatMatrix, EveryPairOfPresetsGetsTheMethodItsNatsAllow)
+{
+    std::size_t checked = 0;
+    for (std::size_t a = 0; a < reference::nat_preset_count; ++a)
+        for (std::size_t b = 0; b < reference::nat_preset_count; ++b) {
+            auto const pa = static_cast<nat_preset>(a), pb = static_cast<nat_preset>(b);
+            world w(100 + a * 10 + b);
+            auto& x = w.add(pa);
+            auto& y = w.add(pb);
+            w.net.advance(20s); // observations, announcements, cache gossip
+            ASSERT_NE(x.discovery().find(y.id()), nullptr) << to_string(pa) << " never learned of " << to_string(pb);
+            ASSERT_FALSE(connect(x, y));
+            ASSERT_FALSE(send(x, y, "over the ladder"));
+            w.net.advance(45s);
+            auto const info = x.engine<nat::connector>().find(y.id());
+            ASSERT_TRUE(info && info->established) << to_string(pa) << " -> " << to_string(pb) << " did not connect";
+            EXPECT_EQ(info->method, expected_method(pa, pb))
+                << to_string(pa) << " -> " << to_string(pb) << " connected " << nat::to_string(info->method);
+            EXPECT_EQ(info->pending_messages, 0u) << to_string(pa) << " -> " << to_string(pb) << ": message not delivered";
+            ++checked;
+        }
+    EXPECT_EQ(checked, reference::nat_preset_count * reference::nat_preset_count);
+}
+
+TEST(NatTraversal, NeverPunchesAPeerThatIsDirectlyReachable)
+{
+    world w(7);
+    auto& x = w.add(nat_preset::port_restricted_cone);
+    auto& y = w.add(nat_preset::open);
+    w.net.advance(20s);
+    ASSERT_FALSE(connect(x, y));
+    w.net.advance(10s);
+    ASSERT_TRUE(x.engine<nat::connector>().find(y.id())->established);
+    std::uint64_t coordinated = 0;
+    for (auto& b : w.bootstraps)
+        coordinated += b->engine<nat::connector>().stats().punches_coordinated;
+    EXPECT_EQ(coordinated, 0u) << "a public peer was punched";
+
+    // When it dies it is down, not behind a NAT: the ladder backs off instead of punching it.
+    w.net.crash(y.local_endpoint());
+    w.net.advance(90s);
+    auto const info = x.engine<nat::connector>().find(y.id());
+    ASSERT_TRUE(info);
+    EXPECT_FALSE(info->established);
+    coordinated = 0;
+    for (auto& b : w.bootstraps)
+        coordinated += b->engine<nat::connector>().stats().punches_coordinated;
+    EXPECT_EQ(coordinated, 0u);
+    EXPECT_GT(x.engine<nat::connector>().stats().failed_passes, 0u);
+}
+
+TEST(NatTraversal, SymmetricFacingSymmetricIsRelayedAndLosesNothingWhenTheRelayDies)
+{
+    world w(11, 4);
+    auto& x = w.add(nat_preset::symmetric);
+    auto& y = w.add(nat_preset::symmetric);
+    std::multiset<std::string> received;
+    y.on_event([&](gossip_first_node::event_type const& e) {
+        if (auto const* m = std::get_if<nat::peer_message>(&e))
+            received.emplace(reinterpret_cast<char const*>(m->payload.data()), m->payload.size());
+    });
+    w.net.advance(20s);
+    ASSERT_FALSE(connect(x, y));
+    w.net.advance(40s);
+    auto info = x.engine<nat::connector>().find(y.id());
+    ASSERT_TRUE(info && info->established);
+    ASSERT_EQ(info->method, nat::connection_method::relayed);
+    endpoint const first_relay = info->relay;
+
+    // 300 messages, one every 100 ms; the relay dies a third of the way in.
+    std::size_t sent = 0;
+    time_point crashed_at{};
+    for (int i = 0; i < 300; ++i) {
+        if (i == 100) {
+            w.net.crash(first_relay);
+            crashed_at = w.net.now();
+        }
+        std::string const text = "message " + std::to_string(i);
+        // The queue is bounded; a full one refuses (nothing accepted), and we retry.
+        while (send(x, y, text) == errc::queue_full)
+            w.net.advance(100ms);
+        ++sent;
+        w.net.advance(100ms);
+    }
+    w.net.advance(30s);
+
+    info = x.engine<nat::connector>().find(y.id());
+    ASSERT_TRUE(info && info->established);
+    EXPECT_EQ(info->method, nat::connection_method::relayed);
+    EXPECT_NE(info->relay, first_relay) << "no failover to another relay";
+    EXPECT_GE(x.engine<nat::connector>().stats().failovers, 1u);
+    EXPECT_EQ(info->pending_messages, 0u);
+    ASSERT_EQ(received.size(), sent) << "lost or duplicated messages";
+    for (int i = 0; i < 300; ++i)
+        EXPECT_EQ(received.count("message " + std::to_string(i)), 1u) << i;
+    (void)crashed_at;
+}
+
+TEST(NatTraversal, IntroducersAreRefilledWhenOneDies)
+{
+    world w(13, 4);
+    auto& x = w.add(nat_preset::port_restricted_cone);
+    w.net.advance(20s);
+    auto introducers = [&] {
+        std::size_t n = 0;
+        for (auto const& c : x.engine<nat::connector>().connections())
+            n += c.established && c.initiated;
+        return n;
+    };
+    ASSERT_GE(introducers(), 3u);
+    w.net.crash(w.seeds[0]);
+    w.net.crash(w.seeds[1]);
+    w.net.advance(60s);
+    EXPECT_GE(introducers(), 2u) << "the node did not keep sessions with the surviving public nodes";
+}
+
+TEST(GossipFirst, TheSeedsTargetsAreMetOnTheRealisticMix)
+{
+    reference::gossip_first_options o;
+    o.nodes = 400;
+    o.seed = 3;
+    auto const r = reference::run_gossip_first(o);
+    ASSERT_EQ(r.attempts.size(), 3 * o.nodes);
+    EXPECT_GE(r.rate(r.connected, r.attempts.size()), 99.0);
+    EXPECT_GE(r.rate(r.direct, r.connected), 60.0);
+    EXPECT_GE(r.rate(r.punched, r.connected), 35.0);
+    EXPECT_LT(r.rate(r.relayed, r.connected), 5.0);
+    EXPECT_LT(r.median_connect, 5s);
+    EXPECT_LT(r.p95_connect, 5s);
+    EXPECT_DOUBLE_EQ(r.cache_propagation, 100.0);
+    EXPECT_EQ(r.messages_delivered, r.attempts.size()) << "a connection did not carry its first message";
+    EXPECT_GT(r.relayed_bytes, 0u) << "relays must forward bytes";
+    EXPECT_EQ(r.registry_reports, r.reports_sent) << "reports lost on clean links";
+}
+
+TEST(GossipFirst, TheSameSeedGivesTheSameRun)
+{
+    reference::gossip_first_options o;
+    o.nodes = 60;
+    o.seed = 9;
+    o.settle = 20s;
+    o.tail = 40s;
+    auto const a = reference::run_gossip_first(o);
+    auto const b = reference::run_gossip_first(o);
+    EXPECT_EQ(a.trace_hash, b.trace_hash);
+    EXPECT_EQ(a.connected, b.connected);
+    EXPECT_EQ(a.direct, b.direct);
+}
+
+TEST(GossipFirst, DiscoveryAndConnectionsWorkWithTheRegistryDown)
+{
+    reference::gossip_first_options o;
+    o.nodes = 150;
+    o.seed = 5;
+    o.registry_down = true;
+    auto const r = reference::run_gossip_first(o);
+    EXPECT_EQ(r.registry_reports, 0u);
+    EXPECT_GT(r.reports_sent, 0u) << "nodes must still try to report";
+    EXPECT_DOUBLE_EQ(r.cache_propagation, 100.0);
+    EXPECT_GE(r.rate(r.connected, r.attempts.size()), 99.0);
+}
+
+TEST(Registry, TracksOnlyBootstrapNodesAndCountsReports)
+{
+    world w(17);
+    node_config rc;
+    rc.seed = 99;
+    reference::registry_node registry(w.net, rc);
+    registry.start();
+    // A bootstrap node registers; an ordinary node claiming to be one from another address is refused.
+    node_config bc;
+    bc.seed = 5;
+    bc.listen = w.net.next_endpoint();
+    bc.registry_client.registry = registry.local_endpoint();
+    bc.registry_client.register_self = true;
+    bc.peer_gossip.bootstrap = true;
+    auto boot = w.make(bc, w.seeds);
+    boot->start();
+    node_config nc;
+    nc.registry_client.registry = registry.local_endpoint();
+    auto& x = w.add(nat_preset::port_restricted_cone, nc);
+    auto& y = w.add(nat_preset::restricted_cone, nc);
+    w.net.advance(20s);
+    auto const& regs = registry.engine<discovery::registry_server>().registrations();
+    ASSERT_EQ(regs.size(), 1u);
+    EXPECT_EQ(regs.begin()->first, boot->id());
+
+    std::vector<discovery::peer_record> listed;
+    x.on_event([&](gossip_first_node::event_type const& e) {
+        if (auto const* l = std::get_if<discovery::registry_listed>(&e))
+            listed = l->bootstraps;
+    });
+    x.with_engine<discovery::registry_client>([](auto& c, auto& ctx) { c.request_list(ctx); });
+    ASSERT_FALSE(connect(x, y));
+    w.net.advance(20s);
+    ASSERT_EQ(listed.size(), 1u);
+    EXPECT_EQ(listed[0].id, boot->id());
+    auto const& server = registry.engine<discovery::registry_server>();
+    auto const& m = server.reports_by_nat();
+    // x's punch to y, reported with both NAT types as the nodes learned them.
+    EXPECT_GE(m[static_cast<int>(nat::nat_type::cone)][static_cast<int>(nat::nat_type::cone)]
+               [static_cast<int>(nat::connection_method::punched) - 1],
+              1u);
+
+    // Registrations expire after their TTL (1 h), swept by the cleanup.
+    // A registration whose address is not its sender's is refused.
+    injector evil(w.net);
+    discovery::peer_record liar{evil.as, w.seeds[0], nat::nat_type::open, discovery::is_bootstrap, true, 1, {}};
+    auto const refused = server.refused();
+    evil.send(registry.local_endpoint(), discovery::rg_register{liar, 3600});
+    w.net.advance(1s);
+    EXPECT_EQ(server.refused(), refused + 1);
+    EXPECT_EQ(server.registrations().size(), 1u);
+
+    w.net.crash(boot->local_endpoint());
+    w.net.advance(70min);
+    EXPECT_TRUE(registry.engine<discovery::registry_server>().registrations().empty());
+}
+
+/// A gossip-first node whose peer cache lives in real files.
+struct persistent_policies : reference::gossip_first_policies {
+    using storage = ::meshkit::storage::file_store;
+};
+using persistent_node = basic_node<persistent_policies>;
+
+TEST(GossipFirst, TheCachePersistsAcrossARestartAndReplacesDeadSeeds)
+{
+    auto const dir = std::filesystem::temp_directory_path() / ("meshkit-cache-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    world w(19);
+    for (int i = 0; i < 6; ++i)
+        w.add(nat_preset::open);
+    for (int i = 0; i < 6; ++i)
+        w.add(nat_preset::port_restricted_cone);
+    endpoint const at = w.net.next_endpoint();
+    node_config c;
+    c.listen = at;
+    c.seed = 77;
+    std::size_t cached = 0;
+    {
+        discovery::bootstrap_cache cache(reference::gossip_first_cache_config(), 77);
+        for (auto const& s : w.seeds)
+            cache.add_seed(s);
+        persistent_node n(w.net, c, std::move(cache), {}, storage::file_store(dir));
+        n.start();
+        w.net.advance(90s);
+        cached = n.discovery().size();
+        ASSERT_GE(cached, 12u);
+        n.stop();
+    }
+    // Every seed is gone; the restarted node has only what it saved.
+    for (auto const& s : w.seeds)
+        w.net.crash(s);
+    w.net.advance(1s);
+    discovery::bootstrap_cache empty(reference::gossip_first_cache_config(), 78);
+    persistent_node again(w.net, c, std::move(empty), {}, storage::file_store(dir));
+    EXPECT_FALSE(again.discovery_load_error());
+    EXPECT_GE(again.discovery().size(), cached - 8) << "the saved cache was not loaded";
+    again.start();
+    w.net.advance(30s);
+    std::size_t live = 0;
+    for (auto const& conn : again.engine<nat::connector>().connections())
+        live += conn.established;
+    EXPECT_GE(live, 2u) << "cached public peers should have become its introducers";
+    // And it reaches a cached peer by id, straight from the loaded cache.
+    auto& target = *w.nodes[0];
+    ASSERT_FALSE(again.with_engine<nat::connector>([&](auto& k, auto& ctx) { return k.connect(ctx, target.id()); }));
+    w.net.advance(10s);
+    auto const info = again.engine<nat::connector>().find(target.id());
+    ASSERT_TRUE(info);
+    EXPECT_TRUE(info->established);
+    std::filesystem::remove_all(dir);
+}
+
+TEST(FlashbackGossip, PeersThatDoNotBroadcastNeverHaveTheirAddressesSent)
+{
+    // Every datagram every node receives is decoded and searched.
+    std::vector<std::pair<endpoint, std::vector<std::byte>>> wire;
+    reference::gossip_first_options o;
+    o.nodes = 120;
+    o.seed = 21;
+    o.non_broadcasting = 0.3;
+    o.settle = 30s;
+    o.tail = 40s;
+    o.tap = [&](endpoint const& from, endpoint const&, std::span<std::byte const> b) {
+        wire.emplace_back(from, std::vector<std::byte>(b.begin(), b.end()));
+    };
+    auto const r = reference::run_gossip_first(o);
+
+    std::set<node_id> silent;
+    std::vector<endpoint> silent_addresses;
+    for (auto const& n : r.nodes)
+        if (!n.broadcasting) {
+            silent.insert(n.id);
+            silent_addresses.push_back(n.listen);
+            if (n.public_address)
+                silent_addresses.push_back(*n.public_address);
+        }
+    ASSERT_GE(silent.size(), 20u);
+    auto const is_silent_address = [&](endpoint const& e) {
+        return std::find(silent_addresses.begin(), silent_addresses.end(), e) != silent_addresses.end();
+    };
+    std::size_t records = 0, decoded = 0;
+    auto check = [&](discovery::peer_record const& rec, char const* where) {
+        ++records;
+        EXPECT_FALSE(silent.contains(rec.id) && rec.address) << where << " carried a silent peer's address";
+        EXPECT_FALSE(silent.contains(rec.id) && rec.broadcasting) << where;
+        if (rec.address) {
+            EXPECT_FALSE(is_silent_address(*rec.address)) << where << " carried a silent peer's address";
+        }
+        for (auto const& i : rec.introducers)
+            EXPECT_FALSE(is_silent_address(i)) << where;
+    };
+    using messages = gossip_first_node::messages;
+    for (auto const& [from, bytes] : wire) {
+        auto m = messages::decode(bytes);
+        if (!m)
+            continue;
+        ++decoded;
+        std::visit(
+            [&]<class M>(M const& msg) {
+                if constexpr (std::is_same_v<M, discovery::fb_hello>)
+                    check(msg.self, "HELLO");
+                else if constexpr (std::is_same_v<M, discovery::fb_peer_announcement>)
+                    check(msg.origin, "PEER_ANNOUNCEMENT");
+                else if constexpr (std::is_same_v<M, discovery::fb_peer_update>)
+                    check(msg.origin, "PEER_UPDATE");
+                else if constexpr (std::is_same_v<M, discovery::fb_peer_list_response>)
+                    for (auto const& p : msg.peers)
+                        check(p, "PEER_LIST_RESPONSE");
+                else if constexpr (std::is_same_v<M, discovery::rg_list_response>)
+                    for (auto const& p : msg.bootstraps)
+                        check(p, "registry list");
+            },
+            m->message);
+    }
+    EXPECT_EQ(decoded, wire.size());
+    EXPECT_GT(records, 10000u) << "the check must have seen the gossip";
+    // Silent nodes still learned everyone else and connected out.
+    for (auto const& n : r.nodes) {
+        if (!n.broadcasting) {
+            EXPECT_TRUE(std::any_of(r.attempts.begin(), r.attempts.end(), [&](auto const& a) {
+                return r.nodes[a.from].id == n.id && a.connected;
+            }));
+        }
+    }
+}
+
+TEST(FlashbackGossip, RulesRejectBadTtlsFutureTimestampsDuplicatesAndUnsolicitedLists)
+{
+    world w(23);
+    auto& x = w.add(nat_preset::open);
+    w.net.advance(10s);
+    injector evil(w.net);
+    auto const& stats = x.engine<discovery::peer_gossip>().stats();
+    auto now_ms = [&] { return std::chrono::duration_cast<std::chrono::milliseconds>(w.net.now().time_since_epoch()).count(); };
+
+    discovery::peer_record self{evil.as, evil.t.local_endpoint(), nat::nat_type::open, 0, true,
+                                static_cast<std::uint64_t>(now_ms()), {}};
+    auto const ttl_before = stats.rejected_ttl;
+    evil.send(x.local_endpoint(), discovery::fb_peer_announcement{0, now_ms(), self});
+    evil.send(x.local_endpoint(), discovery::fb_peer_announcement{33, now_ms(), self});
+    w.net.advance(1s);
+    EXPECT_EQ(stats.rejected_ttl, ttl_before + 2);
+    EXPECT_EQ(x.discovery().find(evil.as), nullptr);
+
+    auto const skew_before = stats.rejected_skew;
+    evil.send(x.local_endpoint(), discovery::fb_peer_announcement{32, now_ms() + 31'000, self});
+    w.net.advance(1s);
+    EXPECT_EQ(stats.rejected_skew, skew_before + 1);
+    EXPECT_EQ(x.discovery().find(evil.as), nullptr);
+
+    // Within 30 s of skew, a valid announcement is taken once; its duplicate is not applied again.
+    evil.send(x.local_endpoint(), discovery::fb_peer_announcement{32, now_ms() + 29'000, self});
+    w.net.advance(1s);
+    EXPECT_NE(x.discovery().find(evil.as), nullptr);
+    auto const dups = stats.duplicates;
+    evil.next_id -= 1;
+    evil.send(x.local_endpoint(), discovery::fb_peer_announcement{32, now_ms(), self});
+    w.net.advance(1s);
+    EXPECT_EQ(stats.duplicates, dups + 1);
+
+    // Nobody can push a peer list on a node that did not ask for it.
+    discovery::peer_record planted = self;
+    planted.id = node_id::from_seed(5151);
+    auto const unsolicited = stats.rejected_unsolicited;
+    evil.send(x.local_endpoint(), discovery::fb_peer_list_response{12345, now_ms(), 0, 1, {planted}});
+    w.net.advance(1s);
+    EXPECT_EQ(stats.rejected_unsolicited, unsolicited + 1);
+    EXPECT_EQ(x.discovery().find(planted.id), nullptr);
+
+    // An announcement must speak for its sender only.
+    evil.send(x.local_endpoint(), discovery::fb_peer_announcement{32, now_ms(), planted});
+    w.net.advance(1s);
+    EXPECT_EQ(x.discovery().find(planted.id), nullptr);
+}
+
+TEST(FlashbackGossip, AnnouncementsFanOutToThreeAndRecordsExpireAfterTwoHours)
+{
+    world w(29);
+    std::vector<gossip_first_node*> xs;
+    for (int i = 0; i < 8; ++i)
+        xs.push_back(&w.add(nat_preset::open));
+    w.net.advance(30s);
+    auto& late = w.add(nat_preset::open);
+    w.net.advance(5s);
+    // The announcement went to 3 neighbours (its introducers) and spread from there.
+    EXPECT_EQ(late.engine<discovery::peer_gossip>().stats().announcements_sent, 1u);
+    for (auto* x : xs)
+        EXPECT_NE(x->discovery().find(late.id()), nullptr);
+
+    // Bootstrap heartbeats every 30 s keep their records fresh; a dead node's record expires after 2 h.
+    w.net.crash(late.local_endpoint());
+    w.net.advance(2h + 5min);
+    for (auto* x : xs) {
+        EXPECT_EQ(x->discovery().find(late.id()), nullptr) << "a dead peer outlived Flashback's 2 h expiry";
+        EXPECT_NE(x->discovery().find(w.bootstraps[0]->id()), nullptr) << "a live bootstrap node expired";
+    }
+}
+
+TEST(ConnectorHardening, StrangersCannotMakeANodeFireProbesOrRelayFrames)
+{
+    world w(31);
+    auto& x = w.add(nat_preset::port_restricted_cone);
+    auto& y = w.add(nat_preset::open);
+    w.net.advance(15s);
+    injector evil(w.net);
+    auto const sent_before = x.stats().datagrams_sent;
+    // PUNCH_ME_NOW from a node x holds no session with: ignored, no probes to the victim.
+    evil.send(x.local_endpoint(), nat::nt_punch_me_now{node_id::from_seed(1), y.local_endpoint(), {1, 2, 3}, 0, 1});
+    // A relay frame from a non-session: ignored.
+    evil.send(x.local_endpoint(), nat::nt_relay_frame{node_id::from_seed(2), nat::frame_kind::data, 1, 1, {}});
+    // Relay requests to a target the node has no session with: refused.
+    evil.send(y.local_endpoint(), nat::nt_relay_open{node_id::from_seed(3)});
+    w.net.advance(2s);
+    auto const extra = x.stats().datagrams_sent - sent_before;
+    EXPECT_LT(extra, 10u) << "x fired at an address a stranger named";
+    EXPECT_FALSE(x.engine<nat::connector>().find(node_id::from_seed(1)));
+    EXPECT_FALSE(x.engine<nat::connector>().find(node_id::from_seed(2)));
+    EXPECT_EQ(y.engine<nat::connector>().relay_sessions(), 0u);
+    EXPECT_GE(y.engine<nat::connector>().stats().relay_sessions_refused, 1u);
+}
+
+} // namespace
