@@ -4,8 +4,11 @@
 //
 // Run: tools/fuzz.sh [seconds]
 
+#include <meshkit/discovery/gossip_messages.hpp>
+#include <meshkit/discovery/registry_messages.hpp>
 #include <meshkit/endpoint.hpp>
 #include <meshkit/membership/liveness_messages.hpp>
+#include <meshkit/nat/traversal_messages.hpp>
 #include <meshkit/node_id.hpp>
 #include <meshkit/wire/registry.hpp>
 
@@ -35,7 +38,12 @@ struct everything {
     std::vector<std::vector<std::uint8_t>> blobs;
 };
 
-using registry = meshkit::wire::registry<meshkit::membership::ping, meshkit::membership::pong, everything>;
+// A synthetic message with every field shape, plus the real messages whose
+// fields are richest: the gossip-first node's (optional addresses, nested
+// vectors of records, byte payloads, enums).
+using registry = meshkit::wire::registry_union<
+    meshkit::wire::registry<meshkit::membership::ping, meshkit::membership::pong, everything>,
+    meshkit::nat::traversal_messages, meshkit::discovery::gossip_messages, meshkit::discovery::registry_messages>;
 
 } // namespace
 

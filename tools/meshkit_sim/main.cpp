@@ -398,7 +398,7 @@ int run_gossip_first(options const& o)
     more.add_row({"cache propagation when connecting started", fixed(r.cache_propagation_at_connect, 2) + " %"});
     more.add_row({"first message delivered over each connection", pct(r.messages_delivered, n)});
     more.add_row({"bytes forwarded by relays", std::to_string(r.relayed_bytes)});
-    more.add_row({"relayed connections upgraded to a direct path", std::to_string(r.upgraded)});
+    more.add_row({"relayed at first, upgraded later (counted by final method)", std::to_string(r.upgraded)});
     more.add_row({"registry", o.registry_down ? std::string("down all run (discovery never uses it)")
                                               : std::to_string(r.registry_reports) + " connection reports received of " +
                                                     std::to_string(r.reports_sent) + " sent"});
