@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <vector>
 
 namespace meshkit::discovery {
@@ -72,7 +73,8 @@ struct peer_gossip_stats {
     - **Full sync on connect.** A direct or punched connection (from the
       connector) makes the two nodes neighbours: they exchange `fb_hello`
       and each asks the other for everything (`fb_peer_request`, answered
-      by `fb_peer_list_response` chunks that each fit one datagram).
+      by `fb_peer_list_response` chunks that each fit one datagram). Only
+      neighbours are answered: a request is tiny and its answer is not.
     - **Deltas.** A node announces its own record when its address is
       first confirmed (`fb_peer_announcement`) and when it changes or
       leaves (`fb_peer_update`); both spread with fan-out 3 and TTL 32,
@@ -171,34 +173,28 @@ public:
             return;
         if (m.self.id == in.header.sender)
             apply(ctx, m.self);
-        add_neighbor(ctx, in.header.sender, in.from);
     }
 
     template <class Ctx>
     void on_message(Ctx& ctx, inbound const& in, fb_peer_announcement const& m)
     {
         ++stats_.announcements_received;
-        if (!valid_ttl(m.ttl) || !timely(ctx, m.timestamp_ms))
+        auto const fresh = admit(ctx, in, m);
+        if (!fresh)
             return;
-        // An announcement speaks for its origin only: the envelope's sender.
-        if (m.origin.id != in.header.sender || m.origin.id == ctx.self())
-            return;
-        bool const fresh = seen_.insert({in.header.sender, in.header.message_id}, ctx.now());
-        if (fresh)
+        if (*fresh)
             apply(ctx, m.origin);
-        forward(ctx, in, m, fresh);
+        forward(ctx, in, m, *fresh);
     }
 
     template <class Ctx>
     void on_message(Ctx& ctx, inbound const& in, fb_peer_update const& m)
     {
         ++stats_.updates_received;
-        if (!valid_ttl(m.ttl) || !timely(ctx, m.timestamp_ms))
+        auto const fresh = admit(ctx, in, m);
+        if (!fresh)
             return;
-        if (m.origin.id != in.header.sender || m.origin.id == ctx.self())
-            return;
-        bool const fresh = seen_.insert({in.header.sender, in.header.message_id}, ctx.now());
-        if (fresh) {
+        if (*fresh) {
             if (m.online) {
                 apply(ctx, m.origin);
             } else if (cached_peer const* known = ctx.discovery().find(m.origin.id);
@@ -206,7 +202,7 @@ public:
                 ctx.discovery().erase(m.origin.id);
             }
         }
-        forward(ctx, in, m, fresh);
+        forward(ctx, in, m, *fresh);
     }
 
     template <class Ctx>
@@ -225,6 +221,12 @@ public:
     {
         if (!valid_ttl(m.ttl) || in.header.hops != 0)
             return;
+        // A full answer is many datagrams: only a neighbour (a connection the
+        // connector proved) gets one, so a forged source cannot aim it at a victim.
+        if (std::none_of(neighbors_.begin(), neighbors_.end(), [&](neighbor const& n) { return n.address == in.from; })) {
+            ++stats_.rejected_unsolicited;
+            return;
+        }
         std::vector<peer_record> records;
         if (m.target) {
             if (*m.target == ctx.self() && cfg_.broadcasting && self_.version)
@@ -379,6 +381,20 @@ private:
             return false;
         }
         return true;
+    }
+
+    /** Flashback's checks for a message about its origin: TTL, skew, and that it speaks for its sender only.
+
+        @return nothing to drop it, else whether it is new (not a duplicate).
+    */
+    template <class Ctx, class M>
+    std::optional<bool> admit(Ctx& ctx, inbound const& in, M const& m)
+    {
+        if (!valid_ttl(m.ttl) || !timely(ctx, m.timestamp_ms))
+            return std::nullopt;
+        if (m.origin.id != in.header.sender || m.origin.id == ctx.self())
+            return std::nullopt;
+        return seen_.insert({in.header.sender, in.header.message_id}, ctx.now());
     }
 
     template <class Ctx>
