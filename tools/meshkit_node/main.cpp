@@ -1,12 +1,17 @@
-// meshkit-node: a real meshkit node over UDP (HyParView + Plumtree).
+// meshkit-node: a real meshkit node over UDP.
 //
-// Each line read on stdin is broadcast to the mesh; each broadcast received
-// is printed with its origin and hop count, and so is every change of the
-// node's neighbours. See docs/meshkit-node.md for a three-terminal walkthrough.
+// Role `overlay` (the default) runs HyParView + Plumtree: each line read on
+// stdin is broadcast to the mesh; each broadcast received is printed with its
+// origin and hop count, and so is every change of the node's neighbours.
+// Roles `node` and `bootstrap` run the gossip-first reference node (peer
+// cache, cache gossip, connection ladder); `registry` runs the registry.
+// See docs/meshkit-node.md.
 //
 //   meshkit-node --listen 127.0.0.1:7000
 //   meshkit-node --listen 127.0.0.1:7001 --bootstrap 127.0.0.1:7000
+//   meshkit-node --role node --bootstrap 198.51.100.1:7000 --connect ID
 
+#include <meshkit/udp/gossip_first_policies.hpp>
 #include <meshkit/udp/udp_policies.hpp>
 #include <meshkit/version.hpp>
 
@@ -17,7 +22,10 @@
 #include <asio/steady_timer.hpp>
 #include <asio/streambuf.hpp>
 
+#include <cerrno>
 #include <charconv>
+#include <filesystem>
+#include <random>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -35,8 +43,14 @@ namespace {
 
 using namespace meshkit;
 
+enum class role { overlay, node, bootstrap, registry };
+
 struct options {
+    role what = role::overlay;
     endpoint listen = endpoint::v4(127, 0, 0, 1, 0);
+    std::optional<endpoint> registry;
+    std::vector<node_id> connect;
+    std::string state_dir;
     std::vector<endpoint> bootstrap;
     std::optional<node_id> id;
     std::optional<std::uint64_t> seed;
@@ -48,8 +62,15 @@ struct options {
 {
     std::fprintf(status ? stderr : stdout,
                  "meshkit-node: %s\n"
-                 "usage: meshkit-node [--listen HOST:PORT] [--bootstrap HOST:PORT]... [--id HEX64] [--seed N]\n"
+                 "usage: meshkit-node [--role overlay|node|bootstrap|registry] [--listen HOST:PORT]\n"
+                 "                    [--bootstrap HOST:PORT]... [--id HEX64] [--seed N]\n"
+                 "                    [--registry HOST:PORT] [--connect HEX64]... [--state DIR]\n"
                  "                    [--metrics SECONDS] [--run-for SECONDS]\n"
+                 "  --role       overlay: HyParView + Plumtree (default); node, bootstrap: the gossip-first\n"
+                 "               reference node (a bootstrap node also registers and relays); registry\n"
+                 "  --registry   (node, bootstrap) where to send connection reports\n"
+                 "  --connect    (node, bootstrap) connect to this peer once cache gossip names it; repeat\n"
+                 "  --state      (node, bootstrap) keep the identity and peer cache in DIR across restarts\n"
                  "  --listen     address to bind (default 127.0.0.1:0, a free port)\n"
                  "  --bootstrap  a node to join through; repeat for several\n"
                  "  --id         this node's 256-bit id as 64 hex digits (default: random)\n"
@@ -57,7 +78,9 @@ struct options {
                  "               (reproducible with a fixed --listen port; --id, if given, wins for the id)\n"
                  "  --metrics    print the node's counters every SECONDS\n"
                  "  --run-for    exit after SECONDS (default: until SIGINT/SIGTERM)\n"
-                 "Lines on stdin are broadcast; deliveries and neighbour changes go to stdout.\n",
+                 "overlay: lines on stdin are broadcast; deliveries and neighbour changes go to stdout.\n"
+                 "node, bootstrap: lines on stdin go to every connected peer; connections, addresses\n"
+                 "and messages go to stdout.\n",
                  why.c_str());
     std::exit(status);
 }
@@ -87,8 +110,25 @@ options parse(int argc, char** argv)
                 usage("not an address (HOST:PORT or [V6]:PORT): " + std::string(text));
             return *ep;
         };
-        if (a == "--listen")
+        if (a == "--role") {
+            std::string_view r = next();
+            if (r == "overlay") o.what = role::overlay;
+            else if (r == "node") o.what = role::node;
+            else if (r == "bootstrap") o.what = role::bootstrap;
+            else if (r == "registry") o.what = role::registry;
+            else usage("unknown role " + std::string(r));
+        } else if (a == "--listen")
             o.listen = address(next());
+        else if (a == "--registry")
+            o.registry = address(next());
+        else if (a == "--connect") {
+            char const* text = next();
+            auto id = node_id::parse(text);
+            if (!id)
+                usage("--connect needs 64 hex digits");
+            o.connect.push_back(*id);
+        } else if (a == "--state")
+            o.state_dir = next();
         else if (a == "--bootstrap")
             o.bootstrap.push_back(address(next()));
         else if (a == "--id") {
@@ -130,11 +170,64 @@ auto steady(double seconds)
     return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
 }
 
-} // namespace
-
-int main(int argc, char** argv)
+/// Runs `io` until SIGINT, SIGTERM or `--run-for`.
+void run_until_stopped(asio::io_context& io, options const& o)
 {
-    options const o = parse(argc, argv);
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](std::error_code, int) { io.stop(); });
+    asio::steady_timer stop_timer(io);
+    if (o.run_for_s > 0) {
+        stop_timer.expires_after(steady(o.run_for_s));
+        stop_timer.async_wait([&](std::error_code ec) {
+            if (!ec)
+                io.stop();
+        });
+    }
+    io.run();
+}
+
+/// Reads stdin line by line into `on_line` (lines longer than 64 KiB are dropped, with a message).
+class line_reader {
+public:
+    line_reader(asio::io_context& io, std::function<void(std::string)> on_line)
+        : input_(io, ::dup(STDIN_FILENO)), buffer_(64 * 1024), on_line_(std::move(on_line))
+    {
+        read();
+    }
+
+private:
+    void read()
+    {
+        asio::async_read_until(input_, buffer_, '\n', [this](std::error_code ec, std::size_t n) {
+            if (ec == asio::error::not_found) {
+                std::fprintf(stderr, "meshkit-node: line too long, not sent\n");
+                buffer_.consume(buffer_.size());
+                read();
+                return;
+            }
+            if (ec) {
+                if (ec != asio::error::eof)
+                    std::fprintf(stderr, "meshkit-node: stdin: %s\n", ec.message().c_str());
+                return; // keep running without input
+            }
+            std::string line(asio::buffers_begin(buffer_.data()),
+                             asio::buffers_begin(buffer_.data()) + static_cast<std::ptrdiff_t>(n) - 1);
+            buffer_.consume(n);
+            if (!line.empty() && line.back() == '\r')
+                line.pop_back();
+            if (!line.empty())
+                on_line_(std::move(line));
+            read();
+        });
+    }
+
+    asio::posix::stream_descriptor input_;
+    asio::streambuf buffer_;
+    std::function<void(std::string)> on_line_;
+};
+
+int run_overlay(options const& o)
+{
     asio::io_context io;
 
     node_config cfg;
@@ -168,37 +261,14 @@ int main(int argc, char** argv)
     node->start();
 
     // stdin: one broadcast per line.
-    asio::posix::stream_descriptor input(io, ::dup(STDIN_FILENO));
-    asio::streambuf line_buffer(64 * 1024); // bounded: a longer line is an error, not a memory leak
-    std::function<void()> read_line = [&] {
-        asio::async_read_until(input, line_buffer, '\n', [&](std::error_code ec, std::size_t n) {
-            if (ec == asio::error::not_found) { // a line longer than the buffer: drop it, keep reading
-                std::fprintf(stderr, "meshkit-node: line too long, not sent\n");
-                line_buffer.consume(line_buffer.size());
-                read_line();
-                return;
-            }
-            if (ec) {
-                if (ec != asio::error::eof)
-                    std::fprintf(stderr, "meshkit-node: stdin: %s\n", ec.message().c_str());
-                return; // keep running without input
-            }
-            std::string line(asio::buffers_begin(line_buffer.data()), asio::buffers_begin(line_buffer.data()) + static_cast<std::ptrdiff_t>(n) - 1);
-            line_buffer.consume(n);
-            if (!line.empty() && line.back() == '\r')
-                line.pop_back();
-            if (!line.empty()) {
-                auto r = node->broadcast(std::as_bytes(std::span(line.data(), line.size())));
-                if (r)
-                    std::printf("sent seq %llu: %s\n", static_cast<unsigned long long>(r->seq), line.c_str());
-                else
-                    std::fprintf(stderr, "meshkit-node: not sent: %s (at most %zu bytes)\n", r.error().message().c_str(),
-                                 node->config().plumtree.max_payload);
-            }
-            read_line();
-        });
-    };
-    read_line();
+    line_reader lines(io, [&](std::string line) {
+        auto r = node->broadcast(std::as_bytes(std::span(line.data(), line.size())));
+        if (r)
+            std::printf("sent seq %llu: %s\n", static_cast<unsigned long long>(r->seq), line.c_str());
+        else
+            std::fprintf(stderr, "meshkit-node: not sent: %s (at most %zu bytes)\n", r.error().message().c_str(),
+                         node->config().plumtree.max_payload);
+    });
 
     asio::steady_timer metrics_timer(io);
     std::function<void()> print_metrics = [&] {
@@ -218,16 +288,195 @@ int main(int argc, char** argv)
     if (o.metrics_every_s > 0)
         print_metrics();
 
-    asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&](std::error_code, int) { io.stop(); });
-    asio::steady_timer stop_timer(io);
-    if (o.run_for_s > 0) {
-        stop_timer.expires_after(steady(o.run_for_s));
-        stop_timer.async_wait([&](std::error_code ec) {
-            if (!ec)
-                io.stop();
-        });
-    }
-    io.run();
+    run_until_stopped(io, o);
     return 0;
+}
+
+int run_registry(options const& o)
+{
+    asio::io_context io;
+    node_config cfg;
+    cfg.listen = o.listen;
+    cfg.id = o.id;
+    cfg.seed = o.seed;
+    std::optional<udp::registry_node> node;
+    try {
+        node.emplace(io, cfg);
+    } catch (std::system_error const& e) {
+        std::fprintf(stderr, "meshkit-node: cannot listen on %s: %s\n", o.listen.to_string().c_str(),
+                     e.code().message().c_str());
+        return 1;
+    }
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
+    std::printf("listening %s id %s\n", node->local_endpoint().to_string().c_str(), node->id().short_hex().c_str());
+    node->start();
+    asio::steady_timer metrics_timer(io);
+    std::function<void()> print = [&] {
+        metrics_timer.expires_after(steady(o.metrics_every_s > 0 ? o.metrics_every_s : 10));
+        metrics_timer.async_wait([&](std::error_code ec) {
+            if (ec)
+                return;
+            auto const& r = node->engine<discovery::registry_server>();
+            std::uint64_t by_method[3] = {};
+            for (auto const& local : r.reports_by_nat())
+                for (auto const& remote : local)
+                    for (int m = 0; m < 3; ++m)
+                        by_method[m] += remote[static_cast<std::size_t>(m)];
+            std::printf("registry bootstraps=%zu reports=%llu direct=%llu punched=%llu relayed=%llu refused=%llu\n",
+                        r.registrations().size(), static_cast<unsigned long long>(r.reports()),
+                        static_cast<unsigned long long>(by_method[0]), static_cast<unsigned long long>(by_method[1]),
+                        static_cast<unsigned long long>(by_method[2]), static_cast<unsigned long long>(r.refused()));
+            print();
+        });
+    };
+    print();
+    run_until_stopped(io, o);
+    return 0;
+}
+
+std::string ms_of(duration d)
+{
+    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+}
+
+int run_gossip_first(options const& o)
+{
+    asio::io_context io;
+    node_config cfg;
+    cfg.listen = o.listen;
+    cfg.id = o.id;
+    cfg.seed = o.seed;
+    cfg.registry_client.registry = o.registry;
+    if (o.what == role::bootstrap) {
+        cfg.peer_gossip.bootstrap = true;
+        cfg.peer_gossip.capabilities = discovery::can_relay | discovery::can_coordinate;
+        cfg.registry_client.register_self = true;
+        cfg.connector.max_connections = 4096;
+        cfg.connector.max_relay_sessions = 1024;
+        cfg.connector.introducers = 2;
+    }
+    // Without --state, a private directory that goes away with the process.
+    std::string dir = o.state_dir;
+    bool const scratch = dir.empty();
+    if (scratch) {
+        std::string tmpl = (std::filesystem::temp_directory_path() / "meshkit-node-XXXXXX").string();
+        if (!::mkdtemp(tmpl.data())) {
+            std::fprintf(stderr, "meshkit-node: cannot create a state directory: %s\n", std::strerror(errno));
+            return 1;
+        }
+        dir = tmpl;
+    }
+    struct remove_scratch {
+        std::string dir;
+        bool active;
+        ~remove_scratch()
+        {
+            std::error_code ec;
+            if (active)
+                std::filesystem::remove_all(dir, ec);
+        }
+    } const cleanup{dir, scratch};
+
+    discovery::bootstrap_cache cache(reference::gossip_first_cache_config(), o.seed.value_or(std::random_device{}()));
+    for (auto const& b : o.bootstrap)
+        cache.add_seed(b);
+    std::optional<udp::gossip_first_node> node;
+    try {
+        node.emplace(io, cfg, std::move(cache), hierarchy::flat{}, storage::file_store(dir));
+    } catch (std::system_error const& e) {
+        std::fprintf(stderr, "meshkit-node: cannot listen on %s: %s\n", o.listen.to_string().c_str(),
+                     e.code().message().c_str());
+        return 1;
+    }
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
+    std::printf("listening %s id %s\n", node->local_endpoint().to_string().c_str(), node->id().to_hex().c_str());
+    if (auto ec = node->discovery_load_error())
+        std::fprintf(stderr, "meshkit-node: saved peer cache not loaded: %s\n", ec.message().c_str());
+    else if (node->discovery().size())
+        std::printf("cache loaded %zu peers\n", node->discovery().size());
+
+    node->on_event([&](udp::gossip_first_node::event_type const& ev) {
+        if (auto const* up = std::get_if<nat::connection_up>(&ev))
+            std::printf("connection up %s %s method %s attempts %u time_ms %s%s%s\n", up->peer.to_hex().c_str(),
+                        up->address.to_string().c_str(), nat::to_string(up->method), up->attempts,
+                        ms_of(up->time_to_connect).c_str(), up->initiated ? " initiated" : "",
+                        up->upgraded ? " upgraded" : "");
+        else if (auto const* down = std::get_if<nat::connection_down>(&ev))
+            std::printf("connection down %s %s\n", down->peer.to_hex().c_str(), down->address.to_string().c_str());
+        else if (auto const* f = std::get_if<nat::connection_failed>(&ev))
+            std::printf("connection failed %s attempts %u retry_ms %s\n", f->peer.to_hex().c_str(), f->attempts,
+                        ms_of(f->retry_in).c_str());
+        else if (auto const* a = std::get_if<nat::address_observed>(&ev))
+            std::printf("address %s nat %s introducers %zu\n", a->address.to_string().c_str(), nat::to_string(a->nat),
+                        a->introducers.size());
+        else if (auto const* m = std::get_if<nat::peer_message>(&ev))
+            std::printf("message from %s: %s\n", m->from.to_hex().c_str(), text_of(m->payload).c_str());
+        else if (auto const* c = std::get_if<contact_failed>(&ev))
+            std::fprintf(stderr, "meshkit-node: no answer from %s\n", c->address.to_string().c_str());
+    });
+    node->start();
+
+    // --connect: as soon as cache gossip names the peer, climb the ladder to it.
+    std::vector<node_id> waiting = o.connect;
+    asio::steady_timer connect_timer(io);
+    std::function<void()> try_connect = [&] {
+        std::erase_if(waiting, [&](node_id const& id) {
+            return !node->with_engine<nat::connector>([&](auto& c, auto& ctx) { return c.connect(ctx, id); });
+        });
+        if (waiting.empty())
+            return;
+        connect_timer.expires_after(std::chrono::milliseconds(250));
+        connect_timer.async_wait([&](std::error_code ec) {
+            if (!ec)
+                try_connect();
+        });
+    };
+    try_connect();
+
+    // stdin: each line goes to every connected peer.
+    line_reader lines(io, [&](std::string line) {
+        auto const bytes = std::as_bytes(std::span(line.data(), line.size()));
+        for (auto const& c : node->engine<nat::connector>().connections())
+            if (c.established) {
+                auto ec = node->with_engine<nat::connector>([&](auto& k, auto& ctx) { return k.send(ctx, c.peer, bytes); });
+                if (ec)
+                    std::fprintf(stderr, "meshkit-node: not sent to %s: %s\n", c.peer.short_hex().c_str(),
+                                 ec.message().c_str());
+            }
+    });
+
+    asio::steady_timer metrics_timer(io);
+    std::function<void()> print_metrics = [&] {
+        metrics_timer.expires_after(steady(o.metrics_every_s));
+        metrics_timer.async_wait([&](std::error_code ec) {
+            if (ec)
+                return;
+            std::string line = "metrics";
+            for (auto const& [name, value] : node->metrics().counters())
+                line += " " + name + "=" + std::to_string(value);
+            line += " cache=" + std::to_string(node->discovery().size());
+            line += " relay_sessions=" + std::to_string(node->engine<nat::connector>().relay_sessions());
+            std::printf("%s\n", line.c_str());
+            print_metrics();
+        });
+    };
+    if (o.metrics_every_s > 0)
+        print_metrics();
+    run_until_stopped(io, o);
+    node->stop(); // saves the peer cache
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    options const o = parse(argc, argv);
+    switch (o.what) {
+    case role::overlay: return run_overlay(o);
+    case role::registry: return run_registry(o);
+    case role::node:
+    case role::bootstrap: return run_gossip_first(o);
+    }
+    return 2;
 }

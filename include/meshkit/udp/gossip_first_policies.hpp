@@ -1,0 +1,48 @@
+// udp/gossip_first_policies.hpp
+// ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+#ifndef MESHKIT_UDP_GOSSIP_FIRST_POLICIES_HPP
+#define MESHKIT_UDP_GOSSIP_FIRST_POLICIES_HPP
+
+#include <meshkit/metrics/in_memory_metrics.hpp>
+#include <meshkit/node.hpp>
+#include <meshkit/reference/gossip_first.hpp>
+#include <meshkit/storage/file_store.hpp>
+#include <meshkit/udp/steady_clock.hpp>
+#include <meshkit/udp/transport.hpp>
+
+namespace meshkit::udp {
+
+/** The gossip-first reference node on a real UDP socket.
+
+    The simulator bundle's engines and peer cache, with the Asio transport
+    and steady clock, in-memory metrics, and a file store: a restarted node
+    keeps its identity and its peer cache. The environment is an
+    `asio::io_context`.
+
+    Cache gossip compares timestamps with a 30 s skew limit, so nodes must
+    share a clock epoch to within that: true for processes on one host
+    (CLOCK_MONOTONIC), the network namespaces of one host included.
+*/
+struct gossip_first_policies : reference::gossip_first_policies {
+    using transport = ::meshkit::udp::transport;
+    using clock = ::meshkit::udp::steady_clock;
+    using storage = ::meshkit::storage::file_store;
+    using metrics = ::meshkit::metrics::in_memory_metrics;
+};
+
+/// A gossip-first node over UDP.
+using gossip_first_node = basic_node<gossip_first_policies>;
+
+/// The registry node over UDP.
+struct registry_policies : reference::registry_policies {
+    using transport = ::meshkit::udp::transport;
+    using clock = ::meshkit::udp::steady_clock;
+    using metrics = ::meshkit::metrics::in_memory_metrics;
+};
+
+/// A registry node over UDP.
+using registry_node = basic_node<registry_policies>;
+
+} // namespace meshkit::udp
+
+#endif // MESHKIT_UDP_GOSSIP_FIRST_POLICIES_HPP
