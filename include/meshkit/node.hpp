@@ -219,8 +219,13 @@ public:
     {
         // What the discovery policy learned since its last save survives a clean stop.
         if constexpr (requires { discovery_.pending_changes(); discovery_.save(storage_); })
-            if (running_ && discovery_.pending_changes() != 0)
-                (void)discovery_.save(storage_);
+            if (running_ && discovery_.pending_changes() != 0) {
+                try {
+                    (void)discovery_.save(storage_);
+                } catch (...) {
+                    // Out of memory while encoding: the last save stands.
+                }
+            }
         running_ = false;
         ++generation_;
     }
@@ -493,8 +498,11 @@ private:
     /// Saves a persisting discovery policy once enough has changed ("persist on significant change").
     void persist_discovery()
     {
-        if constexpr (requires { discovery_.save_if_changed(storage_); })
+        if constexpr (requires { discovery_.save_if_changed(storage_); }) {
+            if constexpr (requires { discovery_.observe_time(clock_.now()); })
+                discovery_.observe_time(clock_.now()); // its rate limit runs on the node's clock
             (void)discovery_.save_if_changed(storage_);
+        }
     }
 
     // -- receiving --------------------------------------------------------

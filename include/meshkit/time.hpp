@@ -15,7 +15,10 @@ using duration = std::chrono::nanoseconds;
     Every clock policy (the simulator's virtual clock, the steady clock of the
     UDP runtime) reports time as a `meshkit::time_point`, so engines are written
     once against one type. Only differences between two time points of the same
-    clock are meaningful; they never go on the wire as absolute values.
+    clock are meaningful. One protocol puts absolute values on the wire by
+    design: cache gossip (Flashback's), whose timestamps and record versions
+    are compared against a 30 s skew limit; its nodes need clocks that share
+    an epoch to within that (one host, or synchronised wall clocks).
 */
 struct clock_epoch {
     using rep = std::chrono::nanoseconds::rep;

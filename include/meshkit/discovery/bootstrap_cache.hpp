@@ -91,7 +91,7 @@ public:
 
     /** Adds or merges `p`.
 
-        Addresses are united (newest kept). What the peer says about itself
+        Addresses from a newer copy are added (the newest last). What the peer says about itself
         (capabilities, NAT type, introducers, whether it broadcasts) comes
         from the copy with the newest `version`, then the newest last seen;
         reachability evidence is kept once had. Success and failure counts
@@ -107,12 +107,16 @@ public:
             return false;
         if (cached_peer* e = find_mutable(p.id)) {
             bool changed = false;
-            for (auto const& a : p.addresses)
-                if (e->addresses.empty() || e->addresses.back() != a) {
-                    add_address(*e, a);
-                    changed = true;
-                }
             bool const newer = p.version > e->version || (p.version == e->version && p.last_seen_s > e->last_seen_s);
+            // Only a newer copy may move the peer's current address: a stale one must not undo a move.
+            if (newer || e->addresses.empty())
+                for (auto const& a : p.addresses)
+                    if (e->addresses.empty() || e->addresses.back() != a) {
+                        add_address(*e, a);
+                        changed = true;
+                    }
+            if (p.introducers.size() > cfg_.max_addresses)
+                p.introducers.resize(cfg_.max_addresses);
             if (newer) {
                 changed = changed || p.version > e->version || p.introducers != e->introducers || p.nat != e->nat ||
                           p.capabilities != e->capabilities || p.broadcasting != e->broadcasting;

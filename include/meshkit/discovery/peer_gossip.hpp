@@ -17,10 +17,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <type_traits>
 #include <vector>
 
 namespace meshkit::discovery {
@@ -89,8 +91,9 @@ struct peer_gossip_stats {
       address never leaves the nodes it talks to.
 
     Requires a discovery policy with `upsert`, `find`, `erase`, `touch`,
-    `peers` and `evict_stale` (`discovery::bootstrap_cache`, configured
-    with a 2 h `stale_after` for Flashback's expiry).
+    `peers`, `evict_stale` and `observe_time` (`discovery::bootstrap_cache`,
+    configured with a 2 h `stale_after` for Flashback's expiry); `start`
+    checks it with a `meshkit:` message.
 
     @par Events
     None of its own: it listens to `nat::connection_up`,
@@ -126,6 +129,16 @@ public:
     template <class Ctx>
     void start(Ctx& ctx)
     {
+        static_assert(requires(std::remove_reference_t<decltype(ctx.discovery())>& d, node_id const& id, time_point t) {
+            { d.upsert(cached_peer{}, t) } -> std::convertible_to<bool>;
+            { d.find(id) } -> std::convertible_to<cached_peer const*>;
+            d.erase(id);
+            d.touch(id, t);
+            d.peers();
+            d.evict_stale();
+            d.observe_time(t);
+        }, "meshkit: discovery::peer_gossip needs a peer-cache discovery policy (upsert, find, erase, touch, "
+           "peers, evict_stale, observe_time), such as discovery::bootstrap_cache (see docs/cache-gossip.md)");
         started_ = ctx.now();
         self_.id = ctx.self();
         self_.broadcasting = cfg_.broadcasting;
@@ -156,6 +169,8 @@ public:
         self_.address = e.address;
         self_.nat = e.nat;
         self_.introducers = e.introducers;
+        if (self_.introducers.size() > max_introducers)
+            self_.introducers.resize(max_introducers); // eight records must fit one datagram
         self_.version = next_version(ctx);
         self_changed_ms_ = now_ms(ctx);
         // Observations and introducers arrive in bursts as a node joins:
@@ -235,12 +250,12 @@ public:
                 if (auto r = shareable(*p))
                     records.push_back(std::move(*r));
         } else {
-            if (cfg_.broadcasting && self_changed_ms_ > m.since && self_.address)
+            if (cfg_.broadcasting && (m.since == 0 || self_changed_ms_ > m.since) && self_.address)
                 records.push_back(self_);
             for (auto const& p : ctx.discovery().peers()) {
                 if (records.size() >= cfg_.max_sync_records)
                     break;
-                if (p.changed_ms > m.since && p.id != in.header.sender)
+                if ((m.since == 0 || p.changed_ms > m.since) && p.id != in.header.sender)
                     if (auto r = shareable(p))
                         records.push_back(std::move(*r));
             }
@@ -268,6 +283,13 @@ public:
             ++stats_.rejected_unsolicited;
             return;
         }
+        if (it->got.size() != m.chunks)
+            it->got.assign(m.chunks, false);
+        if (it->got[m.chunk]) {
+            ++stats_.duplicates; // a duplicated chunk must not stand in for a lost one
+            return;
+        }
+        it->got[m.chunk] = true;
         for (auto const& r : m.peers)
             if (r.id != ctx.self())
                 apply(ctx, r);
@@ -322,6 +344,7 @@ public:
 
 private:
     static constexpr std::uint64_t pull_tag = 1, heartbeat_tag = 2, refresh_tag = 3, publish_tag = 4;
+    static constexpr std::size_t max_introducers = 4;
 
     struct neighbor {
         node_id id;
@@ -334,6 +357,7 @@ private:
         std::uint64_t id;
         endpoint to;
         std::size_t received;
+        std::vector<bool> got; // which chunks arrived
     };
 
     template <class Ctx>
@@ -445,7 +469,7 @@ private:
         if (pending_.size() >= cfg_.max_pending_requests)
             pending_.pop_front(); // the oldest is the likeliest lost
         std::uint64_t const id = ctx.rng()() | 1;
-        pending_.push_back({id, to, 0});
+        pending_.push_back({id, to, 0, {}});
         ++stats_.requests_sent;
         ctx.send(to, fb_peer_request{id, 1, since, std::nullopt});
     }

@@ -61,7 +61,7 @@ inline std::optional<cached_peer> to_cached(peer_record const& r)
     p.id = r.id;
     p.addresses = {*r.address};
     p.capabilities = r.capabilities;
-    p.nat = r.nat;
+    p.nat = r.nat <= nat::nat_type::symmetric ? r.nat : nat::nat_type::unknown; // a value from a newer peer
     p.broadcasting = true;
     p.version = r.version;
     p.introducers = r.introducers;

@@ -20,6 +20,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <concepts>
+#include <type_traits>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -126,7 +128,7 @@ struct connector_stats {
     1. **Direct.** Probes to its address for `direct_timeout`. A peer whose
        record says it is public (`nat_type::open`) is never punched: if it
        does not answer, it is down, and the ladder backs off. That is the
-       mistake that held ant-quic's punch success at 4–7 %.
+       mistake that held ant-quic's punch success at 4–7.5 %.
     2. **Coordinated punch.** An introducer of the target (preferring a
        public one) that holds a session with it sends `nt_punch_me_now` to
        both sides, with delays chosen so both fire at one moment; each side
@@ -150,7 +152,8 @@ struct connector_stats {
     (`peer_message`). Every table is bounded.
 
     Requires a discovery policy with `find(id)` returning a
-    `discovery::cached_peer const*` (`discovery::bootstrap_cache`).
+    `discovery::cached_peer const*` and `peers()` (`discovery::bootstrap_cache`);
+    `start` checks it with a `meshkit:` message.
 
     @par Events
     `connection_up`, `connection_down`, `connection_failed`,
@@ -253,6 +256,11 @@ public:
     template <class Ctx>
     void start(Ctx& ctx)
     {
+        static_assert(requires(std::remove_reference_t<decltype(ctx.discovery())>& d, node_id const& id) {
+            { d.find(id) } -> std::convertible_to<discovery::cached_peer const*>;
+            d.peers();
+        }, "meshkit: nat::connector needs a discovery policy with find(id) and peers() over "
+           "discovery::cached_peer, such as discovery::bootstrap_cache (see docs/nat-traversal.md)");
         ctx.set_timer(cfg_.tick, tick_tag);
         next_want_ = ctx.now();
         want_backoff_ = cfg_.backoff_initial;
@@ -289,7 +297,7 @@ public:
             }
         for (auto& [id, l] : links_)
             if (l.path == address && l.ph == phase::established)
-                l.last_heard = time_point::min();
+                l.last_heard = ctx.now() - cfg_.connection_timeout - cfg_.tick; // down at the next tick
     }
 
     template <class Ctx>
@@ -434,9 +442,10 @@ public:
     void on_message(Ctx& ctx, inbound const& in, nt_punch_refused const& m)
     {
         auto it = links_.find(m.target);
-        if (it == links_.end() || it->second.ph != phase::punching || it->second.intermediary != in.from)
+        if (it == links_.end() || it->second.intermediary != in.from ||
+            (it->second.ph != phase::punching && it->second.ph != phase::relaying))
             return;
-        request_round(ctx, it->second);
+        request_round(ctx, it->second); // the next intermediary, during a punch or an upgrade attempt
     }
 
     template <class Ctx>
@@ -471,13 +480,12 @@ public:
         l.relay_heard = ctx.now();
         l.last_relay_keepalive = ctx.now();
         l.next_upgrade = ctx.now() + cfg_.upgrade_interval;
+        // The connection is up when the peer answers through the relay, not when the relay says yes.
         send_frame(ctx, l, frame_kind::keepalive, 0, {});
         if (l.method == connection_method::relayed && l.reported_up) {
             ++stats_.failovers; // a new relay for a connection that was already relayed
             for (auto& o : l.unacked)
                 transmit(ctx, l, o);
-        } else {
-            establish_relayed(ctx, l);
         }
     }
 
@@ -506,10 +514,14 @@ public:
                 return;
             }
         }
-        // As an end: accept frames only from a relay we hold a session with.
-        if (!is_session(in.from) || m.peer == ctx.self())
+        // As an end: accept frames only from the relay we asked, or from a
+        // session peer relaying for someone who asked it.
+        if (m.peer == ctx.self())
             return;
         auto it = links_.find(m.peer);
+        bool const our_relay = it != links_.end() && it->second.relay_confirmed && it->second.relay == in.from;
+        if (!our_relay && !is_session(in.from))
+            return;
         if (it == links_.end()) {
             if (links_.size() >= cfg_.max_connections || m.kind != frame_kind::keepalive)
                 return;
@@ -521,6 +533,7 @@ public:
             l.ph = phase::relaying;
             l.relay = in.from;
             l.relay_confirmed = true;
+            l.relay_verified = true;
             l.relay_heard = ctx.now();
             establish_relayed(ctx, l);
             it = links_.find(m.peer);
@@ -530,8 +543,14 @@ public:
             l.relay = in.from; // follow the initiator's failover
             l.relay_confirmed = true;
         }
-        if (l.relay == in.from)
+        if (l.relay == in.from) {
             l.relay_heard = ctx.now();
+            if (!l.relay_verified && l.ph == phase::relaying) {
+                l.relay_verified = true; // the first frame from the peer: the relayed path works end to end
+                if (!(l.reported_up && l.method == connection_method::relayed))
+                    establish_relayed(ctx, l);
+            }
+        }
         l.last_heard = ctx.now();
         switch (m.kind) {
         case frame_kind::keepalive: ctx.send(in.from, nt_relay_frame{m.peer, frame_kind::keepalive_ack, 0, 0, {}}); break;
@@ -607,7 +626,9 @@ private:
         phase ph = phase::direct;
         connection_method method = connection_method::direct;
         nat_type peer_nat = nat_type::unknown;
-        bool initiated = false, introducer = false, reported_up = false, upgraded = false, relay_confirmed = false;
+        bool initiated = false, introducer = false, reported_up = false, upgraded = false;
+        // The relay accepted the session; a frame from the peer crossed it (end to end).
+        bool relay_confirmed = false, relay_verified = false;
         unsigned attempts = 0, round = 0, burst_left = 0, predicted_for_round = 0;
         time_point started{}, phase_since{}, punch_started{}, round_started{}, last_probe{}, probe_sent = time_point::min();
         time_point last_heard{}, relay_heard{}, relay_asked{}, last_relay_keepalive{}, next_upgrade{}, retry_at{};
@@ -641,7 +662,7 @@ private:
 
     static bool established(link const& l) noexcept
     {
-        return !l.path.is_unspecified() || (l.ph == phase::relaying && l.relay_confirmed);
+        return !l.path.is_unspecified() || (l.ph == phase::relaying && l.relay_confirmed && l.relay_verified);
     }
 
     static std::uint32_t micros(duration d) noexcept
@@ -734,6 +755,7 @@ private:
         l.phase_since = ctx.now();
         l.path = {};
         l.relay_confirmed = false;
+        l.relay_verified = false;
         l.intermediaries.clear();
         probe(ctx, l, l.target);
     }
@@ -787,7 +809,7 @@ private:
         ctx.send(*pick, nt_punch_request{l.peer, static_cast<std::uint8_t>(l.round), announced_nat_, std::move(ports)});
     }
 
-    /** An introducer of `peer` not yet tried: a public one first, then any; repeats are allowed once all were tried. */
+    /** An introducer of `peer` not in `tried`, a public one first; nothing when every one was tried. */
     template <class Ctx>
     std::optional<endpoint> pick_introducer(Ctx& ctx, node_id const& peer, std::vector<endpoint> const& tried)
     {
@@ -850,6 +872,7 @@ private:
         l.ph = phase::relaying;
         l.phase_since = ctx.now();
         l.relay_confirmed = false;
+        l.relay_verified = false;
         auto const pick = pick_introducer(ctx, l.peer, l.tried_relays);
         if (!pick) {
             fail_pass(ctx, l);
@@ -870,6 +893,7 @@ private:
         l.ph = phase::waiting;
         l.path = {};
         l.relay_confirmed = false;
+        l.relay_verified = false;
         l.tried_relays.clear();
         l.retry_at = ctx.now() + l.backoff;
         ctx.emit(connection_failed{l.peer, l.attempts, l.backoff});
@@ -883,6 +907,8 @@ private:
         l.path = path;
         l.target = path;
         l.ph = phase::established;
+        l.relay_confirmed = false;
+        l.relay_verified = false;
         l.last_heard = ctx.now();
         l.last_keepalive = ctx.now();
         l.burst_left = 0;
@@ -988,9 +1014,14 @@ private:
             return;
         nat_type const type = observed_.inferred_type(ctx.local_endpoint());
         std::vector<endpoint> intro;
-        for (auto const& [id, l] : links_)
-            if (l.introducer && !l.path.is_unspecified() && intro.size() < cfg_.introducers)
+        for (auto const& [id, l] : links_) {
+            if (!l.introducer || l.path.is_unspecified() || intro.size() >= cfg_.introducers)
+                continue;
+            // Our record names our introducers to everyone: only those that share their own address.
+            discovery::cached_peer const* known = ctx.discovery().find(id);
+            if (known && known->broadcasting)
                 intro.push_back(l.path);
+        }
         if (*best == announced_address_ && type == announced_nat_ && intro == announced_introducers_)
             return;
         announced_address_ = *best;
@@ -1119,6 +1150,9 @@ private:
             publish_self(ctx);
         std::erase_if(relay_sessions_, [&](auto const& kv) { return kv.second.expires < now; });
         want_introducers(ctx);
+        // Introducers become nameable once their own records arrive by gossip: look again each second.
+        if (++ticks_ % 10 == 0)
+            publish_self(ctx);
     }
 
     /// Advances one connection. @return false when it should be forgotten.
@@ -1236,6 +1270,7 @@ private:
     std::deque<coordinated_punch> recent_punches_;
     std::map<std::uint64_t, node_id> fires_;
     std::uint64_t next_fire_tag_ = 2;
+    std::uint64_t ticks_ = 0;
     time_point next_want_{};
     duration want_backoff_{};
     endpoint announced_address_;

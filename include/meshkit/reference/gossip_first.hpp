@@ -23,8 +23,10 @@ namespace meshkit::reference {
     (`bootstrap_cache`) as the discovery policy, fed by cache gossip
     (`peer_gossip`); the connection ladder (`connector`) that reaches any
     cached peer directly, by a coordinated punch or through a relay; and
-    a reporting-only registry client. On the simulator; swap `transport`
-    and `clock` for the UDP ones to run it for real.
+    a reporting-only registry client. On the simulator;
+    `udp::gossip_first_node` (udp/gossip_first_policies.hpp) runs it over
+    UDP. Cache gossip compares absolute timestamps, so real nodes need
+    clocks that share an epoch to within 30 s (see time.hpp).
 */
 struct gossip_first_policies : sim_policies {
     using discovery = ::meshkit::discovery::bootstrap_cache;

@@ -60,11 +60,16 @@ inline std::optional<nat_preset> parse_nat_preset(std::string_view s)
     The default is the deployment the seed's targets describe: a mesh in
     which public nodes (servers, VPSs, hosts with a forwarded port) are
     46 %, and the other 54 % sit behind the NATs of homes, offices and
-    carriers. Among those, the ones classic hole punching fails against
-    (symmetric, random or sequential, and carrier-grade) are 17 %, close to
-    Ford, Srisuresh and Kegel's measurement that 82 % of NATs support UDP
-    hole punching (USENIX ATC 2005; research/nat.md, row 1). The public share has no published source: it is the share the
-    seed's "direct 60 %+" target implies. `residential()` is a mix with
+    carriers: full cone 15 %, restricted cone 11 %, port-restricted cone
+    19 %, carrier-grade 3 % (endpoint-independent mapping, RFC 6888, so
+    punchable) and symmetric 6 % (half random, half sequential ports).
+    Symmetric NATs are thus 11 % of NATed hosts; Ford, Srisuresh and Kegel
+    found 18 % of NATs that do not support UDP hole punching (USENIX ATC
+    2005; research/nat.md, row 1), so this mix is kinder than that
+    measurement. Neither the public share nor the symmetric share has a
+    published source: they are what the seed's targets imply (direct
+    60 %+ needs about 60 % of targets to filter nothing; relayed under 5 %
+    bounds the symmetric share). `residential()` is a mix with
     almost no public hosts, for comparison.
 */
 struct nat_mix {
