@@ -7,6 +7,7 @@ packages=(
   libasio-dev libboost1.81-dev libcereal-dev
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev
+  iproute2 nftables python3
 )
 run_as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()

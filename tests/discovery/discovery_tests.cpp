@@ -272,11 +272,13 @@ TEST(BootstrapCache, MergingKeepsOnePeerWithTheNewestState)
     cached_peer stale = peer(1);
     stale.last_seen_s = 50;
     stale.nat = nat::nat_type::open;
+    stale.addresses = {endpoint::v4(10, 7, 7, 7, 7000)};
     c.upsert(stale, at(200s));
     ASSERT_EQ(c.size(), 1u);
     auto const& p = *c.find(node_id::from_seed(1));
     EXPECT_EQ(p.nat, nat::nat_type::symmetric);
-    EXPECT_EQ(p.addresses.size(), 2u);
+    EXPECT_EQ(p.addresses.size(), 2u) << "a stale copy must not add its address";
+    EXPECT_EQ(p.addresses.back(), endpoint::v4(10, 9, 9, 9, 7000)) << "the newest copy's address stays current";
     EXPECT_EQ(p.last_seen_s, 200);
 }
 

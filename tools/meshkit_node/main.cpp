@@ -401,6 +401,10 @@ int run_gossip_first(options const& o)
                         up->address.to_string().c_str(), nat::to_string(up->method), up->attempts,
                         ms_of(up->time_to_connect).c_str(), up->initiated ? " initiated" : "",
                         up->upgraded ? " upgraded" : "");
+        else if (auto const* moved = std::get_if<nat::relay_failover>(&ev))
+            std::printf("relay failover %s from %s to %s outage_ms %s\n", moved->peer.to_hex().c_str(),
+                        moved->old_relay.to_string().c_str(), moved->new_relay.to_string().c_str(),
+                        ms_of(moved->outage).c_str());
         else if (auto const* down = std::get_if<nat::connection_down>(&ev))
             std::printf("connection down %s %s\n", down->peer.to_hex().c_str(), down->address.to_string().c_str());
         else if (auto const* f = std::get_if<nat::connection_failed>(&ev))

@@ -283,8 +283,10 @@ public:
             ++stats_.rejected_unsolicited;
             return;
         }
-        if (it->got.size() != m.chunks)
+        if (it->got.size() != m.chunks) {
             it->got.assign(m.chunks, false);
+            it->received = 0;
+        }
         if (it->got[m.chunk]) {
             ++stats_.duplicates; // a duplicated chunk must not stand in for a lost one
             return;

@@ -42,6 +42,18 @@ struct connection_up {
     nat_type peer_nat = nat_type::unknown;
 };
 
+/** A relayed connection moved to another relay: the old one went silent.
+
+    `outage` is how long the connection went without the relay answering:
+    from the last frame through the old relay to the first through the new.
+*/
+struct relay_failover {
+    node_id peer;
+    endpoint old_relay;
+    endpoint new_relay;
+    duration outage{};
+};
+
 /// A connection was lost: its peer went silent past the timeout.
 struct connection_down {
     node_id peer;

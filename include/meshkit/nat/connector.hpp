@@ -157,13 +157,14 @@ struct connector_stats {
 
     @par Events
     `connection_up`, `connection_down`, `connection_failed`,
-    `address_observed`, `peer_message`, `contact_failed`, `peers_wanted`.
+    `relay_failover`, `address_observed`, `peer_message`, `contact_failed`,
+    `peers_wanted`.
 */
 class connector {
 public:
     using messages = traversal_messages;
-    using events = type_list<connection_up, connection_down, connection_failed, address_observed, peer_message,
-                             contact_failed, peers_wanted>;
+    using events = type_list<connection_up, connection_down, connection_failed, relay_failover, address_observed,
+                             peer_message, contact_failed, peers_wanted>;
 
     explicit connector(connector_config cfg = {}) : cfg_(cfg), observed_(cfg.observed) {}
 
@@ -547,8 +548,12 @@ public:
             l.relay_heard = ctx.now();
             if (!l.relay_verified && l.ph == phase::relaying) {
                 l.relay_verified = true; // the first frame from the peer: the relayed path works end to end
-                if (!(l.reported_up && l.method == connection_method::relayed))
+                if (!(l.reported_up && l.method == connection_method::relayed)) {
                     establish_relayed(ctx, l);
+                } else if (!l.failed_relay.is_unspecified()) {
+                    ctx.emit(relay_failover{l.peer, l.failed_relay, l.relay, ctx.now() - l.failed_relay_heard});
+                    l.failed_relay = {};
+                }
             }
         }
         l.last_heard = ctx.now();
@@ -620,6 +625,8 @@ private:
         endpoint path;     // the proven direct or punched path
         endpoint relay;    // the relay in use, or being asked
         endpoint intermediary;
+        endpoint failed_relay; // the relay being replaced, until the new one carries a frame
+        time_point failed_relay_heard{};
         std::vector<endpoint> intermediaries; // asked in this pass
         std::vector<endpoint> tried_relays;
         std::vector<std::uint16_t> peer_ports;
@@ -920,8 +927,8 @@ private:
         }
         count(ctx, method);
         announce_up(ctx, l);
-        for (auto& o : l.unacked)
-            transmit(ctx, l, o);
+        // What waited for a path goes now; what was sent a moment ago (through a relay) waits its turn.
+        retransmit(ctx, l, ctx.now());
     }
 
     template <class Ctx>
@@ -932,8 +939,7 @@ private:
         l.backoff = cfg_.backoff_initial;
         count(ctx, connection_method::relayed);
         announce_up(ctx, l);
-        for (auto& o : l.unacked)
-            transmit(ctx, l, o);
+        retransmit(ctx, l, ctx.now());
     }
 
     template <class Ctx>
@@ -1232,6 +1238,10 @@ private:
         }
         if (now - l.relay_heard >= cfg_.relay_timeout) {
             // The relay died, or dropped us: find another at once.
+            if (l.relay_verified) {
+                l.failed_relay = l.relay;
+                l.failed_relay_heard = l.relay_heard;
+            }
             l.tried_relays.push_back(l.relay);
             begin_relay(ctx, l);
             return true;
