@@ -277,9 +277,21 @@ public:
             return;
         if (std::any_of(candidates_.begin(), candidates_.end(), [&](candidate const& c) { return c.address == address; }))
             return;
-        for (auto const& [id, l] : links_)
+        for (auto& [id, l] : links_) {
+            if (l.path == address && !l.introducer) {
+                // A peer that connected to us is public to us too: adopt it as an introducer, and
+                // probe it, so that a node nobody answers first (a lone bootstrap) learns its address.
+                l.introducer = true;
+                l.initiated = true;
+                l.nonce = fresh_nonce(ctx);
+                l.probe_sent = ctx.now();
+                l.last_keepalive = ctx.now();
+                ctx.send(address, nt_probe{l.nonce});
+                return;
+            }
             if (l.path == address || l.target == address)
                 return;
+        }
         candidate c{address, fresh_nonce(ctx), ctx.now(), ctx.now()};
         candidates_.push_back(c);
         ctx.send(address, nt_probe{c.nonce});
