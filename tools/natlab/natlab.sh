@@ -4,7 +4,8 @@
 #
 #   natlab.sh matrix   [--bin PATH/meshkit-node] [--pairs "A:B ..."] [--json FILE]
 #   natlab.sh failover [--bin PATH/meshkit-node]
-#   natlab.sh test     [--bin PATH/meshkit-node]   # matrix + failover + checks; exit 77 = skipped
+#   natlab.sh upgrade  [--bin PATH/meshkit-node]
+#   natlab.sh test     [--bin PATH/meshkit-node]   # matrix + failover + upgrade + checks; exit 77 = skipped
 #
 # NAT types: open (a public host), full_cone, port_restricted (Linux
 # masquerade), symmetric (a random port per destination), double (a home NAT
@@ -41,6 +42,11 @@ for tool in ip nft python3 timeout; do command -v $tool >/dev/null || skip "$too
 [ -x "$bin" ] || { echo "natlab: no meshkit-node at $bin (build it, or pass --bin)" >&2; exit 2; }
 probe_name="nlcheck$$"
 ip netns add "$probe_name" 2>/dev/null || skip "cannot create network namespaces here (no CAP_NET_ADMIN?)"
+if ! echo 'table ip natcheck { chain post { type nat hook postrouting priority srcnat; policy accept; masquerade random; }; }' |
+     ip netns exec "$probe_name" nft -f - 2>/dev/null; then
+  ip netns del "$probe_name"
+  skip "this kernel cannot load nftables NAT (nf_nat / nft_masq modules)"
+fi
 ip netns del "$probe_name"
 
 TYPES=(open full_cone port_restricted symmetric double)
@@ -327,16 +333,53 @@ failover() {
   echo "relay failover: killed relay $relay; the pair moved to the other relay $(( (t1 - t0) / 1000000 )) ms later (outage ${outage} ms: from the last frame through the old relay to the first through the new)"
 }
 
+upgrade() {
+  # Two port-restricted NATs, which allow a punch, with the path between their
+  # routers cut: the ladder must fall back to a relay. Then the path is restored,
+  # and the background punch must move the pair off the relay.
+  local d="$work/upgrade"
+  mkdir -p "$d"
+  new_lab
+  local a_ip b_ip
+  host a port_restricted 1; a_ip=$host_ip
+  host b port_restricted 2; b_ip=$host_ip
+  local cut="table ip cut { chain cut_forward { type filter hook forward priority -10; policy accept; ip saddr 198.51.100.21 drop; ip daddr 198.51.100.21 drop; }; }"
+  in_ns rb nft -f - <<< "$cut"
+  start reg "$d/reg.out" --role registry --listen 198.51.100.10:7000
+  start b1 "$d/b1.out" --role bootstrap --listen 198.51.100.11:7000
+  start b2 "$d/b2.out" --role bootstrap --listen 198.51.100.12:7000 --bootstrap 198.51.100.11:7000
+  local seeds=(--bootstrap 198.51.100.11:7000 --bootstrap 198.51.100.12:7000)
+  start b "$d/b.out" --role node --listen "$b_ip:7000" "${seeds[@]}"
+  wait_for "$d/b.out" '^listening' 5 && wait_for "$d/b.out" '^address ' 15 || { echo "natlab: B did not start" >&2; return 1; }
+  local b_id
+  b_id=$(awk '/^listening/ {print $4; exit}' "$d/b.out")
+  start a "$d/a.out" --role node --listen "$a_ip:7000" "${seeds[@]}" --connect "$b_id"
+  wait_for "$d/a.out" "^connection up $b_id .* method relayed" 60 || { echo "natlab: the cut pair was not relayed" >&2; cat "$d/a.out" >&2; return 1; }
+  in_ns rb nft delete table ip cut
+  local t0 t1
+  t0=$(date +%s%N)
+  if ! wait_for "$d/a.out" "^connection up $b_id .* upgraded" 45; then
+    echo "natlab: the relayed pair did not upgrade once the path was back" >&2; cat "$d/a.out" >&2; return 1
+  fi
+  t1=$(date +%s%N)
+  local method
+  method=$(grep -m1 "^connection up $b_id .* upgraded" "$d/a.out" | awk '{for (i=1;i<=NF;i++) if ($i=="method") print $(i+1)}')
+  teardown_lab
+  echo "upgrade: port_restricted -> port_restricted was relayed while the routers could not reach each other; $(( (t1 - t0) / 1000000 )) ms after the path came back it upgraded to $method"
+}
+
 case $mode in
   matrix) matrix; [ "$failures" = 0 ] ;;
   failover) failover ;;
+  upgrade) upgrade ;;
   test)
     matrix
     failover
+    upgrade
     if [ "$failures" != 0 ]; then echo "natlab: $failures pairs did not connect as expected"; exit 1; fi
     if [ "$median_direct" != - ] && [ "$median_direct" -gt 2000 ]; then
       echo "natlab: median time to a direct connection ${median_direct} ms is over 2 s"; exit 1
     fi
     echo "natlab: every pair connected as docs/nat-traversal.md expects" ;;
-  *) echo "natlab: unknown mode $mode (matrix, failover, test)" >&2; exit 2 ;;
+  *) echo "natlab: unknown mode $mode (matrix, failover, upgrade, test)" >&2; exit 2 ;;
 esac

@@ -141,6 +141,9 @@ struct connector_stats {
        keeps retrying the punch to upgrade.
     4. **Unreachable.** The whole ladder is retried after a doubling backoff.
 
+    When both sides know they are behind symmetric NATs, the punch rung is
+    skipped: no probe could match a mapping, so it would only delay the relay.
+
     Every node answers probes (saying the address it saw, which is how
     nodes learn their public address and NAT type), coordinates punches
     for peers it holds sessions with, and relays when it is configured to.
@@ -1183,6 +1186,8 @@ private:
                 // A public peer that does not answer is down, not behind a NAT: never punch it.
                 if (l.peer_nat == nat_type::open)
                     fail_pass(ctx, l);
+                else if (l.peer_nat == nat_type::symmetric && announced_nat_ == nat_type::symmetric)
+                    begin_relay(ctx, l); // two symmetric NATs: no probe can match a mapping (docs/nat-traversal.md)
                 else
                     begin_punch(ctx, l);
             } else if (now - l.last_probe >= cfg_.probe_interval) {
