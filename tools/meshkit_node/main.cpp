@@ -226,6 +226,43 @@ private:
     std::function<void(std::string)> on_line_;
 };
 
+/// Prints `line()` every `seconds` (nothing when 0), until `io` stops.
+class periodic_printer {
+public:
+    periodic_printer(asio::io_context& io, double seconds, std::function<std::string()> line)
+        : timer_(io), seconds_(seconds), line_(std::move(line))
+    {
+        if (seconds_ > 0)
+            arm();
+    }
+
+private:
+    void arm()
+    {
+        timer_.expires_after(steady(seconds_));
+        timer_.async_wait([this](std::error_code ec) {
+            if (ec)
+                return;
+            std::printf("%s\n", line_().c_str());
+            arm();
+        });
+    }
+
+    asio::steady_timer timer_;
+    double seconds_;
+    std::function<std::string()> line_;
+};
+
+/// The node's counters as `metrics name=value ...`.
+template <class Node>
+std::string counters_line(Node& node)
+{
+    std::string line = "metrics";
+    for (auto const& [name, value] : node.metrics().counters())
+        line += " " + name + "=" + std::to_string(value);
+    return line;
+}
+
 int run_overlay(options const& o)
 {
     asio::io_context io;
@@ -270,23 +307,10 @@ int run_overlay(options const& o)
                          node->config().plumtree.max_payload);
     });
 
-    asio::steady_timer metrics_timer(io);
-    std::function<void()> print_metrics = [&] {
-        metrics_timer.expires_after(steady(o.metrics_every_s));
-        metrics_timer.async_wait([&](std::error_code ec) {
-            if (ec)
-                return;
-            std::string line = "metrics";
-            for (auto const& [name, value] : node->metrics().counters())
-                line += " " + name + "=" + std::to_string(value);
-            line += " active=" + std::to_string(node->engine<membership::hyparview>().active_size());
-            line += " passive=" + std::to_string(node->engine<membership::hyparview>().passive_view().size());
-            std::printf("%s\n", line.c_str());
-            print_metrics();
-        });
-    };
-    if (o.metrics_every_s > 0)
-        print_metrics();
+    periodic_printer metrics(io, o.metrics_every_s, [&] {
+        return counters_line(*node) + " active=" + std::to_string(node->engine<membership::hyparview>().active_size()) +
+               " passive=" + std::to_string(node->engine<membership::hyparview>().passive_view().size());
+    });
 
     run_until_stopped(io, o);
     return 0;
@@ -310,26 +334,20 @@ int run_registry(options const& o)
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
     std::printf("listening %s id %s\n", node->local_endpoint().to_string().c_str(), node->id().short_hex().c_str());
     node->start();
-    asio::steady_timer metrics_timer(io);
-    std::function<void()> print = [&] {
-        metrics_timer.expires_after(steady(o.metrics_every_s > 0 ? o.metrics_every_s : 10));
-        metrics_timer.async_wait([&](std::error_code ec) {
-            if (ec)
-                return;
-            auto const& r = node->engine<discovery::registry_server>();
-            std::uint64_t by_method[3] = {};
-            for (auto const& local : r.reports_by_nat())
-                for (auto const& remote : local)
-                    for (int m = 0; m < 3; ++m)
-                        by_method[m] += remote[static_cast<std::size_t>(m)];
-            std::printf("registry bootstraps=%zu reports=%llu direct=%llu punched=%llu relayed=%llu refused=%llu\n",
-                        r.registrations().size(), static_cast<unsigned long long>(r.reports()),
-                        static_cast<unsigned long long>(by_method[0]), static_cast<unsigned long long>(by_method[1]),
-                        static_cast<unsigned long long>(by_method[2]), static_cast<unsigned long long>(r.refused()));
-            print();
-        });
-    };
-    print();
+    periodic_printer report(io, o.metrics_every_s > 0 ? o.metrics_every_s : 10, [&] {
+        auto const& r = node->engine<discovery::registry_server>();
+        std::uint64_t by_method[3] = {};
+        for (auto const& local : r.reports_by_nat())
+            for (auto const& remote : local)
+                for (std::size_t m = 0; m < 3; ++m)
+                    by_method[m] += remote[m];
+        char buf[256];
+        std::snprintf(buf, sizeof buf, "registry bootstraps=%zu reports=%llu direct=%llu punched=%llu relayed=%llu refused=%llu",
+                      r.registrations().size(), static_cast<unsigned long long>(r.reports()),
+                      static_cast<unsigned long long>(by_method[0]), static_cast<unsigned long long>(by_method[1]),
+                      static_cast<unsigned long long>(by_method[2]), static_cast<unsigned long long>(r.refused()));
+        return std::string(buf);
+    });
     run_until_stopped(io, o);
     return 0;
 }
@@ -449,23 +467,10 @@ int run_gossip_first(options const& o)
             }
     });
 
-    asio::steady_timer metrics_timer(io);
-    std::function<void()> print_metrics = [&] {
-        metrics_timer.expires_after(steady(o.metrics_every_s));
-        metrics_timer.async_wait([&](std::error_code ec) {
-            if (ec)
-                return;
-            std::string line = "metrics";
-            for (auto const& [name, value] : node->metrics().counters())
-                line += " " + name + "=" + std::to_string(value);
-            line += " cache=" + std::to_string(node->discovery().size());
-            line += " relay_sessions=" + std::to_string(node->engine<nat::connector>().relay_sessions());
-            std::printf("%s\n", line.c_str());
-            print_metrics();
-        });
-    };
-    if (o.metrics_every_s > 0)
-        print_metrics();
+    periodic_printer metrics(io, o.metrics_every_s, [&] {
+        return counters_line(*node) + " cache=" + std::to_string(node->discovery().size()) +
+               " relay_sessions=" + std::to_string(node->engine<nat::connector>().relay_sessions());
+    });
     run_until_stopped(io, o);
     node->stop(); // saves the peer cache
     return 0;

@@ -201,6 +201,24 @@ expected_method() {
   if { [ $hard_a = 1 ] && [ $pf_b = 1 ]; } || { [ $hard_b = 1 ] && [ $pf_a = 1 ]; }; then echo relayed; else echo punched; fi
 }
 
+# start_pair DIR A_IP B_IP: the registry, two bootstrap nodes, then B; once B
+# knows its address, A with --connect B. Sets b_id, b1_pid and b2_pid.
+start_pair() {
+  local d=$1 a_ip=$2 b_ip=$3
+  local reg=(--registry 198.51.100.10:7000)
+  start reg "$d/reg.out" --role registry --listen 198.51.100.10:7000
+  start b1 "$d/b1.out" --role bootstrap --listen 198.51.100.11:7000 "${reg[@]}"; b1_pid=$last_pid
+  start b2 "$d/b2.out" --role bootstrap --listen 198.51.100.12:7000 --bootstrap 198.51.100.11:7000 "${reg[@]}"
+  b2_pid=$last_pid
+  local seeds=(--bootstrap 198.51.100.11:7000 --bootstrap 198.51.100.12:7000 "${reg[@]}")
+  start b "$d/b.out" --role node --listen "$b_ip:7000" "${seeds[@]}"
+  wait_for "$d/b.out" '^listening' 5 || { echo "natlab: B did not start" >&2; cat "$d/b.out" >&2; return 1; }
+  b_id=$(awk '/^listening/ {print $4; exit}' "$d/b.out")
+  # B announces itself once observers report its address.
+  wait_for "$d/b.out" '^address ' 15 || { echo "natlab: B never learned its address" >&2; cat "$d/b.out" >&2; return 1; }
+  start a "$d/a.out" --role node --listen "$a_ip:7000" "${seeds[@]}" --connect "$b_id"
+}
+
 # run_pair A_KIND B_KIND: one fresh lab; A connects to B by id. Sets pair_result to "method time_ms upgrade".
 run_pair() {
   local a=$1 b=$2 d="$work/$1-$2"
@@ -219,18 +237,7 @@ run_pair() {
   probe_host a "$a" || return 1
   probe_host b "$b" || return 1
 
-  start reg "$d/reg.out" --role registry --listen 198.51.100.10:7000
-  start b1 "$d/b1.out" --role bootstrap --listen 198.51.100.11:7000 --registry 198.51.100.10:7000
-  start b2 "$d/b2.out" --role bootstrap --listen 198.51.100.12:7000 --bootstrap 198.51.100.11:7000 \
-        --registry 198.51.100.10:7000
-  local seeds=(--bootstrap 198.51.100.11:7000 --bootstrap 198.51.100.12:7000 --registry 198.51.100.10:7000)
-  start b "$d/b.out" --role node --listen "$b_ip:7000" "${seeds[@]}"
-  wait_for "$d/b.out" '^listening' 5 || { echo "natlab: B did not start" >&2; cat "$d/b.out" >&2; return 1; }
-  local b_id
-  b_id=$(awk '/^listening/ {print $4; exit}' "$d/b.out")
-  # B announces itself once two observers agree on its address (or its NAT shows as symmetric).
-  wait_for "$d/b.out" '^address ' 15 || { echo "natlab: B never learned its address" >&2; cat "$d/b.out" >&2; return 1; }
-  start a "$d/a.out" --role node --listen "$a_ip:7000" "${seeds[@]}" --connect "$b_id"
+  start_pair "$d" "$a_ip" "$b_ip" || return 1
   if ! wait_for "$d/a.out" "^connection up $b_id .* initiated" 60; then
     echo "natlab: $a -> $b did not connect" >&2; cat "$d/a.out" >&2; return 1
   fi
@@ -305,16 +312,7 @@ failover() {
   local a_ip b_ip
   host a symmetric 1; a_ip=$host_ip
   host b symmetric 2; b_ip=$host_ip
-  start reg "$d/reg.out" --role registry --listen 198.51.100.10:7000
-  local b1_pid b2_pid
-  start b1 "$d/b1.out" --role bootstrap --listen 198.51.100.11:7000; b1_pid=$last_pid
-  start b2 "$d/b2.out" --role bootstrap --listen 198.51.100.12:7000 --bootstrap 198.51.100.11:7000; b2_pid=$last_pid
-  local seeds=(--bootstrap 198.51.100.11:7000 --bootstrap 198.51.100.12:7000)
-  start b "$d/b.out" --role node --listen "$b_ip:7000" "${seeds[@]}"
-  wait_for "$d/b.out" '^listening' 5 && wait_for "$d/b.out" '^address ' 15 || { echo "natlab: B did not start" >&2; return 1; }
-  local b_id
-  b_id=$(awk '/^listening/ {print $4; exit}' "$d/b.out")
-  start a "$d/a.out" --role node --listen "$a_ip:7000" "${seeds[@]}" --connect "$b_id"
+  start_pair "$d" "$a_ip" "$b_ip" || return 1
   wait_for "$d/a.out" "^connection up $b_id .* method relayed" 60 || { echo "natlab: no relayed connection" >&2; cat "$d/a.out" >&2; return 1; }
   local relay
   relay=$(grep -m1 "^connection up $b_id" "$d/a.out" | awk '{print $4}')
@@ -345,15 +343,7 @@ upgrade() {
   host b port_restricted 2; b_ip=$host_ip
   local cut="table ip cut { chain cut_forward { type filter hook forward priority -10; policy accept; ip saddr 198.51.100.21 drop; ip daddr 198.51.100.21 drop; }; }"
   in_ns rb nft -f - <<< "$cut"
-  start reg "$d/reg.out" --role registry --listen 198.51.100.10:7000
-  start b1 "$d/b1.out" --role bootstrap --listen 198.51.100.11:7000
-  start b2 "$d/b2.out" --role bootstrap --listen 198.51.100.12:7000 --bootstrap 198.51.100.11:7000
-  local seeds=(--bootstrap 198.51.100.11:7000 --bootstrap 198.51.100.12:7000)
-  start b "$d/b.out" --role node --listen "$b_ip:7000" "${seeds[@]}"
-  wait_for "$d/b.out" '^listening' 5 && wait_for "$d/b.out" '^address ' 15 || { echo "natlab: B did not start" >&2; return 1; }
-  local b_id
-  b_id=$(awk '/^listening/ {print $4; exit}' "$d/b.out")
-  start a "$d/a.out" --role node --listen "$a_ip:7000" "${seeds[@]}" --connect "$b_id"
+  start_pair "$d" "$a_ip" "$b_ip" || return 1
   wait_for "$d/a.out" "^connection up $b_id .* method relayed" 60 || { echo "natlab: the cut pair was not relayed" >&2; cat "$d/a.out" >&2; return 1; }
   in_ns rb nft delete table ip cut
   local t0 t1
