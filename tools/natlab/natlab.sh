@@ -61,7 +61,7 @@ cleanup() {
   for ns in "${all_ns[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
   # Anything this run created and a crash left behind: only our unique prefix.
   for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^${run_id}" || true); do ip netns del "$ns" 2>/dev/null || true; done
-  rm -rf "$work"
+  [ -n "${NATLAB_KEEP:-}" ] && echo "natlab: outputs kept in $work" || rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
