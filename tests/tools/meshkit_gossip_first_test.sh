@@ -7,15 +7,7 @@
 #   meshkit_gossip_first_test.sh PATH/TO/meshkit-node
 set -euo pipefail
 node_bin=$1
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-
-wait_for() { # file pattern seconds
-  for _ in $(seq 1 $(( $3 * 10 ))); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-  echo "timed out waiting for '$2' in $1:"; cat "$1"; return 1
-}
+source "$(dirname "$0")/common.sh"
 addr_of() { awk '/^listening/ {print $2; exit}' "$1"; }
 id_of() { awk '/^listening/ {print $4; exit}' "$1"; }
 

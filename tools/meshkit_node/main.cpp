@@ -37,6 +37,7 @@
 #include <string>
 #include <string_view>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -263,23 +264,43 @@ std::string counters_line(Node& node)
     return line;
 }
 
-int run_overlay(options const& o)
+/// The settings every role takes from the command line.
+node_config config_of(options const& o)
 {
-    asio::io_context io;
-
     node_config cfg;
     cfg.listen = o.listen;
     cfg.id = o.id;
     cfg.seed = o.seed;
-    std::optional<udp_node> node;
+    return cfg;
+}
+
+/** Builds the node in `node`, or says why it cannot listen. @return whether it was built.
+
+    On success stdout becomes line-buffered, so each output line reaches a
+    pipe (a test, a log collector) as soon as it is printed.
+*/
+template <class Node, class... Args>
+bool open_node(std::optional<Node>& node, options const& o, asio::io_context& io, Args&&... args)
+{
     try {
-        node.emplace(io, cfg, discovery::static_seeds{o.bootstrap});
+        node.emplace(io, std::forward<Args>(args)...);
     } catch (std::system_error const& e) {
         std::fprintf(stderr, "meshkit-node: cannot listen on %s: %s\n", o.listen.to_string().c_str(),
                      e.code().message().c_str());
-        return 1;
+        return false;
     }
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
+    return true;
+}
+
+int run_overlay(options const& o)
+{
+    asio::io_context io;
+
+    node_config cfg = config_of(o);
+    std::optional<udp_node> node;
+    if (!open_node(node, o, io, cfg, discovery::static_seeds{o.bootstrap}))
+        return 1;
     std::printf("listening %s id %s\n", node->local_endpoint().to_string().c_str(), node->id().short_hex().c_str());
 
     node->on_event([](udp_node::event_type const& ev) {
@@ -319,19 +340,10 @@ int run_overlay(options const& o)
 int run_registry(options const& o)
 {
     asio::io_context io;
-    node_config cfg;
-    cfg.listen = o.listen;
-    cfg.id = o.id;
-    cfg.seed = o.seed;
+    node_config cfg = config_of(o);
     std::optional<udp::registry_node> node;
-    try {
-        node.emplace(io, cfg);
-    } catch (std::system_error const& e) {
-        std::fprintf(stderr, "meshkit-node: cannot listen on %s: %s\n", o.listen.to_string().c_str(),
-                     e.code().message().c_str());
+    if (!open_node(node, o, io, cfg))
         return 1;
-    }
-    std::setvbuf(stdout, nullptr, _IOLBF, 0);
     std::printf("listening %s id %s\n", node->local_endpoint().to_string().c_str(), node->id().short_hex().c_str());
     node->start();
     periodic_printer report(io, o.metrics_every_s > 0 ? o.metrics_every_s : 10, [&] {
@@ -360,10 +372,7 @@ std::string ms_of(duration d)
 int run_gossip_first(options const& o)
 {
     asio::io_context io;
-    node_config cfg;
-    cfg.listen = o.listen;
-    cfg.id = o.id;
-    cfg.seed = o.seed;
+    node_config cfg = config_of(o);
     cfg.registry_client.registry = o.registry;
     if (o.what == role::bootstrap) {
         cfg.peer_gossip.bootstrap = true;
@@ -399,14 +408,8 @@ int run_gossip_first(options const& o)
     for (auto const& b : o.bootstrap)
         cache.add_seed(b);
     std::optional<udp::gossip_first_node> node;
-    try {
-        node.emplace(io, cfg, std::move(cache), hierarchy::flat{}, storage::file_store(dir));
-    } catch (std::system_error const& e) {
-        std::fprintf(stderr, "meshkit-node: cannot listen on %s: %s\n", o.listen.to_string().c_str(),
-                     e.code().message().c_str());
+    if (!open_node(node, o, io, cfg, std::move(cache), hierarchy::flat{}, storage::file_store(dir)))
         return 1;
-    }
-    std::setvbuf(stdout, nullptr, _IOLBF, 0);
     std::printf("listening %s id %s\n", node->local_endpoint().to_string().c_str(), node->id().to_hex().c_str());
     if (auto ec = node->discovery_load_error())
         std::fprintf(stderr, "meshkit-node: saved peer cache not loaded: %s\n", ec.message().c_str());
