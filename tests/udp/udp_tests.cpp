@@ -1,0 +1,428 @@
+// Test that header file is self-contained.
+#include <meshkit/udp/transport.hpp>
+#include <meshkit/udp/steady_clock.hpp>
+
+#include <meshkit/concepts/clock.hpp>
+#include <meshkit/concepts/transport.hpp>
+#include <meshkit/error.hpp>
+
+#include <support/bytes.hpp>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/address.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+// The real UDP runtime on 127.0.0.1 (docs/udp.md): every test binds port 0,
+// runs a real io_context, and waits for what it expects under a deadline.
+
+namespace {
+
+using namespace meshkit;
+using namespace std::chrono_literals;
+using test::bytes_of;
+using test::text_of;
+
+static_assert(meshkit::transport<udp::transport>);
+static_assert(meshkit::clock<udp::steady_clock>);
+
+endpoint const loopback = endpoint::v4(127, 0, 0, 1, 0);
+
+/** Runs `io` until `done()` holds or `limit` passes; returns `done()`.
+
+    One handler at a time, so the condition is checked as soon as it can
+    have changed, and a test never waits longer than it must.
+*/
+template <class Done>
+bool run_until(asio::io_context& io, Done done, std::chrono::milliseconds limit = 5s)
+{
+    auto const deadline = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+        auto const now = std::chrono::steady_clock::now();
+        if (now >= deadline)
+            return false;
+        if (io.stopped())
+            io.restart();
+        io.run_one_for(std::min<std::chrono::steady_clock::duration>(deadline - now, 50ms));
+    }
+    return true;
+}
+
+/// What one transport has received, in order.
+struct inbox {
+    std::vector<std::pair<endpoint, std::string>> datagrams;
+
+    void attach(udp::transport& t)
+    {
+        t.on_receive([this](endpoint const& from, std::span<std::byte const> d) { datagrams.emplace_back(from, text_of(d)); });
+    }
+    [[nodiscard]] bool has(std::string const& text) const
+    {
+        for (auto const& [from, d] : datagrams)
+            if (d == text)
+                return true;
+        return false;
+    }
+};
+
+/// An address on 127.0.0.1 where nothing listens: a port the kernel gave out and took back.
+endpoint closed_port(asio::io_context& io)
+{
+    udp::transport t{io, loopback};
+    return t.local_endpoint();
+}
+
+// -- udp::transport ---------------------------------------------------------------------
+
+TEST(UdpTransport, BindsLoopbackWithAKernelChosenPort)
+{
+    asio::io_context io;
+    udp::transport a{io, endpoint{}}; // unspecified: 127.0.0.1, kernel's port
+    udp::transport b{io, loopback};
+    EXPECT_TRUE(a.local_endpoint().is_v4());
+    EXPECT_EQ(a.local_endpoint().v4_address(), 0x7f000001u);
+    EXPECT_NE(a.local_endpoint().port, 0);
+    EXPECT_EQ(b.local_endpoint().v4_address(), 0x7f000001u);
+    EXPECT_NE(b.local_endpoint().port, a.local_endpoint().port);
+    EXPECT_EQ(a.max_datagram_size(), udp::transport::default_max_datagram);
+    EXPECT_EQ(udp::transport::default_max_datagram, 1200u);
+}
+
+TEST(UdpTransport, BindingAnAddressInUseThrowsSystemError)
+{
+    asio::io_context io;
+    udp::transport a{io, loopback};
+    EXPECT_THROW((udp::transport{io, a.local_endpoint()}), std::system_error);
+}
+
+TEST(UdpTransport, DeliversDatagramsBothWaysAndNamesTheSender)
+{
+    asio::io_context io;
+    udp::transport a{io, loopback};
+    udp::transport b{io, loopback};
+    inbox at_a, at_b;
+    bool replaced_handler_called = false;
+    b.on_receive([&](endpoint const&, std::span<std::byte const>) { replaced_handler_called = true; });
+    at_a.attach(a);
+    at_b.attach(b); // replaces the handler above
+
+    ASSERT_FALSE(a.send(b.local_endpoint(), bytes_of("hello b")));
+    ASSERT_TRUE(run_until(io, [&] { return at_b.has("hello b"); }));
+    ASSERT_EQ(at_b.datagrams.size(), 1u);
+    EXPECT_EQ(at_b.datagrams[0].first, a.local_endpoint());
+
+    ASSERT_FALSE(b.send(at_b.datagrams[0].first, bytes_of("hello a")));
+    ASSERT_TRUE(run_until(io, [&] { return at_a.has("hello a"); }));
+    EXPECT_EQ(at_a.datagrams[0].first, b.local_endpoint());
+    EXPECT_FALSE(replaced_handler_called);
+}
+
+TEST(UdpTransport, RefusesADatagramAboveTheLimitWithAClearError)
+{
+    asio::io_context io;
+    udp::transport a{io, loopback};
+    udp::transport b{io, loopback};
+    inbox at_b;
+    at_b.attach(b);
+
+    std::string const too_big(1201, 'x');
+    std::string const at_limit(1200, 'y');
+    std::error_code const ec = a.send(b.local_endpoint(), bytes_of(too_big));
+    EXPECT_EQ(ec, errc::message_too_large);
+    EXPECT_EQ(ec.message(), "payload exceeds the datagram limit");
+    ASSERT_FALSE(a.send(b.local_endpoint(), bytes_of(at_limit)));
+    ASSERT_TRUE(run_until(io, [&] { return at_b.has(at_limit); }));
+    // Loopback keeps order: had the refused datagram gone out, it would be first.
+    EXPECT_EQ(at_b.datagrams.size(), 1u);
+
+    // A path known to carry more may raise the limit; the receiver takes any size whole.
+    a.set_max_datagram_size(2000);
+    EXPECT_EQ(a.max_datagram_size(), 2000u);
+    std::string const larger(1500, 'z');
+    ASSERT_FALSE(a.send(b.local_endpoint(), bytes_of(larger)));
+    ASSERT_TRUE(run_until(io, [&] { return at_b.has(larger); }));
+}
+
+TEST(UdpTransport, PortUnreachableIsReportedWithTheDestinationAndReceivingGoesOn)
+{
+    asio::io_context io;
+    endpoint const nobody = closed_port(io);
+    udp::transport a{io, loopback};
+    udp::transport b{io, loopback};
+    inbox at_a;
+    at_a.attach(a);
+    std::vector<std::pair<std::error_code, endpoint>> errors;
+    a.on_error([&](std::error_code const& ec, endpoint const& peer) { errors.emplace_back(ec, peer); });
+
+    ASSERT_FALSE(a.send(nobody, bytes_of("anyone there?")));
+    ASSERT_TRUE(run_until(io, [&] { return !errors.empty(); })) << "no ICMP report within the deadline";
+    EXPECT_EQ(errors[0].first, std::errc::connection_refused);
+    EXPECT_EQ(errors[0].second, nobody) << "the report names the closed port, got " << errors[0].second.to_string();
+
+    // The error did not stop the receive loop.
+    ASSERT_FALSE(b.send(a.local_endpoint(), bytes_of("still listening")));
+    EXPECT_TRUE(run_until(io, [&] { return at_a.has("still listening"); }));
+}
+
+// Linux hands a pending ICMP error to whichever socket call comes next; if
+// that is a send, the transport posts the report and sends again. Engines
+// send while iterating their views, so the report must never run inside send.
+TEST(UdpTransport, AnErrorMetDuringSendIsPostedAndTheDatagramStillGoesOut)
+{
+    asio::io_context io;
+    endpoint const nobody = closed_port(io);
+    udp::transport a{io, loopback};
+    udp::transport b{io, loopback};
+    inbox at_b;
+    at_b.attach(b);
+    bool inside_send = false;
+    bool reported_inside_send = false;
+    std::vector<std::pair<std::error_code, endpoint>> errors;
+    a.on_error([&](std::error_code const& ec, endpoint const& peer) {
+        reported_inside_send = reported_inside_send || inside_send;
+        errors.emplace_back(ec, peer);
+    });
+
+    // No io runs between the two sends, so the receive loop cannot pick the
+    // ICMP error up first: on loopback it is pending when the second send
+    // is made.
+    ASSERT_FALSE(a.send(nobody, bytes_of("to nobody")));
+    inside_send = true;
+    std::error_code const ec = a.send(b.local_endpoint(), bytes_of("to b"));
+    inside_send = false;
+    EXPECT_FALSE(ec) << "the send that met another datagram's error is retried: " << ec.message();
+    EXPECT_TRUE(errors.empty()) << "reported before send returned";
+
+    ASSERT_TRUE(run_until(io, [&] { return at_b.has("to b") && !errors.empty(); }));
+    EXPECT_FALSE(reported_inside_send);
+    EXPECT_EQ(errors[0].first, std::errc::connection_refused);
+    EXPECT_EQ(errors[0].second, nobody) << "the report names the datagram it belongs to";
+}
+
+TEST(UdpTransport, AnIpv4SocketReturnsAnErrorForAnIpv6Destination)
+{
+    asio::io_context io;
+    udp::transport a{io, loopback};
+    auto const v6 = endpoint::parse("[::1]:9");
+    ASSERT_TRUE(v6);
+    EXPECT_TRUE(a.send(*v6, bytes_of("x"))) << "an error code, not an exception";
+}
+
+TEST(UdpTransport, AnIpv6SocketTalksToIpv6Peers)
+{
+    asio::io_context io;
+    auto const at = endpoint::parse("[::1]:0");
+    ASSERT_TRUE(at);
+    std::unique_ptr<udp::transport> a, b;
+    try {
+        a = std::make_unique<udp::transport>(io, *at);
+        b = std::make_unique<udp::transport>(io, *at);
+    } catch (std::system_error const& e) {
+        GTEST_SKIP() << "no IPv6 loopback here: " << e.what();
+    }
+    EXPECT_FALSE(a->local_endpoint().is_v4());
+    inbox at_b;
+    at_b.attach(*b);
+    ASSERT_FALSE(a->send(b->local_endpoint(), bytes_of("over v6")));
+    ASSERT_TRUE(run_until(io, [&] { return at_b.has("over v6"); }));
+    EXPECT_EQ(at_b.datagrams[0].first, a->local_endpoint());
+}
+
+TEST(UdpTransport, ConvertsEndpointsAndFoldsV4MappedAddressesToV4)
+{
+    endpoint const v4 = endpoint::v4(127, 0, 0, 1, 7000);
+    auto const a4 = udp::transport::to_asio(v4);
+    EXPECT_TRUE(a4.address().is_v4());
+    EXPECT_EQ(a4.port(), 7000);
+    EXPECT_EQ(udp::transport::from_asio(a4), v4);
+
+    // A dual-stack socket sees IPv4 peers as ::ffff:a.b.c.d: the same peer either way.
+    asio::ip::udp::endpoint const mapped{asio::ip::make_address("::ffff:127.0.0.1"), 7000};
+    EXPECT_EQ(udp::transport::from_asio(mapped), v4);
+
+    auto const v6 = endpoint::parse("[2001:db8::1]:443");
+    ASSERT_TRUE(v6);
+    auto const a6 = udp::transport::to_asio(*v6);
+    EXPECT_EQ(a6.address().to_string(), "2001:db8::1");
+    EXPECT_EQ(udp::transport::from_asio(a6), *v6);
+}
+
+// The receive loop re-arms in a guard's destructor, so a throwing handler
+// does not leave the socket deaf.
+TEST(UdpTransport, AHandlerThatThrowsLeavesTheSocketReceiving)
+{
+    asio::io_context io;
+    udp::transport a{io, loopback};
+    udp::transport b{io, loopback};
+    std::vector<std::string> got;
+    b.on_receive([&](endpoint const&, std::span<std::byte const> d) {
+        got.push_back(text_of(d));
+        if (got.size() == 1)
+            throw std::runtime_error("handler failed");
+    });
+    ASSERT_FALSE(a.send(b.local_endpoint(), bytes_of("first")));
+    EXPECT_THROW(run_until(io, [&] { return !got.empty(); }), std::runtime_error);
+    ASSERT_EQ(got.size(), 1u);
+
+    ASSERT_FALSE(a.send(b.local_endpoint(), bytes_of("second")));
+    ASSERT_TRUE(run_until(io, [&] { return got.size() == 2; }));
+    EXPECT_EQ(got[1], "second");
+}
+
+// docs/udp.md, "Lifetime": a handler may destroy its transport, and the
+// receive still pending then completes harmlessly.
+TEST(UdpTransport, AReceiveHandlerMayDestroyItsTransport)
+{
+    asio::io_context io;
+    udp::transport a{io, loopback};
+    auto b = std::make_unique<udp::transport>(io, loopback);
+    endpoint const b_at = b->local_endpoint();
+    int calls = 0;
+    b->on_receive([&](endpoint const&, std::span<std::byte const>) {
+        ++calls;
+        b.reset();
+    });
+    ASSERT_FALSE(a.send(b_at, bytes_of("one")));
+    ASSERT_FALSE(a.send(b_at, bytes_of("two")));
+    ASSERT_TRUE(run_until(io, [&] { return b == nullptr; }));
+    // Whatever is still queued for the dead transport runs now and does nothing.
+    io.restart();
+    io.poll();
+    EXPECT_EQ(calls, 1);
+}
+
+TEST(UdpTransport, ADestroyedTransportCallsNoHandler)
+{
+    asio::io_context io;
+    udp::transport a{io, loopback};
+    inbox at_a;
+    at_a.attach(a);
+    int calls = 0;
+    {
+        udp::transport b{io, loopback};
+        b.on_receive([&](endpoint const&, std::span<std::byte const>) { ++calls; });
+        ASSERT_FALSE(a.send(b.local_endpoint(), bytes_of("too late")));
+    } // destroyed with a datagram waiting and its receive pending
+    io.poll();
+    // A round trip through `a` proves the io_context has moved on.
+    udp::transport c{io, loopback};
+    ASSERT_FALSE(c.send(a.local_endpoint(), bytes_of("marker")));
+    ASSERT_TRUE(run_until(io, [&] { return at_a.has("marker"); }));
+    EXPECT_EQ(calls, 0);
+}
+
+// -- udp::steady_clock --------------------------------------------------------------------
+
+TEST(UdpSteadyClock, NowIsStdSteadyClockAndNeverGoesBack)
+{
+    asio::io_context io;
+    udp::steady_clock c{io};
+    auto const std_now = std::chrono::steady_clock::now().time_since_epoch();
+    time_point const t1 = c.now();
+    EXPECT_LT(std::chrono::abs(t1.time_since_epoch() - std_now), 1s) << "the same epoch as std::chrono::steady_clock";
+    time_point previous = t1;
+    for (int i = 0; i < 1000; ++i) {
+        time_point const t = c.now();
+        ASSERT_GE(t, previous);
+        previous = t;
+    }
+}
+
+TEST(UdpSteadyClock, TimersFireOnceEachInDueOrderAndNoEarlier)
+{
+    asio::io_context io;
+    udp::steady_clock c{io};
+    time_point const start = c.now();
+    std::vector<int> order;
+    std::vector<time_point> fired_at(3);
+    std::set<std::uint64_t> handles;
+    for (int i : {2, 0, 1}) { // armed out of order
+        timer_handle const h = c.set_timer(start + (i + 1) * 15ms, [&, i] {
+            order.push_back(i);
+            fired_at[static_cast<std::size_t>(i)] = c.now();
+        });
+        EXPECT_TRUE(h) << "a timer handle is never zero";
+        handles.insert(h.value);
+    }
+    EXPECT_EQ(handles.size(), 3u);
+    ASSERT_TRUE(run_until(io, [&] { return order.size() == 3; }));
+    EXPECT_EQ(order, (std::vector<int>{0, 1, 2}));
+    for (int i = 0; i < 3; ++i)
+        EXPECT_GE(fired_at[static_cast<std::size_t>(i)], start + (i + 1) * 15ms);
+
+    // Once means once: a later timer fires and none of the three again.
+    bool marker = false;
+    c.set_timer(c.now() + 5ms, [&] { marker = true; });
+    ASSERT_TRUE(run_until(io, [&] { return marker; }));
+    EXPECT_EQ(order.size(), 3u);
+}
+
+TEST(UdpSteadyClock, ACancelledTimerNeverFires)
+{
+    asio::io_context io;
+    udp::steady_clock c{io};
+    bool cancelled_fired = false, kept_fired = false;
+    timer_handle const cancelled = c.set_timer(c.now() + 5ms, [&] { cancelled_fired = true; });
+    timer_handle const kept = c.set_timer(c.now() + 20ms, [&] { kept_fired = true; });
+    c.cancel(cancelled);
+    ASSERT_TRUE(run_until(io, [&] { return kept_fired; }));
+    EXPECT_FALSE(cancelled_fired);
+    // Cancelling a fired, a cancelled or the zero handle does nothing.
+    c.cancel(kept);
+    c.cancel(cancelled);
+    c.cancel(timer_handle{});
+}
+
+// Two timers already due complete together; the first to run cancels the
+// other, whose completion already carries success. The table decides, so
+// exactly one runs.
+TEST(UdpSteadyClock, ATimerCancelledAfterItExpiredDoesNotRun)
+{
+    asio::io_context io;
+    udp::steady_clock c{io};
+    int runs = 0;
+    timer_handle first{}, second{};
+    time_point const past = c.now() - 1ms;
+    first = c.set_timer(past, [&] {
+        ++runs;
+        c.cancel(second);
+    });
+    second = c.set_timer(past, [&] {
+        ++runs;
+        c.cancel(first);
+    });
+    bool marker = false;
+    c.set_timer(c.now() + 10ms, [&] { marker = true; });
+    ASSERT_TRUE(run_until(io, [&] { return marker; }));
+    EXPECT_EQ(runs, 1);
+}
+
+TEST(UdpSteadyClock, DestroyingTheClockCancelsItsTimers)
+{
+    asio::io_context io;
+    auto c = std::make_unique<udp::steady_clock>(io);
+    bool fired = false;
+    c->set_timer(c->now() + 5ms, [&] { fired = true; });
+    c.reset();
+    asio::steady_timer marker{io, 30ms};
+    bool marker_done = false;
+    marker.async_wait([&](std::error_code) { marker_done = true; });
+    ASSERT_TRUE(run_until(io, [&] { return marker_done; }));
+    EXPECT_FALSE(fired);
+}
+
+} // namespace
