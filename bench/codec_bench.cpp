@@ -3,6 +3,7 @@
 //
 //   meshkit-bench-codec [--json]
 
+#include <common/cli.hpp>
 #include <common/report.hpp>
 
 #include <meshkit/endpoint.hpp>
@@ -10,7 +11,6 @@
 #include <meshkit/wire/registry.hpp>
 
 #include <chrono>
-#include <cstring>
 #include <optional>
 #include <string>
 #include <vector>
@@ -49,7 +49,8 @@ double ns_per_op(F&& f, std::size_t iterations)
 }
 
 template <class M>
-void measure(tools::report_table& t, std::string const& name, M const& m, std::size_t iterations)
+void measure(tools::report_table& t, tools::figures& messages, std::string const& name, M const& m,
+             std::size_t iterations)
 {
     wire::envelope const header{0, node_id::from_seed(1), 42, 0};
     std::vector<std::byte> buf;
@@ -66,22 +67,34 @@ void measure(tools::report_table& t, std::string const& name, M const& m, std::s
         auto r = registry::decode(buf);
         sink = sink + r.has_value();
     }, iterations);
+    double const decode_mb_per_s = static_cast<double>(buf.size()) / dec * 1e3;
     t.add_row({name, std::to_string(buf.size()), tools::fixed(enc, 1), tools::fixed(dec, 1),
-               tools::fixed(static_cast<double>(buf.size()) / dec * 1e3, 1)});
+               tools::fixed(decode_mb_per_s, 1)});
+    messages.push_back({{"message", name},
+                        {"datagram_bytes", buf.size()},
+                        {"encode_ns", enc},
+                        {"decode_ns", dec},
+                        {"decode_mb_per_s", decode_mb_per_s}});
 }
 
 } // namespace
 
 int main(int argc, char** argv)
 {
-    bool const json = argc > 1 && std::strcmp(argv[1], "--json") == 0;
+    bool json = false;
+    CLI::App app{"meshkit-bench-codec: nanoseconds to encode and decode one message, small and large.",
+                 "meshkit-bench-codec"};
+    app.add_flag("--json", json, "Print the figures as JSON instead of a table");
+    tools::parse_or_exit(app, argc, argv);
+
     tools::report_table t{"Wire codec: one datagram (46-byte envelope + body), single core",
                           {"message", "bytes", "encode ns", "decode ns", "decode MB/s"}};
-    measure(t, "ping (control)", membership::ping{0x1234567890abcdefULL}, 2'000'000);
+    tools::figures messages = tools::figures::array();
+    measure(t, messages, "ping (control)", membership::ping{0x1234567890abcdefULL}, 2'000'000);
     peer_list list{7, {}, std::string("bootstrap refresh")};
     for (std::uint64_t i = 0; i < 16; ++i)
         list.peers.push_back({node_id::from_seed(i), endpoint::v4(10, 0, 0, static_cast<std::uint8_t>(i), 7000),
                               0x3, 1'700'000'000'000ULL + i});
-    measure(t, "peer_list (16 peers)", list, 300'000);
-    tools::print_report("meshkit-bench-codec", {t}, json);
+    measure(t, messages, "peer_list (16 peers)", list, 300'000);
+    tools::print_report({t}, {{"tool", "meshkit-bench-codec"}, {"messages", messages}}, json);
 }

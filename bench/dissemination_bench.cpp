@@ -9,6 +9,7 @@
 //
 //   meshkit-bench-dissemination [--json] [--max-nodes N]
 
+#include <common/cli.hpp>
 #include <common/report.hpp>
 
 #include <meshkit/broadcast/flooding.hpp>
@@ -18,8 +19,6 @@
 #include <meshkit/sim/cluster.hpp>
 
 #include <chrono>
-#include <cstdlib>
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -50,7 +49,7 @@ std::uint64_t total_bytes_sent(sim::cluster<Node>& c)
 }
 
 template <class Node>
-void run(tools::report_table& t, std::string const& engine, std::size_t n)
+void run(tools::report_table& t, tools::figures& runs, std::string const& engine, std::size_t n)
 {
     auto const wall0 = std::chrono::steady_clock::now();
     sim::link_model link;
@@ -100,13 +99,28 @@ void run(tools::report_table& t, std::string const& engine, std::size_t n)
     double const nn = static_cast<double>(n);
     double const per_node_msgs = static_cast<double>(single.payload_messages) / nn;
     double const broadcast_bytes = static_cast<double>(bytes1 - bytes0) - static_cast<double>(idle_bytes);
+    double const last_ms = std::chrono::duration<double, std::milli>(single.last_delivery_time).count();
+    double const state_per_node = static_cast<double>(state) / nn;
+    double const events_per_s = static_cast<double>(bcast_events) / bcast_wall;
     t.add_row({engine, std::to_string(n), tools::fixed(single.delivery_ratio() * 100, 2),
-               tools::fixed(single.rmr, 3), std::to_string(single.last_delivery_hop),
-               tools::fixed(std::chrono::duration<double, std::milli>(single.last_delivery_time).count(), 0),
+               tools::fixed(single.rmr, 3), std::to_string(single.last_delivery_hop), tools::fixed(last_ms, 0),
                tools::fixed(random_delivery * 100, 2), tools::fixed(random_rmr, 3), tools::fixed(per_node_msgs, 2),
-               tools::fixed(broadcast_bytes / nn, 0), tools::fixed(static_cast<double>(state) / nn, 0),
-               tools::fixed(form_wall, 1), tools::fixed(bcast_wall, 2),
-               tools::fixed(static_cast<double>(bcast_events) / bcast_wall / 1e6, 2)});
+               tools::fixed(broadcast_bytes / nn, 0), tools::fixed(state_per_node, 0), tools::fixed(form_wall, 1),
+               tools::fixed(bcast_wall, 2), tools::fixed(events_per_s / 1e6, 2)});
+    runs.push_back({{"engine", engine},
+                    {"nodes", n},
+                    {"delivered_percent", single.delivery_ratio() * 100},
+                    {"rmr", single.rmr},
+                    {"ldh_hops", single.last_delivery_hop},
+                    {"last_delivery_ms", last_ms},
+                    {"random_delivered_percent", random_delivery * 100},
+                    {"random_rmr", random_rmr},
+                    {"payloads_received_per_node", per_node_msgs},
+                    {"broadcast_bytes_per_node", broadcast_bytes / nn},
+                    {"overlay_state_bytes_per_node", state_per_node},
+                    {"form_wall_time_s", form_wall},
+                    {"broadcast_wall_time_s", bcast_wall},
+                    {"events_per_s", events_per_s}});
 }
 
 } // namespace
@@ -115,23 +129,27 @@ int main(int argc, char** argv)
 {
     bool json = false;
     std::size_t max_nodes = 100000;
-    for (int i = 1; i < argc; ++i) {
-        if (std::strcmp(argv[i], "--json") == 0)
-            json = true;
-        else if (std::strcmp(argv[i], "--max-nodes") == 0 && i + 1 < argc)
-            max_nodes = std::strtoull(argv[++i], nullptr, 10);
-    }
+    CLI::App app{"meshkit-bench-dissemination: Plumtree, push gossip and flooding side by side, at 1,000, "
+                 "10,000 and 100,000 nodes.",
+                 "meshkit-bench-dissemination"};
+    app.add_flag("--json", json, "Print the figures as JSON instead of a table");
+    app.add_option("--max-nodes", max_nodes, "Skip the sizes above N (default 100000)")
+        ->check(tools::in_range(0))
+        ->type_name("N");
+    tools::parse_or_exit(app, argc, argv);
+
     tools::report_table t{"Dissemination: one 512-byte broadcast over HyParView (active 5, passive 30), "
                           "links 10-50 ms; bound = 1 payload per node",
                           {"engine", "nodes", "delivered %", "RMR", "LDH", "last ms", "random delivered %",
                            "random RMR", "x bound", "bytes/node", "overlay B/node", "form wall s", "bcast wall s",
                            "M events/s"}};
+    tools::figures runs = tools::figures::array();
     for (std::size_t n : {1000u, 10000u, 100000u}) {
         if (n > max_nodes)
             break;
-        run<sim_gossip_node>(t, "plumtree", n);
-        run<basic_node<push_policies>>(t, "push gossip", n);
-        run<basic_node<flood_policies>>(t, "flooding", n);
+        run<sim_gossip_node>(t, runs, "plumtree", n);
+        run<basic_node<push_policies>>(t, runs, "push gossip", n);
+        run<basic_node<flood_policies>>(t, runs, "flooding", n);
     }
-    tools::print_report("meshkit-bench-dissemination", {t}, json);
+    tools::print_report({t}, {{"tool", "meshkit-bench-dissemination"}, {"runs", runs}}, json);
 }

@@ -11,6 +11,8 @@
 //   meshkit-node --listen 127.0.0.1:7001 --bootstrap 127.0.0.1:7000
 //   meshkit-node --role node --bootstrap 198.51.100.1:7000 --connect ID
 
+#include <common/cli.hpp>
+
 #include <meshkit/udp/gossip_first_policies.hpp>
 #include <meshkit/udp/udp_policies.hpp>
 #include <meshkit/version.hpp>
@@ -23,19 +25,17 @@
 #include <asio/streambuf.hpp>
 
 #include <cerrno>
-#include <charconv>
-#include <filesystem>
-#include <random>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <istream>
-#include <span>
+#include <map>
 #include <optional>
+#include <random>
+#include <span>
 #include <string>
-#include <string_view>
 #include <unistd.h>
 #include <utility>
 #include <vector>
@@ -59,100 +59,42 @@ struct options {
     double run_for_s = 0;
 };
 
-[[noreturn]] void usage(std::string const& why, int status = 2)
-{
-    std::fprintf(status ? stderr : stdout,
-                 "meshkit-node: %s\n"
-                 "usage: meshkit-node [--role overlay|node|bootstrap|registry] [--listen HOST:PORT]\n"
-                 "                    [--bootstrap HOST:PORT]... [--id HEX64] [--seed N]\n"
-                 "                    [--registry HOST:PORT] [--connect HEX64]... [--state DIR]\n"
-                 "                    [--metrics SECONDS] [--run-for SECONDS]\n"
-                 "  --role       overlay: HyParView + Plumtree (default); node, bootstrap: the gossip-first\n"
-                 "               reference node (a bootstrap node also registers and relays); registry\n"
-                 "  --registry   (node, bootstrap) where to send connection reports\n"
-                 "  --connect    (node, bootstrap) connect to this peer once cache gossip names it; repeat\n"
-                 "  --state      (node, bootstrap) keep the identity and peer cache in DIR across restarts\n"
-                 "  --listen     address to bind (default 127.0.0.1:0, a free port)\n"
-                 "  --bootstrap  a node to join through; repeat for several\n"
-                 "  --id         this node's 256-bit id as 64 hex digits (default: random)\n"
-                 "  --seed       derive the id and all random choices from N and the bound address\n"
-                 "               (reproducible with a fixed --listen port; --id, if given, wins for the id)\n"
-                 "  --metrics    print the node's counters every SECONDS\n"
-                 "  --run-for    exit after SECONDS (default: until SIGINT/SIGTERM)\n"
-                 "overlay: lines on stdin are broadcast; deliveries and neighbour changes go to stdout.\n"
-                 "node, bootstrap: lines on stdin go to every connected peer; connections, addresses\n"
-                 "and messages go to stdout.\n",
-                 why.c_str());
-    std::exit(status);
-}
-
-double parse_seconds(std::string_view flag, char const* text)
-{
-    char* end = nullptr;
-    double v = std::strtod(text, &end);
-    if (!end || *end != '\0' || v < 0)
-        usage("bad value for " + std::string(flag) + ": " + text);
-    return v;
-}
-
 options parse(int argc, char** argv)
 {
     options o;
-    for (int i = 1; i < argc; ++i) {
-        std::string_view a = argv[i];
-        auto next = [&]() -> char const* {
-            if (i + 1 >= argc)
-                usage("missing value after " + std::string(a));
-            return argv[++i];
-        };
-        auto address = [&](char const* text) {
-            auto ep = endpoint::parse(text);
-            if (!ep)
-                usage("not an address (HOST:PORT or [V6]:PORT): " + std::string(text));
-            return *ep;
-        };
-        if (a == "--role") {
-            std::string_view r = next();
-            if (r == "overlay") o.what = role::overlay;
-            else if (r == "node") o.what = role::node;
-            else if (r == "bootstrap") o.what = role::bootstrap;
-            else if (r == "registry") o.what = role::registry;
-            else usage("unknown role " + std::string(r));
-        } else if (a == "--listen")
-            o.listen = address(next());
-        else if (a == "--registry")
-            o.registry = address(next());
-        else if (a == "--connect") {
-            char const* text = next();
-            auto id = node_id::parse(text);
-            if (!id)
-                usage("--connect needs 64 hex digits");
-            o.connect.push_back(*id);
-        } else if (a == "--state")
-            o.state_dir = next();
-        else if (a == "--bootstrap")
-            o.bootstrap.push_back(address(next()));
-        else if (a == "--id") {
-            char const* text = next();
-            o.id = node_id::parse(text);
-            if (!o.id)
-                usage("--id needs 64 hex digits");
-        } else if (a == "--seed") {
-            char const* text = next();
-            std::uint64_t v = 0;
-            auto [p, ec] = std::from_chars(text, text + std::strlen(text), v);
-            if (ec != std::errc{} || *p != '\0')
-                usage("bad value for --seed: " + std::string(text));
-            o.seed = v;
-        } else if (a == "--metrics")
-            o.metrics_every_s = parse_seconds(a, next());
-        else if (a == "--run-for")
-            o.run_for_s = parse_seconds(a, next());
-        else if (a == "--help" || a == "-h")
-            usage("meshkit " MESHKIT_VERSION_STRING, 0);
-        else
-            usage("unknown flag " + std::string(a));
-    }
+    CLI::App app{"meshkit-node (meshkit " MESHKIT_VERSION_STRING "): a real meshkit node over UDP.", "meshkit-node"};
+    app.set_version_flag("--version", "meshkit " MESHKIT_VERSION_STRING);
+    app.footer("overlay: lines on stdin are broadcast; deliveries and neighbour changes go to stdout.\n"
+               "node, bootstrap: lines on stdin go to every connected peer; connections, addresses\n"
+               "and messages go to stdout. See docs/meshkit-node.md.");
+    std::map<std::string, role> const roles{
+        {"overlay", role::overlay}, {"node", role::node}, {"bootstrap", role::bootstrap}, {"registry", role::registry}};
+    app.add_option_function<std::string>(
+           "--role", [&](std::string const& name) { o.what = roles.at(name); },
+           "overlay: HyParView + Plumtree (default); node, bootstrap: the gossip-first reference node "
+           "(a bootstrap node also registers and relays); registry")
+        ->check(CLI::IsMember(roles))
+        ->type_name("ROLE");
+    tools::add_parsed(app, "--listen", o.listen, "HOST:PORT", "Address to bind (default 127.0.0.1:0, a free port)");
+    tools::add_parsed(app, "--bootstrap", o.bootstrap, "HOST:PORT", "A node to join through; repeat for several");
+    tools::add_parsed(app, "--id", o.id, "HEX64", "This node's 256-bit id as 64 hex digits (default: random)");
+    app.add_option("--seed", o.seed,
+                   "Derive the id and all random choices from N and the bound address (reproducible with a "
+                   "fixed --listen port; --id, if given, wins for the id)")
+        ->check(tools::in_range(0))
+        ->type_name("N");
+    tools::add_parsed(app, "--registry", o.registry, "HOST:PORT", "(node, bootstrap) Where to send connection reports");
+    tools::add_parsed(app, "--connect", o.connect, "HEX64",
+                      "(node, bootstrap) Connect to this peer once cache gossip names it; repeat for several");
+    app.add_option("--state", o.state_dir, "(node, bootstrap) Keep the identity and peer cache in DIR across restarts")
+        ->type_name("DIR");
+    app.add_option("--metrics", o.metrics_every_s, "Print the node's counters every SECONDS (default 0: never)")
+        ->check(tools::in_range(0))
+        ->type_name("SECONDS");
+    app.add_option("--run-for", o.run_for_s, "Exit after SECONDS (default: until SIGINT or SIGTERM)")
+        ->check(tools::in_range(0))
+        ->type_name("SECONDS");
+    tools::parse_or_exit(app, argc, argv);
     return o;
 }
 

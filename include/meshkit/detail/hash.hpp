@@ -27,8 +27,10 @@ constexpr std::uint64_t hash_combine(std::uint64_t h, std::uint64_t v) noexcept
 
 /** Hashes bytes eight at a time.
 
-    Not cryptographic: it identifies simulator traces, spreads hash tables
-    and checksums stored files against tearing, never against an adversary.
+    Not cryptographic: it identifies simulator traces and spreads hash
+    tables, never against an adversary. Stored files are checked with the
+    standard CRC-32 instead (storage/file_store.hpp), which any tool can
+    recompute.
     Reading whole words keeps trace hashing off the simulator's profile.
 */
 inline std::uint64_t hash_bytes(std::span<std::byte const> bytes, std::uint64_t seed = 0) noexcept

@@ -4,8 +4,9 @@
 #define MESHKIT_STORAGE_FILE_STORE_HPP
 
 #include <meshkit/concepts/storage_backend.hpp>
-#include <meshkit/detail/hash.hpp>
 #include <meshkit/error.hpp>
+
+#include <boost/crc.hpp>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -32,10 +33,10 @@ namespace meshkit::storage {
     2. the current `KEY`, if intact, becomes `KEY.prev` (one rename);
     3. `KEY.tmp` becomes `KEY` (one rename), and the directory is fsynced.
 
-    Every file carries a magic number, its length and a 64-bit checksum of
-    its bytes (in host byte order: the files are not meant to move between
-    machines of different endianness; the checksum detects torn and corrupt
-    files, not an adversary). `load` reads `KEY`, and if that is missing, torn or corrupt,
+    Every file carries a magic number, its length and the CRC-32 of its
+    bytes (the header in host byte order: the files are not meant to move
+    between machines of different endianness; the CRC detects torn and
+    corrupt files, not an adversary). `load` reads `KEY`, and if that is missing, torn or corrupt,
     falls back to `KEY.prev`: the last value that was completely written.
     A torn write can therefore lose the newest value, never return a
     corrupt one.
@@ -118,8 +119,18 @@ public:
     [[nodiscard]] std::filesystem::path const& directory() const noexcept { return dir_; }
 
 private:
-    static constexpr std::uint32_t magic = 0x3153534d; // "MSS1"
-    static constexpr std::size_t header_size = 4 + 8 + 8;
+    // "MSS2". Files of format 1 ("MSS1", a 64-bit meshkit hash in place of
+    // the CRC) fail the magic check and load as corrupt.
+    static constexpr std::uint32_t magic = 0x3253534d;
+    static constexpr std::size_t header_size = 4 + 8 + 4;
+
+    /// The standard CRC-32 (as zlib, gzip and PNG compute it), so any tool can check a file.
+    static std::uint32_t crc_of(std::span<std::byte const> value) noexcept
+    {
+        boost::crc_32_type crc;
+        crc.process_bytes(value.data(), value.size());
+        return static_cast<std::uint32_t>(crc.checksum());
+    }
 
     static std::error_code errno_code() { return {errno, std::system_category()}; }
 
@@ -145,11 +156,11 @@ private:
         if (fd < 0)
             return errno_code();
         std::uint64_t const length = value.size();
-        std::uint64_t const checksum = detail::hash_bytes(value, magic);
+        std::uint32_t const crc = crc_of(value);
         std::byte header[header_size];
         std::memcpy(header, &magic, 4);
         std::memcpy(header + 4, &length, 8);
-        std::memcpy(header + 12, &checksum, 8);
+        std::memcpy(header + 12, &crc, 4);
         std::error_code ec = write_all(fd, header, header_size);
         if (!ec)
             ec = write_all(fd, value.data(), value.size());
@@ -166,13 +177,13 @@ private:
         if (!f)
             return errno == ENOENT ? make_error_code(errc::not_found) : errno_code();
         std::byte header[header_size];
-        std::uint32_t m = 0;
-        std::uint64_t length = 0, checksum = 0;
+        std::uint32_t m = 0, crc = 0;
+        std::uint64_t length = 0;
         bool ok = std::fread(header, 1, header_size, f) == header_size;
         if (ok) {
             std::memcpy(&m, header, 4);
             std::memcpy(&length, header + 4, 8);
-            std::memcpy(&checksum, header + 12, 8);
+            std::memcpy(&crc, header + 12, 4);
             std::error_code size_ec;
             auto const file_size = std::filesystem::file_size(path, size_ec);
             // The length must match the file exactly: a torn file is shorter,
@@ -181,7 +192,7 @@ private:
         }
         if (ok) {
             out.resize(static_cast<std::size_t>(length));
-            ok = std::fread(out.data(), 1, out.size(), f) == out.size() && detail::hash_bytes(out, magic) == checksum;
+            ok = std::fread(out.data(), 1, out.size(), f) == out.size() && crc_of(out) == crc;
         }
         std::fclose(f);
         if (!ok) {
