@@ -41,6 +41,9 @@ public:
     /// This node's id (the sender of everything it sends).
     [[nodiscard]] node_id const& self() const noexcept { return node_->id(); }
 
+    /// How many times this identity was started on this storage (`basic_node::incarnation`).
+    [[nodiscard]] std::uint64_t incarnation() const noexcept { return node_->incarnation(); }
+
     /// The address this node is bound at.
     [[nodiscard]] endpoint local_endpoint() const { return node_->local_endpoint(); }
 

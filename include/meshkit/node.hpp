@@ -177,7 +177,8 @@ public:
             discovery_load_error_ = discovery_.load(storage_, clock_.now());
         // Message ids must not repeat across restarts of one identity: each
         // construction takes the next epoch from storage as the high bits.
-        next_message_id_ = next_epoch() << 40 | (rng_() & 0xffffffffu);
+        incarnation_ = next_epoch();
+        next_message_id_ = incarnation_ << 40 | (rng_() & 0xffffffffu);
         transport_.on_receive([this](endpoint const& from, std::span<std::byte const> d) { on_datagram(from, d); });
         if constexpr (requires { transport_.on_restart([] {}); })
             transport_.on_restart([this] {
@@ -294,6 +295,12 @@ public:
     [[nodiscard]] endpoint local_endpoint() const { return transport_.local_endpoint(); }
     [[nodiscard]] node_config const& config() const noexcept { return config_; }
     [[nodiscard]] node_stats const& stats() const noexcept { return stats_; }
+    /** How many times a node of this identity was built on this storage, this one included.
+
+        Counts restarts without a clock: engines put it in the high bits of
+        their versions so a restarted node's state beats its earlier run's.
+    */
+    [[nodiscard]] std::uint64_t incarnation() const noexcept { return incarnation_; }
     /// Why the discovery policy's saved state could not be loaded at construction, if it could not.
     [[nodiscard]] std::error_code discovery_load_error() const noexcept { return discovery_load_error_; }
 
@@ -423,9 +430,10 @@ private:
                 return id;
         }
         node_id id = node_id::from_seed(rng_());
-        // Only a medium that says "nothing there" gets a new identity written;
-        // a failing one keeps whatever it holds for when it recovers.
-        if (ec == errc::not_found)
+        // A medium that says "nothing there", or holds a value it cannot
+        // vouch for (corrupt, or an older format), gets the new identity
+        // written; a failing one keeps whatever it holds for when it recovers.
+        if (ec == errc::not_found || ec == errc::storage_corrupt)
             (void)storage_.store(identity_key, std::as_bytes(std::span(id.bytes)));
         return id;
     }
@@ -579,6 +587,7 @@ private:
     engines_type engines_;
     detail::rng rng_;
     node_id id_{};
+    std::uint64_t incarnation_ = 0;
     std::uint64_t next_message_id_ = 0;
     std::uint64_t generation_ = 0;
     bool running_ = false;

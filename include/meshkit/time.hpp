@@ -4,6 +4,7 @@
 #define MESHKIT_TIME_HPP
 
 #include <chrono>
+#include <cstdint>
 
 namespace meshkit {
 
@@ -15,10 +16,10 @@ using duration = std::chrono::nanoseconds;
     Every clock policy (the simulator's virtual clock, the steady clock of the
     UDP runtime) reports time as a `meshkit::time_point`, so engines are written
     once against one type. Only differences between two time points of the same
-    clock are meaningful. One protocol puts absolute values on the wire by
-    design: cache gossip (Flashback's), whose timestamps and record versions
-    are compared against a 30 s skew limit; its nodes need clocks that share
-    an epoch to within that (one host, or synchronised wall clocks).
+    clock are meaningful: two hosts' monotonic clocks are unrelated (each
+    counts from its own boot, in its own time namespace), so no engine puts
+    a time point on the wire. Messages carry ages relative to the sender's
+    now, or versions, instead.
 */
 struct clock_epoch {
     using rep = std::chrono::nanoseconds::rep;
@@ -30,6 +31,12 @@ struct clock_epoch {
 
 /// A point on a node's monotonic clock.
 using time_point = clock_epoch::time_point;
+
+/// Whole seconds on a node's clock: for ages kept in a cache, never for the wire.
+[[nodiscard]] constexpr std::int64_t whole_seconds(time_point t) noexcept
+{
+    return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
 
 } // namespace meshkit
 

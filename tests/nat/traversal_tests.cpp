@@ -35,16 +35,21 @@ struct world {
     std::vector<std::unique_ptr<gossip_first_node>> bootstraps;
     std::vector<std::unique_ptr<gossip_first_node>> nodes;
 
-    explicit world(std::uint64_t seed, std::size_t bootstrap_count = 3)
+    /// When set, every host gets a clock of its own: offset by hours, drifting by up to 100 ppm.
+    bool skewed_clocks = false;
+
+    explicit world(std::uint64_t seed, std::size_t bootstrap_count = 3, bool skew = false)
         : net(seed, [] {
               sim::link_model l;
               l.latency = sim::latency_distribution::uniform(10ms, 40ms);
               return l;
           }())
+        , skewed_clocks(skew)
     {
         for (std::size_t i = 0; i < bootstrap_count; ++i)
             seeds.push_back(net.next_endpoint());
         for (std::size_t i = 0; i < bootstrap_count; ++i) {
+            skew_clock(seeds[i]);
             node_config c;
             c.listen = seeds[i];
             c.seed = seed * 31 + i;
@@ -68,9 +73,20 @@ struct world {
         return std::make_unique<gossip_first_node>(net, std::move(c), std::move(cache));
     }
 
+    /// Hosts booted at different times, with clocks that run at different rates.
+    void skew_clock(endpoint const& at)
+    {
+        if (!skewed_clocks)
+            return;
+        auto const hours = std::chrono::hours(1 + net.rng().below(48));
+        double const ppm = static_cast<double>(net.rng().below(201)) - 100.0;
+        net.set_clock_skew(at, {hours + std::chrono::milliseconds(net.rng().below(3'600'000)), ppm});
+    }
+
     gossip_first_node& add(nat_preset preset, node_config c = {})
     {
         c.listen = placer.place(preset);
+        skew_clock(c.listen);
         if (!c.seed)
             c.seed = 1000 + nodes.size();
         nodes.push_back(make(c, seeds));
@@ -353,7 +369,7 @@ TEST(Registry, TracksOnlyBootstrapNodesAndCountsReports)
     // Registrations expire after their TTL (1 h), swept by the cleanup.
     // A registration whose address is not its sender's is refused.
     injector evil(w.net);
-    discovery::peer_record liar{evil.as, w.seeds[0], nat::nat_type::open, discovery::is_bootstrap, true, 1, {}};
+    discovery::peer_record liar{evil.as, w.seeds[0], nat::nat_type::open, discovery::is_bootstrap, true, 1, 0, {}};
     auto const refused = server.refused();
     evil.send(registry.local_endpoint(), discovery::rg_register{liar, 3600});
     w.net.advance(1s);
@@ -494,37 +510,38 @@ TEST(FlashbackGossip, PeersThatDoNotBroadcastNeverHaveTheirAddressesSent)
     }
 }
 
-TEST(FlashbackGossip, RulesRejectBadTtlsFutureTimestampsDuplicatesAndUnsolicitedLists)
+TEST(FlashbackGossip, RulesRejectBadTtlsExpiredRecordsDuplicatesAndUnsolicitedLists)
 {
     world w(23);
     auto& x = w.add(nat_preset::open);
     w.net.advance(10s);
     injector evil(w.net);
     auto const& stats = x.engine<discovery::peer_gossip>().stats();
-    auto now_ms = [&] { return std::chrono::duration_cast<std::chrono::milliseconds>(w.net.now().time_since_epoch()).count(); };
 
-    discovery::peer_record self{evil.as, evil.t.local_endpoint(), nat::nat_type::open, 0, true,
-                                static_cast<std::uint64_t>(now_ms()), {}};
+    discovery::peer_record self{evil.as, evil.t.local_endpoint(), nat::nat_type::open, 0, true, 7, 0, {}};
     auto const ttl_before = stats.rejected_ttl;
-    evil.send(x.local_endpoint(), discovery::fb_peer_announcement{0, now_ms(), self});
-    evil.send(x.local_endpoint(), discovery::fb_peer_announcement{33, now_ms(), self});
+    evil.send(x.local_endpoint(), discovery::fb_peer_announcement{0, self});
+    evil.send(x.local_endpoint(), discovery::fb_peer_announcement{33, self});
     w.net.advance(1s);
     EXPECT_EQ(stats.rejected_ttl, ttl_before + 2);
     EXPECT_EQ(x.discovery().find(evil.as), nullptr);
 
-    auto const skew_before = stats.rejected_skew;
-    evil.send(x.local_endpoint(), discovery::fb_peer_announcement{32, now_ms() + 31'000, self});
+    // Flashback's skew check becomes an age check: a record older than the 2 h expiry is refused.
+    auto const expired_before = stats.rejected_expired;
+    auto stale = self;
+    stale.age_s = 2 * 3600 + 1;
+    evil.send(x.local_endpoint(), discovery::fb_peer_announcement{32, stale});
     w.net.advance(1s);
-    EXPECT_EQ(stats.rejected_skew, skew_before + 1);
+    EXPECT_EQ(stats.rejected_expired, expired_before + 1);
     EXPECT_EQ(x.discovery().find(evil.as), nullptr);
 
-    // Within 30 s of skew, a valid announcement is taken once; its duplicate is not applied again.
-    evil.send(x.local_endpoint(), discovery::fb_peer_announcement{32, now_ms() + 29'000, self});
+    // A valid announcement is taken once; its duplicate is not applied again.
+    evil.send(x.local_endpoint(), discovery::fb_peer_announcement{32, self});
     w.net.advance(1s);
     EXPECT_NE(x.discovery().find(evil.as), nullptr);
     auto const dups = stats.duplicates;
     evil.next_id -= 1;
-    evil.send(x.local_endpoint(), discovery::fb_peer_announcement{32, now_ms(), self});
+    evil.send(x.local_endpoint(), discovery::fb_peer_announcement{32, self});
     w.net.advance(1s);
     EXPECT_EQ(stats.duplicates, dups + 1);
 
@@ -532,13 +549,13 @@ TEST(FlashbackGossip, RulesRejectBadTtlsFutureTimestampsDuplicatesAndUnsolicited
     discovery::peer_record planted = self;
     planted.id = node_id::from_seed(5151);
     auto const unsolicited = stats.rejected_unsolicited;
-    evil.send(x.local_endpoint(), discovery::fb_peer_list_response{12345, now_ms(), 0, 1, {planted}});
+    evil.send(x.local_endpoint(), discovery::fb_peer_list_response{12345, 1, 0, 1, {planted}});
     w.net.advance(1s);
     EXPECT_EQ(stats.rejected_unsolicited, unsolicited + 1);
     EXPECT_EQ(x.discovery().find(planted.id), nullptr);
 
     // An announcement must speak for its sender only.
-    evil.send(x.local_endpoint(), discovery::fb_peer_announcement{32, now_ms(), planted});
+    evil.send(x.local_endpoint(), discovery::fb_peer_announcement{32, planted});
     w.net.advance(1s);
     EXPECT_EQ(x.discovery().find(planted.id), nullptr);
 }
@@ -564,6 +581,98 @@ TEST(FlashbackGossip, AnnouncementsFanOutToThreeAndRecordsExpireAfterTwoHours)
         EXPECT_EQ(x->discovery().find(late.id()), nullptr) << "a dead peer outlived Flashback's 2 h expiry";
         EXPECT_NE(x->discovery().find(w.bootstraps[0]->id()), nullptr) << "a live bootstrap node expired";
     }
+}
+
+TEST(FlashbackGossip, HostsWhoseClocksDisagreeByHoursAgreeOnFreshnessAndConnect)
+{
+    // Every host's clock is offset by 1 to 48 hours and drifts by up to
+    // 100 ppm. With clock values on the wire, a record from a host ahead
+    // by an hour would be refused as from the future, and one from a host
+    // behind would look hours old; with versions and ages nothing depends
+    // on which host's clock says what.
+    world w(41, 3, true);
+    std::vector<gossip_first_node*> xs;
+    for (auto preset : {nat_preset::open, nat_preset::full_cone, nat_preset::port_restricted_cone,
+                        nat_preset::restricted_cone, nat_preset::open, nat_preset::cgnat})
+        xs.push_back(&w.add(preset));
+    ASSERT_NE(xs[0]->clock().now(), xs[1]->clock().now()) << "the clocks were not skewed";
+    w.net.advance(30s);
+
+    for (auto* x : xs) {
+        auto const& g = x->engine<discovery::peer_gossip>().stats();
+        EXPECT_EQ(g.rejected_expired, 0u);
+        for (auto* y : xs) {
+            if (x == y)
+                continue;
+            auto const* p = x->discovery().find(y->id());
+            ASSERT_NE(p, nullptr) << "a node never learned of another across skewed clocks";
+            // Last seen within the run (30 s) on x's own clock, though y's clock is hours away.
+            auto const age = whole_seconds(x->clock().now()) - p->last_seen_s;
+            EXPECT_GE(age, 0);
+            EXPECT_LE(age, 30);
+        }
+    }
+
+    // Connections climb the ladder and carry messages as on a shared clock.
+    std::multiset<std::string> received;
+    xs[3]->on_event([&](gossip_first_node::event_type const& e) {
+        if (auto const* m = std::get_if<nat::peer_message>(&e))
+            received.emplace(reinterpret_cast<char const*>(m->payload.data()), m->payload.size());
+    });
+    ASSERT_FALSE(connect(*xs[2], *xs[3]));
+    ASSERT_FALSE(send(*xs[2], *xs[3], "across clocks"));
+    w.net.advance(30s);
+    auto const info = xs[2]->engine<nat::connector>().find(xs[3]->id());
+    ASSERT_TRUE(info && info->established);
+    EXPECT_EQ(info->method, nat::connection_method::punched);
+    EXPECT_EQ(received.count("across clocks"), 1u);
+
+    // A dead node's record expires everywhere after Flashback's 2 h, measured on each host's own clock.
+    w.net.crash(xs[5]->local_endpoint());
+    w.net.advance(1h);
+    for (std::size_t i = 0; i < 5; ++i)
+        EXPECT_NE(xs[i]->discovery().find(xs[5]->id()), nullptr) << "a record expired an hour early";
+    w.net.advance(1h + 5min);
+    for (std::size_t i = 0; i < 5; ++i) {
+        EXPECT_EQ(xs[i]->discovery().find(xs[5]->id()), nullptr) << "a dead peer outlived the 2 h expiry";
+        if (i != 4) {
+            EXPECT_NE(xs[i]->discovery().find(xs[4]->id()), nullptr) << "a live peer expired";
+        }
+    }
+}
+
+TEST(FlashbackGossip, ARestartedNodesRecordBeatsItsEarlierRunsCopies)
+{
+    // Versions are counters above the node's incarnation (kept in its
+    // storage), not clock readings: a restarted node, whose clock may read
+    // less than before, still wins every merge with its earlier copies.
+    world w(43);
+    auto& a = w.add(nat_preset::open);
+    auto& watcher = w.add(nat_preset::open);
+    w.net.advance(30s);
+    auto const* before = watcher.discovery().find(a.id());
+    ASSERT_NE(before, nullptr);
+    auto const old_version = before->version;
+
+    // Same identity and storage, a new address: as after a reboot onto another network.
+    node_config c;
+    c.id = a.id();
+    c.seed = 77;
+    c.listen = w.placer.place(nat_preset::open);
+    auto storage = a.storage();
+    w.net.crash(a.local_endpoint());
+    discovery::bootstrap_cache cache(reference::gossip_first_cache_config(), 77);
+    for (auto const& s : w.seeds)
+        cache.add_seed(s);
+    gossip_first_node again(w.net, c, std::move(cache), {}, storage);
+    EXPECT_EQ(again.incarnation(), a.incarnation() + 1);
+    again.start();
+    w.net.advance(30s);
+    auto const* after = watcher.discovery().find(a.id());
+    ASSERT_NE(after, nullptr);
+    EXPECT_GT(after->version, old_version);
+    ASSERT_FALSE(after->addresses.empty());
+    EXPECT_EQ(after->addresses.back(), again.local_endpoint()) << "the old run's address won the merge";
 }
 
 TEST(FlashbackGossip, APeerThatLeavesIsDroppedEverywhereAtOnce)

@@ -131,7 +131,7 @@ public:
             if (p.first_seen_s != 0 && (e->first_seen_s == 0 || p.first_seen_s < e->first_seen_s))
                 e->first_seen_s = p.first_seen_s;
             if (changed) {
-                e->changed_ms = millis(now);
+                e->changed_rev = ++revision_;
                 ++changes_;
             }
             return changed;
@@ -144,7 +144,7 @@ public:
             p.first_seen_s = seconds(now);
         if (p.last_seen_s == 0)
             p.last_seen_s = seconds(now);
-        p.changed_ms = millis(now);
+        p.changed_rev = ++revision_;
         make_room();
         index_[p.id] = peers_.size();
         peers_.push_back(std::move(p));
@@ -336,8 +336,12 @@ public:
         auto decoded = wire::decode<std::vector<cached_peer>>(bytes);
         if (!decoded)
             return decoded.error();
-        for (auto& p : *decoded)
+        for (auto& p : *decoded) {
+            // Revisions continue from the saved ones, so a neighbour's "since"
+            // never skips what changed after a restart.
+            revision_ = std::max(revision_, p.changed_rev);
             upsert(std::move(p), now);
+        }
         changes_ = 0;
         return {};
     }
@@ -348,6 +352,16 @@ public:
     [[nodiscard]] std::vector<endpoint> const& seeds() const noexcept { return seeds_; }
     [[nodiscard]] std::size_t size() const noexcept { return peers_.size(); }
     [[nodiscard]] std::size_t pending_changes() const noexcept { return changes_; }
+
+    /** The cache's revision: raised by every change to an entry (`cached_peer::changed_rev`).
+
+        Incremental cache gossip asks a neighbour for what changed after a
+        revision of that neighbour's cache, so no clock value is exchanged.
+    */
+    [[nodiscard]] std::uint64_t revision() const noexcept { return revision_; }
+
+    /// Takes the next revision for a change that lives outside the cache (the node's own record).
+    std::uint64_t next_revision() noexcept { return ++revision_; }
     [[nodiscard]] cached_peer const* find(node_id const& id) const noexcept
     {
         auto it = index_.find(id);
@@ -355,15 +369,7 @@ public:
     }
 
 private:
-    static std::int64_t millis(time_point t) noexcept
-    {
-        return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-    }
-
-    static std::int64_t seconds(time_point t) noexcept
-    {
-        return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-    }
+    static std::int64_t seconds(time_point t) noexcept { return whole_seconds(t); }
 
     cached_peer* find_mutable(node_id const& id) noexcept
     {
@@ -406,6 +412,7 @@ private:
     boost::unordered_flat_map<node_id, std::size_t, std::hash<node_id>> index_;
     std::vector<endpoint> seeds_;
     std::size_t changes_ = 0;
+    std::uint64_t revision_ = 0;
 };
 
 } // namespace meshkit::discovery

@@ -68,8 +68,8 @@ struct cached_peer {
     std::uint64_t version = 0;
     /// Public peers it keeps sessions with: who can introduce us for a hole punch, or relay.
     std::vector<endpoint> introducers;
-    /// When this node last changed the entry (its own clock, ms): what incremental cache gossip asks about.
-    std::int64_t changed_ms = 0;
+    /// The cache revision at which this node last changed the entry: what incremental cache gossip asks about.
+    std::uint64_t changed_rev = 0;
 };
 
 } // namespace meshkit::discovery

@@ -16,9 +16,13 @@ namespace meshkit::discovery {
 
 /** Flashback's six gossip messages (GOSSIP_PROTOCOL_DESIGN.md), over meshkit's wire format.
 
-    Timestamps are the sender's clock in milliseconds; a receiver rejects
-    one more than the skew limit in its future. Message ids for dedup are
-    the envelope's (origin and message id), which forwarding keeps.
+    No clock value crosses the wire: records carry their origin's version
+    and their age (`peer_record`), and incremental pulls name a revision of
+    the responder's cache, so two hosts whose clocks disagree by hours
+    still agree on which copy is newest and when a record expires.
+    Flashback's timestamp skew check becomes an age check: a record older
+    than the expiry is refused. Message ids for dedup are the envelope's
+    (origin and message id), which forwarding keeps.
 */
 
 /// Exchanged when a connection opens: who the sender is and what it offers.
@@ -26,29 +30,27 @@ struct fb_hello {
     static constexpr wire::type_id wire_id = 0x0040;
     peer_record self;
     bool bootstrap = false;
-    std::uint16_t gossip_version = 1;
-    std::int64_t timestamp_ms = 0;
+    std::uint16_t gossip_version = 2;
 };
 
 /// Spreads a peer's own record, fan-out 3, TTL at most 32.
 struct fb_peer_announcement {
     static constexpr wire::type_id wire_id = 0x0041;
     std::uint8_t ttl = 0;
-    std::int64_t timestamp_ms = 0;
     peer_record origin;
 };
 
-/** Asks a neighbour for records: those it changed after `since`, or the one of `target`.
+/** Asks a neighbour for records: those it changed after revision `since`, or the one of `target`.
 
-    `since` is in the neighbour's clock: the `as_of` of its previous
-    answer, so no clock needs to agree with another. With 0 it is the full
+    `since` is a revision of the neighbour's own cache: the `as_of` of its
+    previous answer, so nothing depends on a clock. With 0 it is the full
     sync a connection starts with; after that, pulls are incremental.
 */
 struct fb_peer_request {
     static constexpr wire::type_id wire_id = 0x0042;
     std::uint64_t request_id = 0;
     std::uint8_t ttl = 1;
-    std::int64_t since = 0;
+    std::uint64_t since = 0;
     std::optional<node_id> target;
 };
 
@@ -56,8 +58,8 @@ struct fb_peer_request {
 struct fb_peer_list_response {
     static constexpr wire::type_id wire_id = 0x0043;
     std::uint64_t request_id = 0;
-    /// The responder's clock when it answered: the `since` of the next request.
-    std::int64_t as_of = 0;
+    /// The responder's cache revision when it answered: the `since` of the next request.
+    std::uint64_t as_of = 0;
     std::uint16_t chunk = 0;
     std::uint16_t chunks = 0;
     std::vector<peer_record> peers;
@@ -69,14 +71,12 @@ struct fb_heartbeat {
     std::uint8_t ttl = 0;
     std::uint32_t peer_table_size = 0;
     std::uint64_t uptime_s = 0;
-    std::int64_t timestamp_ms = 0;
 };
 
 /// A peer's change to its own record, or its departure (`online` false).
 struct fb_peer_update {
     static constexpr wire::type_id wire_id = 0x0045;
     std::uint8_t ttl = 0;
-    std::int64_t timestamp_ms = 0;
     peer_record origin;
     bool online = true;
 };

@@ -31,8 +31,9 @@ namespace meshkit::discovery {
 
     TTL 32 for announcements and updates, fan-out 3, a duplicate
     re-forwarded with probability 5 %, heartbeats every 30 s with TTL 2,
-    timestamps at most 30 s in the future, records refreshed every 5 to 15
-    minutes and expired after 2 hours without a refresh.
+    records refreshed every 5 to 15 minutes and expired after 2 hours
+    without a refresh. Flashback's 30 s timestamp skew limit has no
+    counterpart: nothing on the wire is a timestamp (see `peer_record`).
 */
 struct peer_gossip_config {
     /// Whether this node shares its own address (Flashback's `is_broadcasting`); if not, it is never gossiped about.
@@ -48,7 +49,8 @@ struct peer_gossip_config {
     duration heartbeat_interval = std::chrono::seconds(30);
     /// Anti-entropy: a random neighbour is asked for recent records this often.
     duration pull_interval = std::chrono::seconds(30);
-    duration max_skew = std::chrono::seconds(30);
+    /// A record older than this (its `age_s`) is refused: its origin has been silent too long to trust.
+    duration max_record_age = std::chrono::hours(2);
     /// A change to our own record is announced this long after it, with whatever else changed meanwhile.
     duration settle_delay = std::chrono::seconds(2);
     /// The origin re-announces itself at a random moment in this range, so live records stay fresh.
@@ -67,7 +69,9 @@ struct peer_gossip_config {
 struct peer_gossip_stats {
     std::uint64_t announcements_sent = 0, announcements_received = 0, updates_sent = 0, updates_received = 0;
     std::uint64_t records_applied = 0, records_refused = 0, sync_chunks_sent = 0, requests_sent = 0;
-    std::uint64_t rejected_ttl = 0, rejected_skew = 0, rejected_unsolicited = 0, duplicates = 0;
+    std::uint64_t rejected_ttl = 0, rejected_expired = 0, rejected_unsolicited = 0, duplicates = 0;
+    /// Times this node heard a copy of its own record with a version at least its own (an earlier incarnation) and jumped past it.
+    std::uint64_t self_refutations = 0;
 };
 
 /** Cache gossip with Flashback's protocol: how a node's peer cache learns every broadcasting peer.
@@ -86,6 +90,9 @@ struct peer_gossip_stats {
       what push missed at the cost of only what changed.
     - **Merge.** Into the node's `bootstrap_cache`: deduplicated by id,
       the copy with the newest origin version wins.
+    - **No clocks on the wire.** Versions are counters, ages are relative
+      to the sender's now, and pulls name cache revisions, so it works
+      between hosts whose monotonic clocks are unrelated.
     - **IP sharing.** A node that does not broadcast never announces
       itself, and nobody ever sends a record of it (`shareable`): its
       address never leaves the nodes it talks to.
@@ -120,8 +127,8 @@ public:
     {
         if (!cfg_.broadcasting || !announced_)
             return;
-        self_.version = next_version(ctx);
-        spread(ctx, fb_peer_update{cfg_.max_ttl, now_ms(ctx), self_, false}, {});
+        bump_version(ctx);
+        spread(ctx, fb_peer_update{cfg_.max_ttl, self_, false}, {});
     }
 
     // -- engine hooks ------------------------------------------------------------
@@ -137,8 +144,10 @@ public:
             d.peers();
             d.evict_stale();
             d.observe_time(t);
+            { d.revision() } -> std::convertible_to<std::uint64_t>;
+            { d.next_revision() } -> std::convertible_to<std::uint64_t>;
         }, "meshkit: discovery::peer_gossip needs a peer-cache discovery policy (upsert, find, erase, touch, "
-           "peers, evict_stale, observe_time), such as discovery::bootstrap_cache (see docs/cache-gossip.md)");
+           "peers, evict_stale, observe_time, revision), such as discovery::bootstrap_cache (see docs/cache-gossip.md)");
         started_ = ctx.now();
         self_.id = ctx.self();
         self_.broadcasting = cfg_.broadcasting;
@@ -171,8 +180,7 @@ public:
         self_.introducers = e.introducers;
         if (self_.introducers.size() > max_introducers)
             self_.introducers.resize(max_introducers); // eight records must fit one datagram
-        self_.version = next_version(ctx);
-        self_changed_ms_ = now_ms(ctx);
+        bump_version(ctx);
         // Observations and introducers arrive in bursts as a node joins:
         // gather them for `settle_delay`, then tell the mesh once.
         if (cfg_.broadcasting && !publish_armed_) {
@@ -184,8 +192,13 @@ public:
     template <class Ctx>
     void on_message(Ctx& ctx, inbound const& in, fb_hello const& m)
     {
-        if (in.header.sender == ctx.self() || !timely(ctx, m.timestamp_ms))
+        if (in.header.sender == ctx.self())
             return;
+        // A hello opens a connection: a neighbour that restarted has a new
+        // cache whose revisions start again, so the next pull is a full one.
+        for (auto& n : neighbors_)
+            if (n.id == in.header.sender)
+                n.synced = 0;
         if (m.self.id == in.header.sender)
             apply(ctx, m.self);
     }
@@ -223,7 +236,7 @@ public:
     template <class Ctx>
     void on_message(Ctx& ctx, inbound const& in, fb_heartbeat const& m)
     {
-        if (!valid_ttl(m.ttl) || !timely(ctx, m.timestamp_ms))
+        if (!valid_ttl(m.ttl))
             return;
         bool const fresh = seen_.insert({in.header.sender, in.header.message_id}, ctx.now());
         if (fresh)
@@ -247,16 +260,16 @@ public:
             if (*m.target == ctx.self() && cfg_.broadcasting && self_.version)
                 records.push_back(self_);
             else if (cached_peer const* p = ctx.discovery().find(*m.target))
-                if (auto r = shareable(*p))
+                if (auto r = shareable(*p, whole_seconds(ctx.now())))
                     records.push_back(std::move(*r));
         } else {
-            if (cfg_.broadcasting && (m.since == 0 || self_changed_ms_ > m.since) && self_.address)
+            if (cfg_.broadcasting && (m.since == 0 || self_changed_rev_ > m.since) && self_.address)
                 records.push_back(self_);
             for (auto const& p : ctx.discovery().peers()) {
                 if (records.size() >= cfg_.max_sync_records)
                     break;
-                if ((m.since == 0 || p.changed_ms > m.since) && p.id != in.header.sender)
-                    if (auto r = shareable(p))
+                if ((m.since == 0 || p.changed_rev > m.since) && p.id != in.header.sender)
+                    if (auto r = shareable(p, whole_seconds(ctx.now())))
                         records.push_back(std::move(*r));
             }
         }
@@ -264,7 +277,7 @@ public:
         std::size_t const per = std::max<std::size_t>(1, cfg_.records_per_chunk);
         std::size_t const chunks = std::max<std::size_t>(1, (records.size() + per - 1) / per);
         for (std::size_t c = 0; c < chunks; ++c) {
-            fb_peer_list_response r{m.request_id, now_ms(ctx), static_cast<std::uint16_t>(c),
+            fb_peer_list_response r{m.request_id, ctx.discovery().revision(), static_cast<std::uint16_t>(c),
                                     static_cast<std::uint16_t>(chunks), {}};
             for (std::size_t i = c * per; i < std::min(records.size(), (c + 1) * per); ++i)
                 r.peers.push_back(records[i]);
@@ -293,8 +306,7 @@ public:
         }
         it->got[m.chunk] = true;
         for (auto const& r : m.peers)
-            if (r.id != ctx.self())
-                apply(ctx, r);
+            apply(ctx, r);
         if (++it->received >= m.chunks) {
             pending_.erase(it);
             // Complete: the next pull from this neighbour asks only for what changed since.
@@ -319,7 +331,7 @@ public:
             ctx.set_timer(cfg_.heartbeat_interval, heartbeat_tag);
             auto const up = std::chrono::duration_cast<std::chrono::seconds>(ctx.now() - started_).count();
             fb_heartbeat const hb{cfg_.heartbeat_ttl, static_cast<std::uint32_t>(ctx.discovery().peers().size()),
-                                  static_cast<std::uint64_t>(up), now_ms(ctx)};
+                                  static_cast<std::uint64_t>(up)};
             for (auto const& n : neighbors_)
                 ctx.send(n.address, hb);
         } else if (tag == publish_tag) {
@@ -327,19 +339,18 @@ public:
             if (!announced_) {
                 announced_ = true;
                 ++stats_.announcements_sent;
-                spread(ctx, fb_peer_announcement{cfg_.max_ttl, now_ms(ctx), self_}, {});
+                spread(ctx, fb_peer_announcement{cfg_.max_ttl, self_}, {});
                 ctx.set_timer(refresh_delay(ctx), refresh_tag);
             } else {
                 ++stats_.updates_sent;
-                spread(ctx, fb_peer_update{cfg_.max_ttl, now_ms(ctx), self_, true}, {});
+                spread(ctx, fb_peer_update{cfg_.max_ttl, self_, true}, {});
             }
         } else if (tag == refresh_tag) {
             ctx.set_timer(refresh_delay(ctx), refresh_tag);
             if (cfg_.broadcasting && announced_) {
-                self_.version = next_version(ctx);
-                self_changed_ms_ = now_ms(ctx);
+                bump_version(ctx);
                 ++stats_.announcements_sent;
-                spread(ctx, fb_peer_announcement{cfg_.max_ttl, now_ms(ctx), self_}, {});
+                spread(ctx, fb_peer_announcement{cfg_.max_ttl, self_}, {});
             }
         }
     }
@@ -351,8 +362,8 @@ private:
     struct neighbor {
         node_id id;
         endpoint address;
-        /// The `as_of` of its last complete answer, in its clock.
-        std::int64_t synced = 0;
+        /// The `as_of` of its last complete answer: a revision of its cache.
+        std::uint64_t synced = 0;
     };
 
     struct pending_request {
@@ -362,18 +373,17 @@ private:
         std::vector<bool> got; // which chunks arrived
     };
 
-    template <class Ctx>
-    static std::int64_t now_ms(Ctx& ctx)
-    {
-        return std::chrono::duration_cast<std::chrono::milliseconds>(ctx.now().time_since_epoch()).count();
-    }
+    /** Our record changed or was refreshed: a new version, and a new revision for incremental pulls.
 
+        The version counts changes within this run, above the run's
+        incarnation in the high 32 bits, so a restarted node's record beats
+        every copy of its previous run's without any clock.
+    */
     template <class Ctx>
-    std::uint64_t next_version(Ctx& ctx)
+    void bump_version(Ctx& ctx)
     {
-        // The clock in ms, but never backwards: two changes in one ms still order.
-        auto const t = static_cast<std::uint64_t>(std::max<std::int64_t>(1, now_ms(ctx)));
-        return std::max(t, self_.version + 1);
+        self_.version = std::max(self_.version + 1, (ctx.incarnation() << 32) + 1);
+        self_changed_rev_ = ctx.discovery().next_revision();
     }
 
     template <class Ctx>
@@ -398,25 +408,14 @@ private:
         return true;
     }
 
-    template <class Ctx>
-    bool timely(Ctx& ctx, std::int64_t timestamp_ms)
-    {
-        auto const skew = std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.max_skew).count();
-        if (timestamp_ms > now_ms(ctx) + skew) {
-            ++stats_.rejected_skew;
-            return false;
-        }
-        return true;
-    }
-
-    /** Flashback's checks for a message about its origin: TTL, skew, and that it speaks for its sender only.
+    /** Flashback's checks for a message about its origin: TTL, and that it speaks for its sender only.
 
         @return nothing to drop it, else whether it is new (not a duplicate).
     */
     template <class Ctx, class M>
     std::optional<bool> admit(Ctx& ctx, inbound const& in, M const& m)
     {
-        if (!valid_ttl(m.ttl) || !timely(ctx, m.timestamp_ms))
+        if (!valid_ttl(m.ttl))
             return std::nullopt;
         if (m.origin.id != in.header.sender || m.origin.id == ctx.self())
             return std::nullopt;
@@ -426,19 +425,42 @@ private:
     template <class Ctx>
     void apply(Ctx& ctx, peer_record const& r)
     {
-        auto p = to_cached(r);
+        if (r.id == ctx.self()) {
+            refute(ctx, r);
+            return;
+        }
+        if (std::chrono::seconds(r.age_s) > cfg_.max_record_age) {
+            ++stats_.rejected_expired; // it would be evicted at once: its origin is long silent
+            return;
+        }
+        auto p = to_cached(r, whole_seconds(ctx.now()));
         if (!p) {
             ++stats_.records_refused;
             return;
         }
-        // A version from the future is as suspect as a timestamp from it.
-        auto const skew = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.max_skew).count());
-        if (r.version > static_cast<std::uint64_t>(std::max<std::int64_t>(0, now_ms(ctx))) + skew) {
-            ++stats_.rejected_skew;
-            return;
-        }
         if (ctx.discovery().upsert(std::move(*p), ctx.now()))
             ++stats_.records_applied;
+    }
+
+    /** A copy of our own record came back with a higher version than ours.
+
+        Versions start at this run's incarnation (`ctx.incarnation()`, kept
+        in the node's storage), so this happens only when storage was lost:
+        an earlier run's copies would win every merge until they expire.
+        Take a version past them and tell the mesh again, as SWIM refutes.
+    */
+    template <class Ctx>
+    void refute(Ctx& ctx, peer_record const& r)
+    {
+        if (r.version <= self_.version || !cfg_.broadcasting || !self_.address)
+            return;
+        ++stats_.self_refutations;
+        self_.version = r.version;
+        bump_version(ctx);
+        if (announced_ && !publish_armed_) {
+            publish_armed_ = true;
+            ctx.set_timer(cfg_.settle_delay, publish_tag);
+        }
     }
 
     template <class Ctx>
@@ -452,7 +474,7 @@ private:
         if (neighbors_.size() >= cfg_.max_neighbors)
             return;
         neighbors_.push_back({id, address, 0});
-        ctx.send(address, fb_hello{self_.address && cfg_.broadcasting ? self_ : anonymous(), cfg_.bootstrap, 1, now_ms(ctx)});
+        ctx.send(address, fb_hello{self_.address && cfg_.broadcasting ? self_ : anonymous(), cfg_.bootstrap});
         request(ctx, address, 0); // full sync
     }
 
@@ -466,7 +488,7 @@ private:
     }
 
     template <class Ctx>
-    void request(Ctx& ctx, endpoint const& to, std::int64_t since)
+    void request(Ctx& ctx, endpoint const& to, std::uint64_t since)
     {
         if (pending_.size() >= cfg_.max_pending_requests)
             pending_.pop_front(); // the oldest is the likeliest lost
@@ -522,7 +544,8 @@ private:
     peer_gossip_config cfg_;
     broadcast::dedup_cache seen_;
     peer_record self_;
-    std::int64_t self_changed_ms_ = 0;
+    /// The cache revision our own record last changed at: incremental pulls compare it with their `since`.
+    std::uint64_t self_changed_rev_ = 0;
     bool publish_armed_ = false;
     bool announced_ = false;
     std::vector<neighbor> neighbors_;

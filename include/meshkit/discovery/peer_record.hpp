@@ -8,7 +8,9 @@
 #include <meshkit/nat/nat_type.hpp>
 #include <meshkit/node_id.hpp>
 
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <vector>
 
@@ -17,10 +19,16 @@ namespace meshkit::discovery {
 /** What cache gossip says about one peer: the shareable part of a `cached_peer`.
 
     A node's own experience of a peer (successes, failures, RTT) never
-    leaves it. `version` is set by the peer itself (its clock in
-    milliseconds when it last changed or refreshed its record), so the
-    newest copy wins wherever copies meet, and a record stops being
-    refreshed when its origin dies.
+    leaves it. No clock value is in it, so it means the same on any host:
+
+    - `version` is a counter the peer itself raises whenever it changes or
+      refreshes its record, so the newest copy wins wherever copies meet. A
+      peer that restarts and hears an older incarnation of itself with a
+      higher version jumps past it (as SWIM refutes a suspicion).
+    - `age_s` is how long ago, as the sender knows it, the peer last gave
+      evidence of life. Each hop adds the time the record sat in its cache,
+      so a record stops getting younger when its origin dies and expires
+      everywhere at the same age, whatever each host's clock says.
 */
 struct peer_record {
     node_id id;
@@ -31,6 +39,8 @@ struct peer_record {
     std::uint8_t capabilities = 0;
     bool broadcasting = false;
     std::uint64_t version = 0;
+    /// Seconds since the peer was last known alive, at the moment the sender sent this record.
+    std::uint32_t age_s = 0;
     /// Public peers that hold sessions with it: intermediaries for a punch, relays.
     std::vector<endpoint> introducers;
 };
@@ -39,21 +49,24 @@ struct peer_record {
 
     The one place that decides what leaves a node about a third party: a
     peer that does not broadcast, or whose address is unknown, is never
-    described to anyone.
+    described to anyone. `now_s` is this node's clock in seconds, the
+    clock `p.last_seen_s` is in: only the difference leaves the node.
 */
-inline std::optional<peer_record> shareable(cached_peer const& p)
+inline std::optional<peer_record> shareable(cached_peer const& p, std::int64_t now_s)
 {
     if (!p.broadcasting || p.addresses.empty() || p.version == 0)
         return std::nullopt;
-    return peer_record{p.id, p.addresses.back(), p.nat, p.capabilities, true, p.version, p.introducers};
+    auto const age = std::clamp<std::int64_t>(now_s - p.last_seen_s, 0, std::numeric_limits<std::uint32_t>::max());
+    return peer_record{p.id,        p.addresses.back(), p.nat, p.capabilities, true, p.version,
+                       static_cast<std::uint32_t>(age), p.introducers};
 }
 
-/** The cache entry for a gossiped record; its last-seen time is the origin's own.
+/** The cache entry for a gossiped record, last seen `r.age_s` before `now_s` (this node's clock).
 
     @return nothing for a record that must not be stored: one from a peer
     that does not broadcast, or one without an address.
 */
-inline std::optional<cached_peer> to_cached(peer_record const& r)
+inline std::optional<cached_peer> to_cached(peer_record const& r, std::int64_t now_s)
 {
     if (!r.broadcasting || !r.address || r.id.is_zero())
         return std::nullopt;
@@ -65,7 +78,7 @@ inline std::optional<cached_peer> to_cached(peer_record const& r)
     p.broadcasting = true;
     p.version = r.version;
     p.introducers = r.introducers;
-    p.last_seen_s = static_cast<std::int64_t>(r.version / 1000);
+    p.last_seen_s = now_s - static_cast<std::int64_t>(r.age_s);
     p.source = peer_source::gossip;
     return p;
 }

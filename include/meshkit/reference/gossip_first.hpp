@@ -25,8 +25,8 @@ namespace meshkit::reference {
     cached peer directly, by a coordinated punch or through a relay; and
     a reporting-only registry client. On the simulator;
     `udp::gossip_first_node` (udp/gossip_first_policies.hpp) runs it over
-    UDP. Cache gossip compares absolute timestamps, so real nodes need
-    clocks that share an epoch to within 30 s (see time.hpp).
+    UDP. No clock value crosses the wire (records carry versions and
+    ages), so its nodes may run on hosts whose clocks are unrelated.
 */
 struct gossip_first_policies : sim_policies {
     using discovery = ::meshkit::discovery::bootstrap_cache;

@@ -110,6 +110,31 @@ public:
     /// Events (datagrams in flight and armed timers) waiting to run.
     [[nodiscard]] std::size_t pending() const noexcept { return heap_.size(); }
 
+    /** How far one host's clock is from the network's: an offset, and a rate error.
+
+        Real hosts' monotonic clocks count from their own boot and tick at
+        slightly different rates (tens of ppm is common). A host's clock
+        reads `offset + t * (1 + drift_ppm / 1e6)` at network time `t`.
+    */
+    struct clock_skew {
+        duration offset{};
+        double drift_ppm = 0;
+    };
+
+    /** Gives the host bound at `at` (now, or later) a clock of its own.
+
+        Set it before the host's node is built: a clock that jumps under a
+        running node is a different experiment. The host keeps the skew when
+        it crashes, restarts or moves.
+    */
+    void set_clock_skew(endpoint const& at, clock_skew skew);
+
+    /// What host `h`'s own clock reads now.
+    [[nodiscard]] time_point host_now(host_id h) const noexcept;
+
+    /// The earliest network time at which host `h`'s clock reads `local` or later.
+    [[nodiscard]] time_point network_time(host_id h, time_point local) const noexcept;
+
     // -- hosts --------------------------------------------------------------
 
     /// A fresh endpoint, 10.x.y.z:7000, never handed out before by this network.
@@ -297,6 +322,7 @@ private:
         bool armed = false;
     };
 
+    time_point local_time(host_id h, time_point t) const noexcept;
     link_model const& model_for(std::uint64_t pair) const noexcept;
     static std::uint64_t pair_key(endpoint const& a, endpoint const& b) noexcept;
     void push(std::int64_t at, std::uint32_t slot, event_kind kind);
@@ -328,6 +354,8 @@ private:
     boost::heap::d_ary_heap<event, boost::heap::arity<4>, boost::heap::compare<later>> heap_;
     std::vector<host> hosts_;
     std::vector<std::function<void()>> restart_hooks_; // by host; rarely set, never on the hot path
+    std::vector<clock_skew> host_clocks_;              // by host; empty unless a test skews a clock
+    boost::unordered_flat_map<endpoint, clock_skew, std::hash<endpoint>> pending_clocks_; // for hosts not bound yet
     boost::unordered_flat_map<endpoint, host_id, std::hash<endpoint>> by_address_;
     std::vector<packet> packets_;
     std::vector<std::uint32_t> free_packets_;

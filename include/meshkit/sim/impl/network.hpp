@@ -6,6 +6,7 @@
 #include <meshkit/sim/network.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 namespace meshkit::sim {
@@ -44,7 +45,51 @@ inline result<host_id> network::bind(endpoint const& at, receive_handler handler
     auto id = static_cast<host_id>(hosts_.size());
     hosts_.push_back(host{at, std::move(handler), realm_of(at), 0, 0, true, true});
     by_address_.emplace(at, id);
+    if (auto it = pending_clocks_.find(at); it != pending_clocks_.end()) {
+        host_clocks_.resize(std::max<std::size_t>(host_clocks_.size(), id + 1));
+        host_clocks_[id] = it->second;
+        pending_clocks_.erase(it);
+    }
     return id;
+}
+
+inline void network::set_clock_skew(endpoint const& at, clock_skew skew)
+{
+    if (auto it = by_address_.find(at); it != by_address_.end()) {
+        host_clocks_.resize(std::max<std::size_t>(host_clocks_.size(), it->second + 1));
+        host_clocks_[it->second] = skew;
+    } else {
+        pending_clocks_[at] = skew;
+    }
+}
+
+inline time_point network::host_now(host_id h) const noexcept
+{
+    return local_time(h, now_);
+}
+
+inline time_point network::local_time(host_id h, time_point t) const noexcept
+{
+    if (h >= host_clocks_.size())
+        return t;
+    clock_skew const& c = host_clocks_[h];
+    auto const scaled = static_cast<duration::rep>(static_cast<long double>(t.time_since_epoch().count()) *
+                                                   (1.0L + static_cast<long double>(c.drift_ppm) / 1e6L));
+    return time_point(c.offset + duration(scaled));
+}
+
+inline time_point network::network_time(host_id h, time_point local) const noexcept
+{
+    if (h >= host_clocks_.size())
+        return local;
+    clock_skew const& c = host_clocks_[h];
+    auto const rate = 1.0L + static_cast<long double>(c.drift_ppm) / 1e6L;
+    auto const t = static_cast<long double>((local.time_since_epoch() - c.offset).count()) / rate;
+    auto at = time_point(duration(static_cast<duration::rep>(std::ceil(t))));
+    // Rounding must never fire a timer before its time on the host's clock.
+    while (local_time(h, at) < local)
+        at += duration(1);
+    return at;
 }
 
 inline void network::unbind(host_id h) noexcept
