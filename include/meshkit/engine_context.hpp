@@ -75,11 +75,16 @@ public:
     /// Cancels a timer set through this context.
     void cancel_timer(timer_handle h) { node_->clock().cancel(h); }
 
-    /// Hands an event to the node, which routes it to discovery and the application.
+    /** Raises an event: the node routes it to the engines, discovery and the application.
+
+        It is queued, and delivered after the hook that raised it returns,
+        so an engine may emit while it iterates its own state: no handler
+        runs inside the loop.
+    */
     template <class E>
     void emit(E const& e)
     {
-        node_->route_event(e);
+        node_->queue_event(e);
     }
 
     /// The node's seeded generator.

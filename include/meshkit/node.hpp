@@ -28,6 +28,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <deque>
 #include <functional>
 #include <random>
 #include <span>
@@ -203,11 +204,13 @@ public:
         if (running_)
             return;
         running_ = true;
-        for_each_engine([this]<std::size_t I>(auto& e) {
-            if constexpr (requires { e.start(std::declval<engine_context<basic_node, I>&>()); }) {
-                engine_context<basic_node, I> ctx{*this};
-                e.start(ctx);
-            }
+        in_hook([this] {
+            for_each_engine([this]<std::size_t I>(auto& e) {
+                if constexpr (requires { e.start(std::declval<engine_context<basic_node, I>&>()); }) {
+                    engine_context<basic_node, I> ctx{*this};
+                    e.start(ctx);
+                }
+            });
         });
     }
 
@@ -236,11 +239,13 @@ public:
     /// Asks every engine that accepts candidates to contact `peer`.
     void join(endpoint const& peer)
     {
-        for_each_engine([&]<std::size_t I>(auto& e) {
-            if constexpr (requires { e.add_candidate(std::declval<engine_context<basic_node, I>&>(), peer); }) {
-                engine_context<basic_node, I> ctx{*this};
-                e.add_candidate(ctx, peer);
-            }
+        in_hook([&] {
+            for_each_engine([&]<std::size_t I>(auto& e) {
+                if constexpr (requires { e.add_candidate(std::declval<engine_context<basic_node, I>&>(), peer); }) {
+                    engine_context<basic_node, I> ctx{*this};
+                    e.add_candidate(ctx, peer);
+                }
+            });
         });
     }
 
@@ -255,8 +260,10 @@ public:
         static_assert(I < std::tuple_size_v<engines_type>,
                       "meshkit: basic_node::broadcast needs an engine with a broadcast(ctx, payload) hook "
                       "(add broadcast::plumtree, push_gossip or flooding to Policies::engines)");
-        engine_context<basic_node, I> ctx{*this};
-        return std::get<I>(engines_).broadcast(ctx, payload);
+        return in_hook([&] {
+            engine_context<basic_node, I> ctx{*this};
+            return std::get<I>(engines_).broadcast(ctx, payload);
+        });
     }
 
     /// The engine `broadcast` goes through.
@@ -276,16 +283,22 @@ public:
     decltype(auto) with_engine(F&& f)
     {
         constexpr std::size_t I = index_of<E>();
-        engine_context<basic_node, I> ctx{*this};
-        return std::forward<F>(f)(std::get<I>(engines_), ctx);
+        return in_hook([&]() -> decltype(auto) {
+            engine_context<basic_node, I> ctx{*this};
+            return std::forward<F>(f)(std::get<I>(engines_), ctx);
+        });
     }
 
     /** Installs the application's event handler (replacing any previous one).
 
-        The handler runs inside the node's own processing. It may broadcast,
-        join or read state, but it must not destroy this node or replace the
-        handler: defer those until the call that delivered the event returns
-        (after `net.advance()`, or with `asio::post`).
+        Events are queued: what an engine raises inside a hook (a datagram,
+        a timer, a call such as `join`) is delivered, in the order raised,
+        after that hook returns, so no handler ever runs inside another
+        engine's iteration. The handler may broadcast, join, connect or stop
+        the node; what those raise is delivered after the events already
+        queued. It must not destroy this node: defer that until the call
+        that delivered the event returns (after `net.advance()`, or with
+        `asio::post`).
     */
     void on_event(std::function<void(event_type const&)> handler) { handler_ = std::move(handler); }
 
@@ -475,15 +488,78 @@ private:
         return clock_.set_timer(clock_.now() + after, [this, tag, gen = generation_] {
             if (gen != generation_ || !running_)
                 return;
-            engine_context<basic_node, I> ctx{*this};
-            std::get<I>(engines_).on_timer(ctx, tag);
+            in_hook([&] {
+                engine_context<basic_node, I> ctx{*this};
+                std::get<I>(engines_).on_timer(ctx, tag);
+            });
             persist_discovery();
         });
+    }
+
+    /// An engine raised `e`: it is delivered when the outermost hook returns.
+    template <class E>
+    void queue_event(E const& e)
+    {
+        queued_events_.emplace_back(std::in_place_type<E>, e);
+    }
+
+    /** Runs `f` as a hook: events it raises are queued, and delivered when the outermost hook returns.
+
+        Delivering runs more hooks (engines' `on_event`, the application's
+        handler, whatever that handler calls); their events join the end of
+        the same queue, so the order is the order raised.
+    */
+    template <class F>
+    std::invoke_result_t<F&> in_hook(F&& f)
+    {
+        using result_type = std::invoke_result_t<F&>;
+        struct depth_guard {
+            std::size_t& depth;
+            explicit depth_guard(std::size_t& d) noexcept : depth(d) { ++depth; }
+            ~depth_guard() { --depth; }
+        };
+        if constexpr (std::is_void_v<result_type>) {
+            {
+                depth_guard const g{hook_depth_};
+                f();
+            }
+            deliver_queued_events();
+        } else {
+            result_type r = [&]() -> result_type {
+                depth_guard const g{hook_depth_};
+                return f();
+            }();
+            deliver_queued_events();
+            return static_cast<result_type>(r);
+        }
+    }
+
+    void deliver_queued_events()
+    {
+        if (hook_depth_ != 0 || delivering_)
+            return; // the outer loop delivers them
+        delivering_ = true;
+        struct reset {
+            bool& flag;
+            ~reset() { flag = false; }
+        } const done{delivering_};
+        while (!queued_events_.empty()) {
+            event_type e = std::move(queued_events_.front());
+            queued_events_.pop_front();
+            std::visit([&](auto const& ev) { route_event(ev); }, e);
+        }
     }
 
     template <class E>
     void route_event(E const& e)
     {
+        // A node stopped from a handler still tells the application what
+        // happened before it stopped, but its engines and discovery rest.
+        if (!running_) {
+            if (handler_)
+                handler_(event_type{e});
+            return;
+        }
         // Engines hear each other's events first (HyParView's neighbour
         // changes drive Plumtree's tree), then discovery, then the application.
         for_each_engine([&]<std::size_t I>(auto& engine) {
@@ -522,15 +598,16 @@ private:
         metrics_.increment("meshkit_transport_errors_total", 1);
         // Only "port unreachable" means the peer's process is gone; a local
         // error (message too long) or a transient route error does not.
-        if (!peer.is_unspecified() && ec == std::errc::connection_refused)
-            for_each_engine([&]<std::size_t I>(auto& e) {
-                if constexpr (requires { e.on_unreachable(std::declval<engine_context<basic_node, I>&>(), peer); }) {
-                    engine_context<basic_node, I> ctx{*this};
-                    e.on_unreachable(ctx, peer);
-                }
-            });
-        if (handler_)
-            handler_(event_type{transport_error{ec, peer}});
+        in_hook([&] {
+            if (!peer.is_unspecified() && ec == std::errc::connection_refused)
+                for_each_engine([&]<std::size_t I>(auto& e) {
+                    if constexpr (requires { e.on_unreachable(std::declval<engine_context<basic_node, I>&>(), peer); }) {
+                        engine_context<basic_node, I> ctx{*this};
+                        e.on_unreachable(ctx, peer);
+                    }
+                });
+            queue_event(transport_error{ec, peer});
+        });
     }
 
     void on_datagram(endpoint const& from, std::span<std::byte const> bytes)
@@ -555,6 +632,13 @@ private:
             return;
         }
         inbound const in{from, decoded->header};
+        in_hook([&] { dispatch(in, decoded->message); });
+        persist_discovery();
+    }
+
+    template <class Message>
+    void dispatch(inbound const& in, Message const& message)
+    {
         for_each_engine([&]<std::size_t I>(auto& e) {
             if constexpr (requires { e.on_datagram(std::declval<engine_context<basic_node, I>&>(), in); }) {
                 engine_context<basic_node, I> ctx{*this};
@@ -573,8 +657,7 @@ private:
                                                   "on_message(ctx, inbound const&, M const&) for "
                                                   "(see docs/concepts/engine.md)");
             },
-            decoded->message);
-        persist_discovery();
+            message);
     }
 
     node_config config_;
@@ -595,6 +678,10 @@ private:
     node_stats stats_;
     std::vector<std::byte> tx_;
     std::function<void(event_type const&)> handler_;
+    /// Raised inside hooks, waiting for the outermost one to return.
+    std::deque<event_type> queued_events_;
+    std::size_t hook_depth_ = 0;
+    bool delivering_ = false;
 };
 
 } // namespace meshkit
