@@ -14,6 +14,8 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
+#include <utility>
 #include <set>
 #include <string>
 #include <vector>
@@ -689,6 +691,81 @@ TEST(FlashbackGossip, APeerThatLeavesIsDroppedEverywhereAtOnce)
     w.net.advance(5s);
     for (auto* x : xs)
         EXPECT_EQ(x->discovery().find(leaving.id()), nullptr) << "PEER_UPDATE offline did not remove the record";
+}
+
+TEST(RelayedConnection, IsUsableFromBothSidesAsSoonAsEitherReportsIt)
+{
+    // Found through real NAT: a port-restricted cone facing a random
+    // symmetric NAT is relayed after the punch fails. The target took part
+    // in the punch, and its side stayed in the punch phase while the
+    // dialer's frames already arrived through the relay, so it reported
+    // the connection about 25 s late and what it sent meanwhile waited.
+    for (auto const& [from, to] : {std::pair{nat_preset::port_restricted_cone, nat_preset::symmetric},
+                                   std::pair{nat_preset::symmetric, nat_preset::port_restricted_cone}}) {
+        world w(61);
+        auto& x = w.add(from);
+        auto& y = w.add(to);
+        std::optional<time_point> x_up, y_up;
+        std::vector<std::string> at_x, at_y;
+        x.on_event([&](gossip_first_node::event_type const& e) {
+            if (auto const* u = std::get_if<nat::connection_up>(&e); u && u->peer == y.id() && !x_up)
+                x_up = w.net.now();
+            if (auto const* m = std::get_if<nat::peer_message>(&e))
+                at_x.emplace_back(reinterpret_cast<char const*>(m->payload.data()), m->payload.size());
+        });
+        y.on_event([&](gossip_first_node::event_type const& e) {
+            if (auto const* u = std::get_if<nat::connection_up>(&e); u && u->peer == x.id() && !y_up) {
+                y_up = w.net.now();
+                // The moment the target hears of the connection, it answers over it.
+                EXPECT_FALSE(send(y, x, "right away"));
+            }
+            if (auto const* m = std::get_if<nat::peer_message>(&e))
+                at_y.emplace_back(reinterpret_cast<char const*>(m->payload.data()), m->payload.size());
+        });
+        w.net.advance(20s);
+        ASSERT_FALSE(connect(x, y));
+        ASSERT_FALSE(send(x, y, "hello"));
+        w.net.advance(40s);
+        auto const info = x.engine<nat::connector>().find(y.id());
+        ASSERT_TRUE(info && info->established);
+        ASSERT_EQ(info->method, nat::connection_method::relayed);
+        ASSERT_TRUE(x_up && y_up) << "one side never reported the connection";
+        auto const apart = *y_up > *x_up ? *y_up - *x_up : *x_up - *y_up;
+        EXPECT_LE(apart, 1s) << to_string(from) << " -> " << to_string(to) << ": the sides came up "
+                             << std::chrono::duration_cast<std::chrono::milliseconds>(apart).count() << " ms apart";
+        auto const back = y.engine<nat::connector>().find(x.id());
+        ASSERT_TRUE(back && back->established);
+        EXPECT_EQ(back->method, nat::connection_method::relayed);
+        EXPECT_EQ(at_y, (std::vector<std::string>{"hello"}));
+        EXPECT_EQ(at_x, (std::vector<std::string>{"right away"}));
+    }
+}
+
+TEST(Connector, StopsProbingAnAddressThatCannotAnswer)
+{
+    // Found through real NAT: with fewer public peers than introducers
+    // wanted, a node asked discovery for more every 5 s and probed a
+    // symmetric peer's advertised address each time, for the whole
+    // session, even while connected to that peer through a relay.
+    world w(67, 2);
+    auto& x = w.add(nat_preset::port_restricted_cone);
+    auto& y = w.add(nat_preset::symmetric);
+    std::map<endpoint, int> failures;
+    x.on_event([&](gossip_first_node::event_type const& e) {
+        if (auto const* f = std::get_if<contact_failed>(&e))
+            ++failures[f->address];
+    });
+    w.net.advance(20s);
+    ASSERT_FALSE(connect(x, y));
+    w.net.advance(30s);
+    ASSERT_TRUE(x.engine<nat::connector>().find(y.id())->established);
+    failures.clear();
+    w.net.advance(10min);
+    int total = 0;
+    for (auto const& [address, n] : failures)
+        total += n;
+    EXPECT_LE(total, 3) << "probes of addresses that cannot answer kept failing";
+    ASSERT_TRUE(x.engine<nat::connector>().find(y.id())->established);
 }
 
 TEST(ConnectorHardening, StrangersCannotMakeANodeFireProbesOrRelayFrames)

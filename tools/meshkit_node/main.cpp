@@ -65,7 +65,7 @@ options parse(int argc, char** argv)
     CLI::App app{"meshkit-node (meshkit " MESHKIT_VERSION_STRING "): a real meshkit node over UDP.", "meshkit-node"};
     app.set_version_flag("--version", "meshkit " MESHKIT_VERSION_STRING);
     app.footer("overlay: lines on stdin are broadcast; deliveries and neighbour changes go to stdout.\n"
-               "node, bootstrap: lines on stdin go to every connected peer; connections, addresses\n"
+               "node, bootstrap: lines on stdin go to every connected or connecting peer; connections, addresses\n"
                "and messages go to stdout. See docs/meshkit-node.md.");
     std::map<std::string, role> const roles{
         {"overlay", role::overlay}, {"node", role::node}, {"bootstrap", role::bootstrap}, {"registry", role::registry}};
@@ -400,16 +400,23 @@ int run_gossip_first(options const& o)
     };
     try_connect();
 
-    // stdin: each line goes to every connected peer.
+    // stdin: each line goes to every peer we have a connection with. One
+    // still climbing the ladder queues it (the connector delivers it once
+    // the path is up); a line nobody can take is reported, never dropped.
     line_reader lines(io, [&](std::string line) {
         auto const bytes = std::as_bytes(std::span(line.data(), line.size()));
-        for (auto const& c : node->engine<nat::connector>().connections())
-            if (c.established) {
-                auto ec = node->with_engine<nat::connector>([&](auto& k, auto& ctx) { return k.send(ctx, c.peer, bytes); });
-                if (ec)
-                    std::fprintf(stderr, "meshkit-node: not sent to %s: %s\n", c.peer.short_hex().c_str(),
-                                 ec.message().c_str());
-            }
+        auto const connections = node->engine<nat::connector>().connections();
+        if (connections.empty())
+            std::fprintf(stderr, "meshkit-node: not sent: no connection\n");
+        for (auto const& c : connections) {
+            auto ec = node->with_engine<nat::connector>([&](auto& k, auto& ctx) { return k.send(ctx, c.peer, bytes); });
+            if (ec)
+                std::fprintf(stderr, "meshkit-node: not sent to %s: %s\n", c.peer.short_hex().c_str(),
+                             ec.message().c_str());
+            else if (!c.established)
+                std::fprintf(stderr, "meshkit-node: queued for %s until its connection is up\n",
+                             c.peer.short_hex().c_str());
+        }
     });
 
     periodic_printer metrics(io, o.metrics_every_s, [&] {

@@ -80,6 +80,16 @@ struct connector_config {
     duration retransmit_interval = std::chrono::seconds(1);
     /// Public peers to keep sessions with: our introducers and relays.
     std::size_t introducers = 3;
+    /** An introducer candidate that did not answer is not probed again for this long, doubling per failure.
+
+        With fewer public peers than `introducers`, discovery keeps offering
+        the same dead or unreachable addresses; without this the node would
+        probe them every few seconds for as long as it runs.
+    */
+    duration candidate_retry_initial = std::chrono::seconds(30);
+    duration candidate_retry_max = std::chrono::minutes(10);
+    /// Addresses remembered as unanswering (the oldest retry is forgotten first).
+    std::size_t max_unanswering = 64;
     /// Bounds: connections, relay sessions served, unacknowledged messages per connection.
     std::size_t max_connections = 256;
     std::size_t max_relay_sessions = 128;
@@ -280,6 +290,8 @@ public:
             return;
         if (std::any_of(candidates_.begin(), candidates_.end(), [&](candidate const& c) { return c.address == address; }))
             return;
+        if (cannot_introduce(ctx, address))
+            return;
         for (auto& [id, l] : links_) {
             if (l.path == address && !l.introducer) {
                 // A peer that connected to us is public to us too: adopt it as an introducer, and
@@ -307,6 +319,7 @@ public:
         for (auto it = candidates_.begin(); it != candidates_.end();)
             if (it->address == address) {
                 ctx.emit(contact_failed{address});
+                remember_unanswering(ctx.now(), address);
                 it = candidates_.erase(it);
             } else {
                 ++it;
@@ -558,6 +571,15 @@ public:
         if (!l.initiated) {
             l.relay = in.from; // follow the initiator's failover
             l.relay_confirmed = true;
+            if (l.path.is_unspecified() && l.ph != phase::relaying) {
+                // The target of a punch that failed: the initiator's first frame
+                // through a relay proves that path end to end. Take it now, so
+                // both sides report the connection and can send at once, rather
+                // than when our side of the punch times out.
+                l.ph = phase::relaying;
+                l.phase_since = ctx.now();
+                l.relay_verified = false;
+            }
         }
         if (l.relay == in.from) {
             l.relay_heard = ctx.now();
@@ -674,6 +696,13 @@ private:
     struct relay_session {
         endpoint requester;
         time_point expires;
+    };
+
+    /// An introducer candidate that did not answer, and when it may be tried again.
+    struct unanswering {
+        endpoint address;
+        time_point retry_at;
+        duration delay;
     };
 
     struct coordinated_punch {
@@ -1149,6 +1178,7 @@ private:
             if (now - it->first_probe >= cfg_.direct_timeout) {
                 endpoint const gone = it->address;
                 it = candidates_.erase(it);
+                remember_unanswering(now, gone);
                 ctx.emit(contact_failed{gone});
                 continue;
             }
@@ -1174,6 +1204,45 @@ private:
         // Introducers become nameable once their own records arrive by gossip: look again each second.
         if (++ticks_ % 10 == 0)
             publish_self(ctx);
+    }
+
+    /** Whether probing `address` as an introducer is pointless now.
+
+        It is when it failed recently (it waits out its retry delay), when
+        it is the advertised address of a peer we already have a link with
+        (that peer is reached through the ladder, whatever its NAT), or
+        when the peer's record says it is behind a symmetric NAT: its
+        advertised address is a mapping towards its observers only, and
+        never answers anyone else.
+    */
+    template <class Ctx>
+    bool cannot_introduce(Ctx& ctx, endpoint const& address) const
+    {
+        auto const failed = std::find_if(unanswering_.begin(), unanswering_.end(),
+                                         [&](unanswering const& u) { return u.address == address; });
+        if (failed != unanswering_.end() && ctx.now() < failed->retry_at)
+            return true;
+        for (auto const& p : ctx.discovery().peers())
+            if (!p.addresses.empty() && p.addresses.back() == address)
+                return p.nat == nat_type::symmetric || links_.contains(p.id);
+        return false;
+    }
+
+    void remember_unanswering(time_point now, endpoint const& address)
+    {
+        auto it = std::find_if(unanswering_.begin(), unanswering_.end(),
+                               [&](unanswering const& u) { return u.address == address; });
+        if (it == unanswering_.end()) {
+            if (unanswering_.size() >= cfg_.max_unanswering)
+                unanswering_.erase(std::min_element(unanswering_.begin(), unanswering_.end(),
+                                                    [](unanswering const& a, unanswering const& b) {
+                                                        return a.retry_at < b.retry_at;
+                                                    }));
+            unanswering_.push_back({address, now, duration{}});
+            it = std::prev(unanswering_.end());
+        }
+        it->delay = it->delay == duration{} ? cfg_.candidate_retry_initial : std::min(it->delay * 2, cfg_.candidate_retry_max);
+        it->retry_at = now + it->delay;
     }
 
     /// Advances one connection. @return false when it should be forgotten.
@@ -1293,6 +1362,7 @@ private:
     observed_address observed_;
     std::map<node_id, link> links_;
     std::vector<candidate> candidates_;
+    std::vector<unanswering> unanswering_;
     std::map<std::pair<node_id, node_id>, relay_session> relay_sessions_;
     std::deque<coordinated_punch> recent_punches_;
     std::map<std::uint64_t, node_id> fires_;

@@ -19,9 +19,10 @@ namespace meshkit::udp {
     keeps its identity and its peer cache. The environment is an
     `asio::io_context`.
 
-    Cache gossip compares timestamps with a 30 s skew limit, so nodes must
-    share a clock epoch to within that: true for processes on one host
-    (CLOCK_MONOTONIC), the network namespaces of one host included.
+    No clock value crosses the wire, so its nodes may run on any hosts:
+    the steady clock counts from each host's boot and nothing compares two
+    hosts' readings (tests/tools/meshkit_gossip_first_test.sh proves it in
+    time namespaces days apart).
 */
 struct gossip_first_policies : reference::gossip_first_policies {
     using transport = ::meshkit::udp::transport;
