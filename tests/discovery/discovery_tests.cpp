@@ -3,6 +3,7 @@
 
 #include <meshkit/nat/observed_address.hpp>
 #include <meshkit/storage/file_store.hpp>
+#include <meshkit/discovery/peer_record.hpp>
 #include <meshkit/storage/memory_store.hpp>
 
 #include <support/bytes.hpp>
@@ -308,6 +309,35 @@ TEST(BootstrapCache, PersistsAcrossARestartAndSurvivesATornWrite)
     ASSERT_NE(p3, nullptr);
     EXPECT_EQ(p3->successes, 1u);
     EXPECT_EQ(p3->rtt_us, 30000u);
+}
+
+TEST(BootstrapCache, SavedTimesAreAgesSoARebootedClockCannotMakeAPeerLookFresh)
+{
+    // The host reboots: its monotonic clock starts again near zero. A saved
+    // time point (5,000 s) would lie an hour in the new clock's future, and
+    // the peer would be gossiped as just seen. Ages carry over instead.
+    storage::memory_store disk;
+    {
+        bootstrap_cache c;
+        c.upsert(peer(1), at(4000s)); // seen at 4,000 s
+        c.observe_time(at(5000s));    // saved at 5,000 s: 1,000 s old
+        ASSERT_FALSE(c.save(disk));
+    }
+    bootstrap_cache rebooted;
+    ASSERT_FALSE(rebooted.load(disk, at(30s)));
+    auto const* p = rebooted.find(node_id::from_seed(1));
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(30 - p->last_seen_s, 1000) << "the peer's age survives the reboot";
+    auto const record = discovery::shareable(
+        [&] {
+            auto q = *p;
+            q.broadcasting = true;
+            q.version = 1;
+            return q;
+        }(),
+        30);
+    ASSERT_TRUE(record);
+    EXPECT_EQ(record->age_s, 1000u);
 }
 
 // -- observed addresses ------------------------------------------------------------------

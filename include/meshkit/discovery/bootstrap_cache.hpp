@@ -300,12 +300,22 @@ public:
     /// The storage key the cache lives under.
     static constexpr char const* storage_key = "meshkit/bootstrap_cache";
 
-    /// Saves every peer. @return the backend's error, if any.
+    /** Saves every peer. @return the backend's error, if any.
+
+        Times are saved as ages (seconds before the last `observe_time`):
+        the monotonic clock starts again at the next boot, so a saved time
+        point would mean nothing, or lie in the future, when loaded.
+    */
     template <storage_backend S>
     std::error_code save(S& storage)
     {
         std::vector<std::byte> bytes;
-        wire::encode(peers_, bytes);
+        std::vector<cached_peer> aged = peers_;
+        for (auto& p : aged) {
+            p.first_seen_s = seconds(now_) - p.first_seen_s;
+            p.last_seen_s = seconds(now_) - p.last_seen_s;
+        }
+        wire::encode(aged, bytes);
         std::error_code ec = storage.store(storage_key, bytes);
         if (!ec)
             changes_ = 0;
@@ -340,6 +350,10 @@ public:
             // Revisions continue from the saved ones, so a neighbour's "since"
             // never skips what changed after a restart.
             revision_ = std::max(revision_, p.changed_rev);
+            // Saved ages become times on this run's clock; the time the node
+            // was down is unknown to a monotonic clock, and not counted.
+            p.first_seen_s = seconds(now) - std::max<std::int64_t>(0, p.first_seen_s);
+            p.last_seen_s = seconds(now) - std::max<std::int64_t>(0, p.last_seen_s);
             upsert(std::move(p), now);
         }
         changes_ = 0;
