@@ -48,7 +48,7 @@
 #include <meshkit/node_id.hpp>
 #include <meshkit/node_policies.hpp>
 #include <meshkit/node_stats.hpp>
-#include <meshkit/overlay_events.hpp>
+#include <meshkit/link_events.hpp>
 #include <meshkit/peer_events.hpp>
 #include <meshkit/peer_info.hpp>
 #include <meshkit/result.hpp>

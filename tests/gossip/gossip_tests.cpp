@@ -323,7 +323,7 @@ TEST(UdpOverlay, SixteenNodesBroadcastAndRepairAroundAKilledNode)
         nodes.back()->on_event([&got, &last_change, i](udp_node::event_type const& ev) {
             if (auto const* d = std::get_if<broadcast::delivered>(&ev))
                 got[i].insert(d->key.seq);
-            if (std::holds_alternative<neighbor_up>(ev) || std::holds_alternative<neighbor_down>(ev))
+            if (std::holds_alternative<link_up>(ev) || std::holds_alternative<link_down>(ev))
                 last_change = std::chrono::steady_clock::now();
         });
         nodes.back()->start();

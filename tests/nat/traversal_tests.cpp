@@ -136,7 +136,7 @@ std::error_code send(gossip_first_node& from, gossip_first_node& to, std::string
     symmetric NAT facing an endpoint-independent one; two symmetric NATs
     (random or sequential) still need the relay.
 */
-nat::connection_method expected_method(nat_preset from, nat_preset to)
+link_method expected_method(nat_preset from, nat_preset to)
 {
     auto const filters_nothing = [](nat_preset p) { return p == nat_preset::open || p == nat_preset::full_cone; };
     auto const random_symmetric = [](nat_preset p) { return p == nat_preset::symmetric; };
@@ -146,11 +146,11 @@ nat::connection_method expected_method(nat_preset from, nat_preset to)
                p == nat_preset::symmetric_sequential;
     };
     if (filters_nothing(to))
-        return nat::connection_method::direct;
+        return link_method::direct;
     if ((random_symmetric(from) && port_filter(to)) || (random_symmetric(to) && port_filter(from)) ||
         (symmetric(from) && symmetric(to)))
-        return nat::connection_method::relayed;
-    return nat::connection_method::punched;
+        return link_method::relayed;
+    return link_method::punched;
 }
 
 TEST(NatMatrix, EveryPairOfPresetsGetsTheMethodItsNatsAllow)
@@ -170,7 +170,7 @@ TEST(NatMatrix, EveryPairOfPresetsGetsTheMethodItsNatsAllow)
             auto const info = x.engine<nat::connector>().find(y.id());
             ASSERT_TRUE(info && info->established) << to_string(pa) << " -> " << to_string(pb) << " did not connect";
             EXPECT_EQ(info->method, expected_method(pa, pb))
-                << to_string(pa) << " -> " << to_string(pb) << " connected " << nat::to_string(info->method);
+                << to_string(pa) << " -> " << to_string(pb) << " connected " << to_string(info->method);
             EXPECT_EQ(info->pending_messages, 0u) << to_string(pa) << " -> " << to_string(pb) << ": message not delivered";
             ++checked;
         }
@@ -224,7 +224,7 @@ TEST(NatTraversal, SymmetricFacingSymmetricIsRelayedAndLosesNothingWhenTheRelayD
     w.net.advance(40s);
     auto info = x.engine<nat::connector>().find(y.id());
     ASSERT_TRUE(info && info->established);
-    ASSERT_EQ(info->method, nat::connection_method::relayed);
+    ASSERT_EQ(info->method, link_method::relayed);
     endpoint const first_relay = info->relay;
 
     // 300 messages, one every 100 ms; the relay dies a third of the way in.
@@ -246,7 +246,7 @@ TEST(NatTraversal, SymmetricFacingSymmetricIsRelayedAndLosesNothingWhenTheRelayD
 
     info = x.engine<nat::connector>().find(y.id());
     ASSERT_TRUE(info && info->established);
-    EXPECT_EQ(info->method, nat::connection_method::relayed);
+    EXPECT_EQ(info->method, link_method::relayed);
     EXPECT_NE(info->relay, first_relay) << "no failover to another relay";
     EXPECT_GE(x.engine<nat::connector>().stats().failovers, 1u);
     ASSERT_EQ(failovers.size(), 1u);
@@ -365,7 +365,7 @@ TEST(Registry, TracksOnlyBootstrapNodesAndCountsReports)
     auto const& m = server.reports_by_nat();
     // x's punch to y, reported with both NAT types as the nodes learned them.
     EXPECT_GE(m[static_cast<int>(nat::nat_type::cone)][static_cast<int>(nat::nat_type::cone)]
-               [static_cast<int>(nat::connection_method::punched) - 1],
+               [static_cast<int>(link_method::punched) - 1],
               1u);
 
     // Registrations expire after their TTL (1 h), swept by the cleanup.
@@ -626,7 +626,7 @@ TEST(FlashbackGossip, HostsWhoseClocksDisagreeByHoursAgreeOnFreshnessAndConnect)
     w.net.advance(30s);
     auto const info = xs[2]->engine<nat::connector>().find(xs[3]->id());
     ASSERT_TRUE(info && info->established);
-    EXPECT_EQ(info->method, nat::connection_method::punched);
+    EXPECT_EQ(info->method, link_method::punched);
     EXPECT_EQ(received.count("across clocks"), 1u);
 
     // A dead node's record expires everywhere after Flashback's 2 h, measured on each host's own clock.
@@ -708,13 +708,13 @@ TEST(RelayedConnection, IsUsableFromBothSidesAsSoonAsEitherReportsIt)
         std::optional<time_point> x_up, y_up;
         std::vector<std::string> at_x, at_y;
         x.on_event([&](gossip_first_node::event_type const& e) {
-            if (auto const* u = std::get_if<nat::connection_up>(&e); u && u->peer == y.id() && !x_up)
+            if (auto const* u = std::get_if<link_up>(&e); u && u->peer == y.id() && !x_up)
                 x_up = w.net.now();
             if (auto const* m = std::get_if<nat::peer_message>(&e))
                 at_x.emplace_back(reinterpret_cast<char const*>(m->payload.data()), m->payload.size());
         });
         y.on_event([&](gossip_first_node::event_type const& e) {
-            if (auto const* u = std::get_if<nat::connection_up>(&e); u && u->peer == x.id() && !y_up) {
+            if (auto const* u = std::get_if<link_up>(&e); u && u->peer == x.id() && !y_up) {
                 y_up = w.net.now();
                 // The moment the target hears of the connection, it answers over it.
                 EXPECT_FALSE(send(y, x, "right away"));
@@ -728,14 +728,14 @@ TEST(RelayedConnection, IsUsableFromBothSidesAsSoonAsEitherReportsIt)
         w.net.advance(40s);
         auto const info = x.engine<nat::connector>().find(y.id());
         ASSERT_TRUE(info && info->established);
-        ASSERT_EQ(info->method, nat::connection_method::relayed);
+        ASSERT_EQ(info->method, link_method::relayed);
         ASSERT_TRUE(x_up && y_up) << "one side never reported the connection";
         auto const apart = *y_up > *x_up ? *y_up - *x_up : *x_up - *y_up;
         EXPECT_LE(apart, 1s) << to_string(from) << " -> " << to_string(to) << ": the sides came up "
                              << std::chrono::duration_cast<std::chrono::milliseconds>(apart).count() << " ms apart";
         auto const back = y.engine<nat::connector>().find(x.id());
         ASSERT_TRUE(back && back->established);
-        EXPECT_EQ(back->method, nat::connection_method::relayed);
+        EXPECT_EQ(back->method, link_method::relayed);
         EXPECT_EQ(at_y, (std::vector<std::string>{"hello"}));
         EXPECT_EQ(at_x, (std::vector<std::string>{"right away"}));
     }

@@ -76,13 +76,13 @@ TEST(QueuedEvents, AHandlerMayStopTheNodeFromInsideADelivery)
     node_config cb;
     cb.seed = 2;
     sim_gossip_node b{net, cb, discovery::static_seeds{a.local_endpoint()}};
-    // HyParView raises peer_up and neighbor_up in the same hook; the handler
+    // HyParView raises peer_up and link_up in the same hook; the handler
     // stops the node on the first, so the second is still in the queue.
     std::vector<std::string> seen;
     bool stopped_once = false;
     b.on_event([&](sim_gossip_node::event_type const& e) {
         std::string const what = std::holds_alternative<peer_up>(e)       ? "peer_up"
-                                 : std::holds_alternative<neighbor_up>(e) ? "neighbor_up"
+                                 : std::holds_alternative<link_up>(e) ? "link_up"
                                                                           : "";
         if (what.empty() || stopped_once)
             return;
@@ -100,7 +100,7 @@ TEST(QueuedEvents, AHandlerMayStopTheNodeFromInsideADelivery)
     net.advance(30s);
     EXPECT_EQ(b.stats().datagrams_received, received) << "a stopped node went on processing datagrams";
     // What the hook raised before the stop is still told to the application, once, in order.
-    EXPECT_EQ(seen, (std::vector<std::string>{"peer_up", "neighbor_up after stop"}));
+    EXPECT_EQ(seen, (std::vector<std::string>{"peer_up", "link_up after stop"}));
 
     // It resumes when started again, and the overlay forms.
     b.start();

@@ -250,11 +250,10 @@ int run_overlay(options const& o)
             std::printf("deliver from %s hops %u seq %llu: %s\n", d->key.origin.short_hex().c_str(),
                         static_cast<unsigned>(d->hops), static_cast<unsigned long long>(d->key.seq),
                         text_of(d->payload).c_str());
-        else if (auto const* up = std::get_if<neighbor_up>(&ev))
-            std::printf("neighbor up %s %s\n", up->peer.id.short_hex().c_str(), up->peer.address.to_string().c_str());
-        else if (auto const* down = std::get_if<neighbor_down>(&ev))
-            std::printf("neighbor down %s %s\n", down->peer.id.short_hex().c_str(),
-                        down->peer.address.to_string().c_str());
+        else if (auto const* up = std::get_if<link_up>(&ev))
+            std::printf("neighbor up %s %s\n", up->peer.short_hex().c_str(), up->address.to_string().c_str());
+        else if (auto const* down = std::get_if<link_down>(&ev))
+            std::printf("neighbor down %s %s\n", down->peer.short_hex().c_str(), down->address.to_string().c_str());
         else if (auto const* f = std::get_if<contact_failed>(&ev))
             std::fprintf(stderr, "meshkit-node: no answer from %s\n", f->address.to_string().c_str());
     });
@@ -359,16 +358,16 @@ int run_gossip_first(options const& o)
         std::printf("cache loaded %zu peers\n", node->discovery().size());
 
     node->on_event([&](udp::gossip_first_node::event_type const& ev) {
-        if (auto const* up = std::get_if<nat::connection_up>(&ev))
+        if (auto const* up = std::get_if<link_up>(&ev))
             std::printf("connection up %s %s method %s attempts %u time_ms %s%s%s\n", up->peer.to_hex().c_str(),
-                        up->address.to_string().c_str(), nat::to_string(up->method), up->attempts,
+                        up->address.to_string().c_str(), to_string(up->method), up->attempts,
                         ms_of(up->time_to_connect).c_str(), up->initiated ? " initiated" : "",
                         up->upgraded ? " upgraded" : "");
         else if (auto const* moved = std::get_if<nat::relay_failover>(&ev))
             std::printf("relay failover %s from %s to %s outage_ms %s\n", moved->peer.to_hex().c_str(),
                         moved->old_relay.to_string().c_str(), moved->new_relay.to_string().c_str(),
                         ms_of(moved->outage).c_str());
-        else if (auto const* down = std::get_if<nat::connection_down>(&ev))
+        else if (auto const* down = std::get_if<link_down>(&ev))
             std::printf("connection down %s %s\n", down->peer.to_hex().c_str(), down->address.to_string().c_str());
         else if (auto const* f = std::get_if<nat::connection_failed>(&ev))
             std::printf("connection failed %s attempts %u retry_ms %s\n", f->peer.to_hex().c_str(), f->attempts,

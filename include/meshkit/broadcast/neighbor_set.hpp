@@ -3,7 +3,7 @@
 #ifndef MESHKIT_BROADCAST_NEIGHBOR_SET_HPP
 #define MESHKIT_BROADCAST_NEIGHBOR_SET_HPP
 
-#include <meshkit/overlay_events.hpp>
+#include <meshkit/link_events.hpp>
 #include <meshkit/peer_info.hpp>
 
 #include <algorithm>
@@ -12,27 +12,35 @@
 namespace meshkit::broadcast {
 
 /** The neighbours a broadcast engine pushes to, kept in step with the
-    membership engine's `neighbor_up` / `neighbor_down` events.
+    membership engine's `link_up` / `link_down` events.
 
     A plain vector: an active view holds a handful of peers, so a linear
     scan beats any index, and iteration order is the order peers came up.
 */
 class neighbor_set {
 public:
-    /// Adds the peer, or adopts its new address if it is already a neighbour.
-    void on(neighbor_up const& e)
+    /** Adds the peer, or adopts its new address if it is already a neighbour.
+
+        A relayed link is no neighbour: its address is the relay's, which
+        would take a broadcast for itself.
+    */
+    void on(link_up const& e)
     {
+        if (e.method == link_method::relayed) {
+            on(link_down{e.peer, e.address});
+            return;
+        }
         for (auto& p : peers_)
-            if (p.id == e.peer.id) {
-                p.address = e.peer.address;
+            if (p.id == e.peer) {
+                p.address = e.address;
                 return;
             }
-        peers_.push_back(e.peer);
+        peers_.push_back(peer_info{e.peer, e.address});
     }
 
-    void on(neighbor_down const& e)
+    void on(link_down const& e)
     {
-        std::erase_if(peers_, [&](peer_info const& p) { return p.id == e.peer.id; });
+        std::erase_if(peers_, [&](peer_info const& p) { return p.id == e.peer; });
     }
 
     [[nodiscard]] bool contains(node_id const& id) const noexcept

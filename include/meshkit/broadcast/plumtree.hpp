@@ -10,7 +10,7 @@
 #include <meshkit/broadcast/plumtree_messages.hpp>
 #include <meshkit/error.hpp>
 #include <meshkit/inbound.hpp>
-#include <meshkit/overlay_events.hpp>
+#include <meshkit/link_events.hpp>
 #include <meshkit/peer_info.hpp>
 #include <meshkit/result.hpp>
 #include <meshkit/time.hpp>
@@ -76,7 +76,7 @@ struct plumtree_config {
     missing message grafts the announcer back to eager, so the tree repairs
     itself and, in a stable overlay, each node receives each payload once.
 
-    It learns its neighbours from `neighbor_up` / `neighbor_down` events
+    It learns its neighbours from `link_up` / `link_down` events
     (HyParView's), and emits `delivered` for each first receipt.
 */
 class plumtree {
@@ -216,26 +216,31 @@ public:
     }
 
     template <class Ctx>
-    void on_event(Ctx&, neighbor_up const& e)
+    void on_event(Ctx& ctx, link_up const& e)
     {
+        // A relayed link's address is the relay's: no tree edge goes through it.
+        if (e.method == link_method::relayed) {
+            on_event(ctx, link_down{e.peer, e.address});
+            return;
+        }
         // A known neighbour re-announced at a new address keeps its link state.
         for (auto* set : {&eager_, &lazy_})
             for (auto& p : *set)
-                if (p.id == e.peer.id) {
-                    p.address = e.peer.address;
+                if (p.id == e.peer) {
+                    p.address = e.address;
                     return;
                 }
-        eager_.push_back(e.peer);
+        eager_.push_back(peer_info{e.peer, e.address});
     }
 
     template <class Ctx>
-    void on_event(Ctx&, neighbor_down const& e)
+    void on_event(Ctx&, link_down const& e)
     {
-        erase(eager_, e.peer.id);
-        erase(lazy_, e.peer.id);
-        std::erase_if(queued_, [&](queued_ihave const& q) { return q.to.id == e.peer.id; });
+        erase(eager_, e.peer);
+        erase(lazy_, e.peer);
+        std::erase_if(queued_, [&](queued_ihave const& q) { return q.to.id == e.peer; });
         for (auto& [key, m] : missing_)
-            std::erase_if(m.announcers, [&](announcer const& a) { return a.peer.id == e.peer.id; });
+            std::erase_if(m.announcers, [&](announcer const& a) { return a.peer.id == e.peer; });
     }
 
     template <class Ctx>

@@ -11,7 +11,7 @@
 #include <meshkit/broadcast/push_gossip_messages.hpp>
 #include <meshkit/error.hpp>
 #include <meshkit/inbound.hpp>
-#include <meshkit/overlay_events.hpp>
+#include <meshkit/link_events.hpp>
 #include <meshkit/peer_info.hpp>
 #include <meshkit/result.hpp>
 #include <meshkit/type_list.hpp>
@@ -93,13 +93,13 @@ public:
     }
 
     template <class Ctx>
-    void on_event(Ctx&, neighbor_up const& e)
+    void on_event(Ctx&, link_up const& e)
     {
         peers_.on(e);
     }
 
     template <class Ctx>
-    void on_event(Ctx&, neighbor_down const& e)
+    void on_event(Ctx&, link_down const& e)
     {
         peers_.on(e);
     }

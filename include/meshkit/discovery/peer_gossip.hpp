@@ -103,8 +103,8 @@ struct peer_gossip_stats {
     checks it with a `meshkit:` message.
 
     @par Events
-    None of its own: it listens to `nat::connection_up`,
-    `nat::connection_down` and `nat::address_observed`.
+    None of its own: it listens to `link_up`,
+    `link_down` and `nat::address_observed`.
 */
 class peer_gossip {
 public:
@@ -158,16 +158,16 @@ public:
     }
 
     template <class Ctx>
-    void on_event(Ctx& ctx, nat::connection_up const& e)
+    void on_event(Ctx& ctx, link_up const& e)
     {
         // Gossip runs over paths that work without a third party.
-        if (e.method == nat::connection_method::relayed)
+        if (e.method == link_method::relayed)
             return;
         add_neighbor(ctx, e.peer, e.address);
     }
 
     template <class Ctx>
-    void on_event(Ctx&, nat::connection_down const& e)
+    void on_event(Ctx&, link_down const& e)
     {
         std::erase_if(neighbors_, [&](neighbor const& n) { return n.id == e.peer; });
     }

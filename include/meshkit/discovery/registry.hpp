@@ -5,7 +5,7 @@
 
 #include <meshkit/discovery/registry_messages.hpp>
 #include <meshkit/inbound.hpp>
-#include <meshkit/nat/connection_method.hpp>
+#include <meshkit/link_events.hpp>
 #include <meshkit/nat/nat_type.hpp>
 #include <meshkit/node_id.hpp>
 #include <meshkit/time.hpp>

@@ -94,7 +94,7 @@ public:
     }
 
     template <class Ctx>
-    void on_event(Ctx& ctx, nat::connection_up const& e)
+    void on_event(Ctx& ctx, link_up const& e)
     {
         if (!cfg_.registry || !e.initiated)
             return;

@@ -4,7 +4,7 @@
 #define MESHKIT_DISCOVERY_REGISTRY_MESSAGES_HPP
 
 #include <meshkit/discovery/peer_record.hpp>
-#include <meshkit/nat/connection_method.hpp>
+#include <meshkit/link_events.hpp>
 #include <meshkit/nat/nat_type.hpp>
 #include <meshkit/wire/message.hpp>
 #include <meshkit/wire/registry.hpp>
@@ -42,7 +42,7 @@ struct rg_list_response {
 /// How one connection was made: the registry's dashboard data.
 struct rg_connection_report {
     static constexpr wire::type_id wire_id = 0x0064;
-    nat::connection_method method = nat::connection_method::direct;
+    link_method method = link_method::direct;
     nat::nat_type local_nat = nat::nat_type::unknown;
     nat::nat_type remote_nat = nat::nat_type::unknown;
     std::uint32_t time_to_connect_ms = 0;

@@ -6,7 +6,7 @@
 #include <meshkit/endpoint.hpp>
 #include <meshkit/inbound.hpp>
 #include <meshkit/membership/hyparview_messages.hpp>
-#include <meshkit/overlay_events.hpp>
+#include <meshkit/link_events.hpp>
 #include <meshkit/peer_events.hpp>
 #include <meshkit/peer_info.hpp>
 #include <meshkit/time.hpp>
@@ -91,7 +91,7 @@ struct hyparview_config {
     same one.
 
     @par Events
-    `neighbor_up` and `neighbor_down` (for broadcast engines), `peer_up`
+    `link_up` and `link_down` (for broadcast engines), `peer_up`
     (a join's contact answered), `contact_failed` (a join went unanswered),
     `peers_wanted` (both views are empty, or the passive view is below
     `passive_low_water` at a shuffle: ask discovery).
@@ -99,7 +99,7 @@ struct hyparview_config {
 class hyparview {
 public:
     using messages = hyparview_messages;
-    using events = type_list<neighbor_up, neighbor_down, peer_up, contact_failed, peers_wanted>;
+    using events = type_list<link_up, link_down, peer_up, contact_failed, peers_wanted>;
 
     explicit hyparview(hyparview_config cfg = {}) : cfg_(cfg)
     {
@@ -433,7 +433,7 @@ private:
             a->last_heard = ctx.now();
             if (a->peer.address != peer.address) {
                 a->peer.address = peer.address;
-                ctx.emit(neighbor_up{peer}); // re-announced: broadcast engines adopt the new address
+                ctx.emit(link_up{peer.id, peer.address}); // re-announced: broadcast engines adopt the new address
             }
             return;
         }
@@ -444,11 +444,11 @@ private:
             peer_info const victim = active_[victim_index].peer;
             active_.erase(active_.begin() + static_cast<std::ptrdiff_t>(victim_index));
             ctx.send(victim.address, hv_disconnect{true});
-            ctx.emit(neighbor_down{victim});
+            ctx.emit(link_down{victim.id, victim.address});
             add_passive(ctx, victim.address);
         }
         active_.push_back({peer, ctx.now()});
-        ctx.emit(neighbor_up{peer});
+        ctx.emit(link_up{peer.id, peer.address});
     }
 
     template <class Ctx>
@@ -459,7 +459,7 @@ private:
             return false;
         peer_info const gone = it->peer;
         active_.erase(it);
-        ctx.emit(neighbor_down{gone});
+        ctx.emit(link_down{gone.id, gone.address});
         return true;
     }
 

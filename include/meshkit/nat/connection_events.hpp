@@ -4,7 +4,7 @@
 #define MESHKIT_NAT_CONNECTION_EVENTS_HPP
 
 #include <meshkit/endpoint.hpp>
-#include <meshkit/nat/connection_method.hpp>
+#include <meshkit/link_events.hpp>
 #include <meshkit/nat/nat_type.hpp>
 #include <meshkit/node_id.hpp>
 #include <meshkit/time.hpp>
@@ -18,29 +18,9 @@ namespace meshkit::nat {
 /** Events the connector emits.
 
     Cache gossip listens to them (a direct connection is a gossip
-    neighbour), the registry reporter turns `connection_up` into a report,
+    neighbour), the registry reporter turns `link_up` into a report,
     and the application sees them all.
 */
-
-/** A connection to `peer` works, or moved to a better method.
-
-    Emitted on both sides. `initiated` is true on the side that asked for
-    the connection, which is the side whose `attempts` and `time_to_connect`
-    measure the ladder.
-*/
-struct connection_up {
-    node_id peer;
-    /// The peer's address on a direct or punched path; its relay's on a relayed one.
-    endpoint address;
-    connection_method method = connection_method::direct;
-    bool initiated = false;
-    /// Passes up the ladder (1 for a first-try success).
-    unsigned attempts = 1;
-    duration time_to_connect{};
-    /// A relayed connection that became direct or punched.
-    bool upgraded = false;
-    nat_type peer_nat = nat_type::unknown;
-};
 
 /** A relayed connection moved to another relay: the old one went silent.
 
@@ -52,12 +32,6 @@ struct relay_failover {
     endpoint old_relay;
     endpoint new_relay;
     duration outage{};
-};
-
-/// A connection was lost: its peer went silent past the timeout.
-struct connection_down {
-    node_id peer;
-    endpoint address;
 };
 
 /** The ladder ran out of rungs for `peer`: no direct path, no punch, no relay.

@@ -9,7 +9,7 @@
 #include <meshkit/inbound.hpp>
 #include <meshkit/membership/rtt_estimator.hpp>
 #include <meshkit/nat/connection_events.hpp>
-#include <meshkit/nat/connection_method.hpp>
+#include <meshkit/link_events.hpp>
 #include <meshkit/nat/nat_type.hpp>
 #include <meshkit/nat/observed_address.hpp>
 #include <meshkit/nat/traversal_messages.hpp>
@@ -107,7 +107,7 @@ struct connector_config {
 /// A connection as the application sees it.
 struct connection_info {
     node_id peer;
-    connection_method method = connection_method::direct;
+    link_method method = link_method::direct;
     bool established = false;
     bool initiated = false;
     bool upgraded = false;
@@ -169,14 +169,14 @@ struct connector_stats {
     `start` checks it with a `meshkit:` message.
 
     @par Events
-    `connection_up`, `connection_down`, `connection_failed`,
+    `link_up`, `link_down`, `connection_failed`,
     `relay_failover`, `address_observed`, `peer_message`, `contact_failed`,
     `peers_wanted`.
 */
 class connector {
 public:
     using messages = traversal_messages;
-    using events = type_list<connection_up, connection_down, connection_failed, relay_failover, address_observed,
+    using events = type_list<link_up, link_down, connection_failed, relay_failover, address_observed,
                              peer_message, contact_failed, peers_wanted>;
 
     explicit connector(connector_config cfg = {}) : cfg_(cfg), observed_(cfg.observed) {}
@@ -346,12 +346,12 @@ public:
             l.started = ctx.now();
             l.backoff = cfg_.backoff_initial;
             l.tx_session = ctx.rng()() | 1;
-            establish(ctx, l, in.from, connection_method::direct);
+            establish(ctx, l, in.from, link_method::direct);
             return;
         }
         link& l = it->second;
         if (l.path.is_unspecified())
-            establish(ctx, l, in.from, l.ph == phase::direct ? connection_method::direct : connection_method::punched);
+            establish(ctx, l, in.from, l.ph == phase::direct ? link_method::direct : link_method::punched);
         else if (l.path == in.from)
             l.last_heard = ctx.now();
     }
@@ -380,7 +380,7 @@ public:
         observe(ctx, from, in.from, m.observed);
         if (l.path.is_unspecified()) {
             bool const first_try = l.ph == phase::direct;
-            establish(ctx, l, in.from, first_try ? connection_method::direct : connection_method::punched);
+            establish(ctx, l, in.from, first_try ? link_method::direct : link_method::punched);
             if (first_try)
                 note_public(ctx, from, in.from, l.rtt.smoothed());
         } else if (l.path == in.from) {
@@ -511,7 +511,7 @@ public:
         l.next_upgrade = ctx.now() + cfg_.upgrade_interval;
         // The connection is up when the peer answers through the relay, not when the relay says yes.
         send_frame(ctx, l, frame_kind::keepalive, 0, {});
-        if (l.method == connection_method::relayed && l.reported_up) {
+        if (l.method == link_method::relayed && l.reported_up) {
             ++stats_.failovers; // a new relay for a connection that was already relayed
             for (auto& o : l.unacked)
                 transmit(ctx, l, o);
@@ -585,7 +585,7 @@ public:
             l.relay_heard = ctx.now();
             if (!l.relay_verified && l.ph == phase::relaying) {
                 l.relay_verified = true; // the first frame from the peer: the relayed path works end to end
-                if (!(l.reported_up && l.method == connection_method::relayed)) {
+                if (!(l.reported_up && l.method == link_method::relayed)) {
                     establish_relayed(ctx, l);
                 } else if (!l.failed_relay.is_unspecified()) {
                     ctx.emit(relay_failover{l.peer, l.failed_relay, l.relay, ctx.now() - l.failed_relay_heard});
@@ -668,7 +668,7 @@ private:
         std::vector<endpoint> tried_relays;
         std::vector<std::uint16_t> peer_ports;
         phase ph = phase::direct;
-        connection_method method = connection_method::direct;
+        link_method method = link_method::direct;
         nat_type peer_nat = nat_type::unknown;
         bool initiated = false, introducer = false, reported_up = false, upgraded = false;
         // The relay accepted the session; a frame from the peer crossed it (end to end).
@@ -939,7 +939,7 @@ private:
     {
         ++stats_.failed_passes;
         if (l.reported_up)
-            ctx.emit(connection_down{l.peer, l.path.is_unspecified() ? l.relay : l.path});
+            ctx.emit(link_down{l.peer, l.path.is_unspecified() ? l.relay : l.path});
         l.reported_up = false;
         l.ph = phase::waiting;
         l.path = {};
@@ -952,9 +952,9 @@ private:
     }
 
     template <class Ctx>
-    void establish(Ctx& ctx, link& l, endpoint const& path, connection_method method)
+    void establish(Ctx& ctx, link& l, endpoint const& path, link_method method)
     {
-        bool const was_relayed = l.reported_up && l.method == connection_method::relayed;
+        bool const was_relayed = l.reported_up && l.method == link_method::relayed;
         l.path = path;
         l.target = path;
         l.ph = phase::established;
@@ -978,21 +978,22 @@ private:
     template <class Ctx>
     void establish_relayed(Ctx& ctx, link& l)
     {
-        l.method = connection_method::relayed;
+        l.method = link_method::relayed;
         l.last_heard = ctx.now();
         l.backoff = cfg_.backoff_initial;
-        count(ctx, connection_method::relayed);
+        count(ctx, link_method::relayed);
         announce_up(ctx, l);
         retransmit(ctx, l, ctx.now());
     }
 
     template <class Ctx>
-    void count(Ctx& ctx, connection_method m)
+    void count(Ctx& ctx, link_method m)
     {
         switch (m) {
-        case connection_method::direct: ++stats_.direct; ctx.metrics().increment("meshkit_connections_direct_total", 1); break;
-        case connection_method::punched: ++stats_.punched; ctx.metrics().increment("meshkit_connections_punched_total", 1); break;
-        case connection_method::relayed: ++stats_.relayed; ctx.metrics().increment("meshkit_connections_relayed_total", 1); break;
+        case link_method::direct: ++stats_.direct; ctx.metrics().increment("meshkit_connections_direct_total", 1); break;
+        case link_method::punched: ++stats_.punched; ctx.metrics().increment("meshkit_connections_punched_total", 1); break;
+        case link_method::relayed: ++stats_.relayed; ctx.metrics().increment("meshkit_connections_relayed_total", 1); break;
+        case link_method::attached: break; // the ladder makes no attachments
         }
     }
 
@@ -1003,7 +1004,7 @@ private:
             l.time_to_connect = ctx.now() - l.started;
         bool const upgrade = l.reported_up;
         l.reported_up = true;
-        ctx.emit(connection_up{l.peer, l.path.is_unspecified() ? l.relay : l.path, l.method, l.initiated,
+        ctx.emit(link_up{l.peer, l.path.is_unspecified() ? l.relay : l.path, l.method, l.initiated,
                                std::max(1u, l.attempts), l.time_to_connect, upgrade && l.upgraded, l.peer_nat});
     }
 
@@ -1015,7 +1016,7 @@ private:
         if (it != links_.end()) {
             it->second.introducer = true;
             if (it->second.path.is_unspecified())
-                establish(ctx, it->second, address, connection_method::direct);
+                establish(ctx, it->second, address, link_method::direct);
             publish_self(ctx);
             return;
         }
@@ -1032,7 +1033,7 @@ private:
         l.tx_session = ctx.rng()() | 1;
         l.nonce = fresh_nonce(ctx);
         l.rtt.sample(rtt);
-        establish(ctx, l, address, connection_method::direct);
+        establish(ctx, l, address, link_method::direct);
         publish_self(ctx);
     }
 
@@ -1275,7 +1276,7 @@ private:
             return step_relayed(ctx, l, now);
         case phase::established:
             if (now - l.last_heard > cfg_.connection_timeout) {
-                ctx.emit(connection_down{l.peer, l.path});
+                ctx.emit(link_down{l.peer, l.path});
                 l.reported_up = false;
                 if (!l.initiated || l.introducer)
                     return false;
@@ -1309,7 +1310,7 @@ private:
         if (!l.initiated) {
             if (now - l.last_heard > cfg_.connection_timeout) {
                 if (l.reported_up)
-                    ctx.emit(connection_down{l.peer, l.relay});
+                    ctx.emit(link_down{l.peer, l.relay});
                 return false;
             }
             retransmit(ctx, l, now);

@@ -3,7 +3,7 @@
 #ifndef MESHKIT_REFERENCE_GOSSIP_FIRST_SCENARIO_HPP
 #define MESHKIT_REFERENCE_GOSSIP_FIRST_SCENARIO_HPP
 
-#include <meshkit/nat/connection_method.hpp>
+#include <meshkit/link_events.hpp>
 #include <meshkit/reference/gossip_first.hpp>
 #include <meshkit/sim/nat_box.hpp>
 #include <meshkit/sim/network.hpp>
@@ -218,7 +218,7 @@ struct connection_attempt {
     std::size_t from = 0, to = 0;
     nat_preset from_nat = nat_preset::open, to_nat = nat_preset::open;
     bool connected = false;
-    nat::connection_method method = nat::connection_method::direct;
+    link_method method = link_method::direct;
     duration time_to_connect{};
     unsigned attempts = 0;
     bool message_delivered = false;
@@ -424,9 +424,10 @@ inline gossip_first_result run_gossip_first(gossip_first_options const& o)
             ++r.connected;
             times.push_back(a.time_to_connect);
             switch (a.method) {
-            case nat::connection_method::direct: ++r.direct; break;
-            case nat::connection_method::punched: ++r.punched; break;
-            case nat::connection_method::relayed: ++r.relayed; break;
+            case link_method::direct: ++r.direct; break;
+            case link_method::punched: ++r.punched; break;
+            case link_method::relayed: ++r.relayed; break;
+            case link_method::attached: break;
             }
         }
         r.messages_delivered += a.message_delivered;
