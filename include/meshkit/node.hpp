@@ -358,6 +358,13 @@ private:
         return engines_type{build_engine<std::tuple_element_t<I, engines_type>>()...};
     }
 
+    /** Builds engine `E`: from its settings in `config_.engines` (`E::config_type`), else from the whole
+        `node_config`, else by default.
+
+        A `make_engine(std::type_identity<E>, node_config const&)` found by
+        argument-dependent lookup comes first, for an engine that needs more
+        than its settings to be built.
+    */
     // Not named make_engine: a member of that name would hide the
     // make_engine customisation point from argument-dependent lookup.
     template <class E>
@@ -365,6 +372,8 @@ private:
     {
         if constexpr (requires { make_engine(std::type_identity<E>{}, config_); })
             return make_engine(std::type_identity<E>{}, config_);
+        else if constexpr (configurable_engine<E>)
+            return E(config_.template engine<E>());
         else if constexpr (std::constructible_from<E, node_config const&>)
             return E(config_);
         else

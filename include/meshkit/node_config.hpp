@@ -3,26 +3,27 @@
 #ifndef MESHKIT_NODE_CONFIG_HPP
 #define MESHKIT_NODE_CONFIG_HPP
 
-#include <meshkit/broadcast/plumtree.hpp>
-#include <meshkit/broadcast/push_gossip.hpp>
-#include <meshkit/discovery/peer_gossip.hpp>
-#include <meshkit/discovery/registry.hpp>
-#include <meshkit/discovery/registry_client.hpp>
 #include <meshkit/endpoint.hpp>
-#include <meshkit/membership/hyparview.hpp>
-#include <meshkit/membership/liveness.hpp>
-#include <meshkit/nat/connector.hpp>
+#include <meshkit/engine_settings.hpp>
 #include <meshkit/node_id.hpp>
 
 #include <cstdint>
 #include <optional>
-#include <type_traits>
 
 namespace meshkit {
 
-/** Settings of a `basic_node` and of the standard engines it hosts.
+/** Settings of a `basic_node`: its identity, randomness and address, and its engines' settings.
 
     Every field has a working default, so `sim_node n{net}` runs as is.
+    Engine settings live beside each engine (`E::config_type`) and are
+    reached by engine type, the same way for a built-in engine and for one
+    a user writes:
+
+    @code
+    node_config c;
+    c.listen = endpoint::v4(127, 0, 0, 1, 7000);
+    c.engine<membership::liveness>().session_timeout = 3s;
+    @endcode
 */
 struct node_config {
     /// The node's identity. Unset: the one in storage, or a new one derived from `seed` (then stored).
@@ -35,62 +36,23 @@ struct node_config {
     std::optional<std::uint64_t> seed;
     /// The address to bind. Unspecified: the transport picks (the simulator hands out a fresh one).
     endpoint listen{};
-    /// Settings of the liveness engine.
-    membership::liveness_config liveness{};
-    /// Settings of the HyParView engine.
-    membership::hyparview_config hyparview{};
-    /// Settings of the Plumtree engine.
-    broadcast::plumtree_config plumtree{};
-    /// Settings of the push-gossip engine.
-    broadcast::push_gossip_config push_gossip{};
-    /// Settings of the connection ladder.
-    nat::connector_config connector{};
-    /// Settings of cache gossip.
-    discovery::peer_gossip_config peer_gossip{};
-    /// Settings of the registry engine (on the registry node) and of its clients.
-    discovery::registry_config registry{};
-    discovery::registry_client_config registry_client{};
+    /// Each engine's settings, by engine type.
+    engine_settings engines;
+
+    /// The settings engine `E` is built with, to change (its defaults until changed).
+    template <configurable_engine E>
+    [[nodiscard]] typename E::config_type& engine()
+    {
+        return engines.of<E>();
+    }
+
+    /// The settings engine `E` is built with.
+    template <configurable_engine E>
+    [[nodiscard]] typename E::config_type engine() const
+    {
+        return engines.of<E>();
+    }
 };
-
-/** How `basic_node` builds each standard engine from its `node_config`.
-
-    Found by argument-dependent lookup; a user engine can provide its own
-    overload, be constructible from `node_config const&`, or be
-    default-constructible.
-*/
-inline membership::liveness make_engine(std::type_identity<membership::liveness>, node_config const& c)
-{
-    return membership::liveness(c.liveness);
-}
-inline membership::hyparview make_engine(std::type_identity<membership::hyparview>, node_config const& c)
-{
-    return membership::hyparview(c.hyparview);
-}
-inline broadcast::plumtree make_engine(std::type_identity<broadcast::plumtree>, node_config const& c)
-{
-    return broadcast::plumtree(c.plumtree);
-}
-inline broadcast::push_gossip make_engine(std::type_identity<broadcast::push_gossip>, node_config const& c)
-{
-    return broadcast::push_gossip(c.push_gossip);
-}
-
-inline nat::connector make_engine(std::type_identity<nat::connector>, node_config const& c)
-{
-    return nat::connector(c.connector);
-}
-inline discovery::peer_gossip make_engine(std::type_identity<discovery::peer_gossip>, node_config const& c)
-{
-    return discovery::peer_gossip(c.peer_gossip);
-}
-inline discovery::registry_server make_engine(std::type_identity<discovery::registry_server>, node_config const& c)
-{
-    return discovery::registry_server(c.registry);
-}
-inline discovery::registry_client make_engine(std::type_identity<discovery::registry_client>, node_config const& c)
-{
-    return discovery::registry_client(c.registry_client);
-}
 
 } // namespace meshkit
 

@@ -126,10 +126,20 @@ struct greeted {
     meshkit::endpoint by;
 };
 
+/// The greeter's run-time settings: it lives beside the engine, like every built-in engine's.
+struct greeter_config {
+    /// Hellos it answers in all; later ones go unanswered.
+    std::uint32_t max_answers = 8;
+};
+
 class greeter {
 public:
     using messages = meshkit::wire::registry<hello, hello_back>;
     using events = meshkit::type_list<greeted>;
+    /// Set on a node as `config.engine<greeter>()`.
+    using config_type = greeter_config;
+
+    explicit greeter(greeter_config cfg = {}) : cfg_(cfg) {}
 
     template <class Ctx>
     void add_candidate(Ctx& ctx, meshkit::endpoint const& peer)
@@ -140,7 +150,10 @@ public:
     template <class Ctx>
     void on_message(Ctx& ctx, meshkit::inbound const& in, hello const& h)
     {
-        ctx.send(in.from, hello_back{h.number});
+        if (answered_ < cfg_.max_answers) {
+            ++answered_;
+            ctx.send(in.from, hello_back{h.number});
+        }
     }
 
     template <class Ctx>
@@ -153,7 +166,9 @@ public:
     std::uint32_t answers() const { return answers_; }
 
 private:
+    greeter_config cfg_;
     std::uint32_t sent_ = 0;
+    std::uint32_t answered_ = 0;
     std::uint32_t answers_ = 0;
 };
 //]
@@ -248,6 +263,30 @@ TEST(ConceptExemplars, AUserEngineRunsInANode)
     net.run_until_idle();
     EXPECT_EQ(a.engine<exemplar::greeter>().answers(), 2u);
     EXPECT_EQ(greeted_by, (std::vector<meshkit::endpoint>{b.local_endpoint(), b.local_endpoint()}));
+}
+
+TEST(ConceptExemplars, AUserEngineTakesRunTimeSettingsLikeABuiltInOne)
+{
+    meshkit::sim::network net{3};
+    meshkit::node_config strict;
+    strict.engine<exemplar::greeter>().max_answers = 1;
+    strict.engine<meshkit::membership::liveness>().min_peers = 9; // a built-in engine's, beside it: untouched by the greeter
+    meshkit::node_config copy = strict;                          // settings are values
+    copy.engine<exemplar::greeter>().max_answers = 3;
+    EXPECT_EQ(strict.engine<exemplar::greeter>().max_answers, 1u);
+    EXPECT_EQ(copy.engine<meshkit::membership::liveness>().min_peers, 9u);
+
+    meshkit::basic_node<greeter_policies> a{net}, b{net, strict}, c{net, copy};
+    a.start();
+    b.start();
+    c.start();
+    for (int i = 0; i < 4; ++i) {
+        a.join(b.local_endpoint());
+        a.join(c.local_endpoint());
+    }
+    net.run_until_idle();
+    // b answers one hello, c three: 4 answers in all, though a sent 8.
+    EXPECT_EQ(a.engine<exemplar::greeter>().answers(), 4u);
 }
 
 TEST(ConceptExemplars, UserPoliciesComposeIntoARunningNode)

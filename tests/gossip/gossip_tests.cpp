@@ -161,7 +161,7 @@ TEST(Plumtree, LostPayloadsAreRecoveredThroughLazyLinks)
     // eager copies vanish, and IHAVE + GRAFT must fill every gap.
     sim::network net{404, internet_like()};
     node_config cfg;
-    cfg.hyparview.failure_timeout = 10s; // keep loss from being taken for failure
+    cfg.engine<membership::hyparview>().failure_timeout = 10s; // keep loss from being taken for failure
     auto c = make_cluster<sim_gossip_node>(net, 500, cfg);
     sim::link_model lossy = internet_like();
     lossy.loss = 0.02;
@@ -184,7 +184,7 @@ TEST(Plumtree, OversizedPayloadIsRefusedWithAClearError)
     sim::network net{505};
     sim_gossip_node a{net};
     a.start();
-    auto r = a.broadcast(payload(a.config().plumtree.max_payload + 1));
+    auto r = a.broadcast(payload(a.config().engine<broadcast::plumtree>().max_payload + 1));
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error(), errc::message_too_large);
 }
@@ -301,10 +301,10 @@ TEST(UdpOverlay, SixteenNodesBroadcastAndRepairAroundAKilledNode)
     asio::io_context io;
     node_config cfg;
     cfg.listen = endpoint::v4(127, 0, 0, 1, 0);
-    cfg.hyparview.keepalive_interval = 200ms;
-    cfg.hyparview.failure_timeout = 2s; // generous: CI machines stall
-    cfg.hyparview.neighbor_request_timeout = 500ms;
-    cfg.hyparview.shuffle_interval = 1s;
+    cfg.engine<membership::hyparview>().keepalive_interval = 200ms;
+    cfg.engine<membership::hyparview>().failure_timeout = 2s; // generous: CI machines stall
+    cfg.engine<membership::hyparview>().neighbor_request_timeout = 500ms;
+    cfg.engine<membership::hyparview>().shuffle_interval = 1s;
     constexpr std::size_t n = 16;
     std::vector<std::unique_ptr<udp_node>> nodes;
     std::vector<std::set<std::uint64_t>> got(n);
@@ -376,7 +376,7 @@ TEST(UdpOverlay, SixteenNodesBroadcastAndRepairAroundAKilledNode)
             if (nodes[i] && nodes[i]->engine<hyparview>().is_active(dead))
                 return false;
         for (auto i : bereaved)
-            if (nodes[i]->engine<hyparview>().active_size() < cfg.hyparview.urgent_below)
+            if (nodes[i]->engine<hyparview>().active_size() < cfg.engine<membership::hyparview>().urgent_below)
                 return false;
         // Repaired means settled: a broadcast sent while links are still being
         // rewired can pass a node whose every link is newer than the message,

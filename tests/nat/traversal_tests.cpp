@@ -55,9 +55,9 @@ struct world {
             node_config c;
             c.listen = seeds[i];
             c.seed = seed * 31 + i;
-            c.peer_gossip.bootstrap = true;
-            c.peer_gossip.capabilities = discovery::can_relay | discovery::can_coordinate;
-            c.connector.introducers = bootstrap_count - 1;
+            c.engine<discovery::peer_gossip>().bootstrap = true;
+            c.engine<discovery::peer_gossip>().capabilities = discovery::can_relay | discovery::can_coordinate;
+            c.engine<nat::connector>().introducers = bootstrap_count - 1;
             std::vector<endpoint> others;
             for (std::size_t j = 0; j < bootstrap_count; ++j)
                 if (j != i)
@@ -337,13 +337,13 @@ TEST(Registry, TracksOnlyBootstrapNodesAndCountsReports)
     node_config bc;
     bc.seed = 5;
     bc.listen = w.net.next_endpoint();
-    bc.registry_client.registry = registry.local_endpoint();
-    bc.registry_client.register_self = true;
-    bc.peer_gossip.bootstrap = true;
+    bc.engine<discovery::registry_client>().registry = registry.local_endpoint();
+    bc.engine<discovery::registry_client>().register_self = true;
+    bc.engine<discovery::peer_gossip>().bootstrap = true;
     auto boot = w.make(bc, w.seeds);
     boot->start();
     node_config nc;
-    nc.registry_client.registry = registry.local_endpoint();
+    nc.engine<discovery::registry_client>().registry = registry.local_endpoint();
     auto& x = w.add(nat_preset::port_restricted_cone, nc);
     auto& y = w.add(nat_preset::restricted_cone, nc);
     w.net.advance(20s);

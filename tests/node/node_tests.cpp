@@ -257,7 +257,7 @@ TEST(SimNode, SilentPeerIsAgedOutWithinTheTimeout)
 {
     sim::network net{2};
     node_config cfg;
-    cfg.liveness.session_timeout = 3s;
+    cfg.engine<membership::liveness>().session_timeout = 3s;
     sim_node a{net, cfg};
     sim_node b{net, cfg, discovery::static_seeds{a.local_endpoint()}};
     std::optional<time_point> down_at;
@@ -276,8 +276,8 @@ TEST(SimNode, SilentPeerIsAgedOutWithinTheTimeout)
     ASSERT_TRUE(down_at.has_value());
     EXPECT_EQ(peer_count(a), 0u);
     // Aged out after the timeout, and no later than one ping interval past it.
-    EXPECT_GE(*down_at - crashed, 3s - cfg.liveness.ping_interval);
-    EXPECT_LE(*down_at - crashed, 3s + cfg.liveness.ping_interval);
+    EXPECT_GE(*down_at - crashed, 3s - cfg.engine<membership::liveness>().ping_interval);
+    EXPECT_LE(*down_at - crashed, 3s + cfg.engine<membership::liveness>().ping_interval);
 }
 
 TEST(SimNode, RestartedNodeKeepsItsIdentityAndIsSeenAgain)
@@ -314,7 +314,7 @@ TEST(SimNode, DeadSeedIsReportedAndTheNextSeedIsUsed)
     sim_node live{net};
     endpoint const dead = net.next_endpoint(); // nothing is bound there
     node_config cfg;
-    cfg.liveness.min_peers = 1;
+    cfg.engine<membership::liveness>().min_peers = 1;
     sim_node joiner{net, cfg, discovery::static_seeds{dead, live.local_endpoint()}};
     joiner.discovery() = discovery::static_seeds{dead};
     joiner.discovery().add(live.local_endpoint());
@@ -352,7 +352,7 @@ TEST(SimNode, TrackedPeersAreBoundedButEveryoneIsAnswered)
 {
     sim::network net{6};
     node_config hub_cfg;
-    hub_cfg.liveness.max_peers = 3;
+    hub_cfg.engine<membership::liveness>().max_peers = 3;
     sim_node hub{net, hub_cfg};
     std::vector<std::unique_ptr<sim_node>> spokes;
     for (int i = 0; i < 10; ++i)
@@ -393,7 +393,7 @@ TEST(SimNode, CrashedAndRestartedHostResumesLiveness)
 {
     sim::network net{9};
     node_config cfg;
-    cfg.liveness.session_timeout = 3s;
+    cfg.engine<membership::liveness>().session_timeout = 3s;
     sim_node a{net, cfg};
     sim_node b{net, cfg, discovery::static_seeds{a.local_endpoint()}};
     a.start();
@@ -461,7 +461,7 @@ TEST(SimNode, CandidatesAreBounded)
 {
     sim::network net{12};
     node_config cfg;
-    cfg.liveness.max_candidates = 4;
+    cfg.engine<membership::liveness>().max_candidates = 4;
     sim_node a{net, cfg};
     a.start();
     for (int i = 0; i < 50; ++i)
@@ -479,7 +479,7 @@ TEST(SimNode, StoppedNodeIgnoresTrafficAndTimers)
     net.advance(2s);
     b.stop();
     auto const sent = b.stats().datagrams_sent;
-    net.advance(a.config().liveness.session_timeout + 2s);
+    net.advance(a.config().engine<membership::liveness>().session_timeout + 2s);
     EXPECT_EQ(b.stats().datagrams_sent, sent);
     EXPECT_EQ(peer_count(a), 0u);
 }

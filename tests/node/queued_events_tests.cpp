@@ -44,7 +44,7 @@ TEST(QueuedEvents, AHandlerThatJoinsFromContactFailedRunsAfterTheConnectorsLoop)
     node_config c;
     c.listen = endpoint::v4(127, 0, 0, 1, 0);
     c.seed = 5;
-    c.connector.introducers = 16; // every dead address becomes a candidate
+    c.engine<nat::connector>().introducers = 16; // every dead address becomes a candidate
     udp_ladder_node x(io, c, discovery::bootstrap_cache{});
     std::vector<endpoint> dead;
     for (int i = 0; i < 12; ++i)

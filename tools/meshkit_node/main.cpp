@@ -266,7 +266,7 @@ int run_overlay(options const& o)
             std::printf("sent seq %llu: %s\n", static_cast<unsigned long long>(r->seq), line.c_str());
         else
             std::fprintf(stderr, "meshkit-node: not sent: %s (at most %zu bytes)\n", r.error().message().c_str(),
-                         node->config().plumtree.max_payload);
+                         node->config().engine<broadcast::plumtree>().max_payload);
     });
 
     periodic_printer metrics(io, o.metrics_every_s, [&] {
@@ -314,14 +314,14 @@ int run_gossip_first(options const& o)
 {
     asio::io_context io;
     node_config cfg = config_of(o);
-    cfg.registry_client.registry = o.registry;
+    cfg.engine<discovery::registry_client>().registry = o.registry;
     if (o.what == role::bootstrap) {
-        cfg.peer_gossip.bootstrap = true;
-        cfg.peer_gossip.capabilities = discovery::can_relay | discovery::can_coordinate;
-        cfg.registry_client.register_self = true;
-        cfg.connector.max_connections = 4096;
-        cfg.connector.max_relay_sessions = 1024;
-        cfg.connector.introducers = 2;
+        cfg.engine<discovery::peer_gossip>().bootstrap = true;
+        cfg.engine<discovery::peer_gossip>().capabilities = discovery::can_relay | discovery::can_coordinate;
+        cfg.engine<discovery::registry_client>().register_self = true;
+        cfg.engine<nat::connector>().max_connections = 4096;
+        cfg.engine<nat::connector>().max_relay_sessions = 1024;
+        cfg.engine<nat::connector>().introducers = 2;
     }
     // Without --state, a private directory that goes away with the process.
     std::string dir = o.state_dir;

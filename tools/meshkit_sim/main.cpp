@@ -241,8 +241,8 @@ int run_cluster(options const& o)
         alive[victim] = false;
         net.crash(nodes[victim]->local_endpoint());
     }
-    auto const timeout = nodes.front()->config().liveness.session_timeout;
-    net.advance(timeout + 2 * nodes.front()->config().liveness.ping_interval);
+    auto const timeout = nodes.front()->config().engine<membership::liveness>().session_timeout;
+    net.advance(timeout + 2 * nodes.front()->config().engine<membership::liveness>().ping_interval);
     std::size_t stale = 0;
     std::vector<std::vector<std::size_t>> adj_after(o.nodes);
     for (std::size_t i = 0; i < nodes.size(); ++i) {

@@ -84,6 +84,9 @@ public:
     using messages = plumtree_messages;
     using events = type_list<delivered>;
 
+    /// Its run-time settings: `node_config::engine<plumtree>()` on a node.
+    using config_type = plumtree_config;
+
     explicit plumtree(plumtree_config cfg = {})
         : cfg_(cfg), seen_(cfg.max_known_ids, cfg.message_id_retention)
     {

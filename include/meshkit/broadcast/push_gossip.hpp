@@ -54,6 +54,9 @@ public:
     using messages = push_gossip_messages;
     using events = type_list<delivered>;
 
+    /// Its run-time settings: `node_config::engine<push_gossip>()` on a node.
+    using config_type = push_gossip_config;
+
     explicit push_gossip(push_gossip_config cfg = {}) : cfg_(cfg), seen_(cfg.max_known_ids, cfg.id_retention) {}
 
     template <class Ctx>

@@ -111,6 +111,9 @@ public:
     using messages = gossip_messages;
     using events = type_list<>;
 
+    /// Its run-time settings: `node_config::engine<peer_gossip>()` on a node.
+    using config_type = peer_gossip_config;
+
     explicit peer_gossip(peer_gossip_config cfg = {})
         : cfg_(cfg), seen_(cfg.dedup_capacity, cfg.dedup_retention)
     {

@@ -62,6 +62,9 @@ public:
     /// Connection counts by method, indexed [local NAT][remote NAT][method - 1].
     using report_matrix = std::array<std::array<std::array<std::uint64_t, 3>, 4>, 4>;
 
+    /// Its run-time settings: `node_config::engine<registry_server>()` on a node.
+    using config_type = registry_config;
+
     explicit registry_server(registry_config cfg = {}) : cfg_(cfg) {}
 
     [[nodiscard]] std::map<node_id, registration> const& registrations() const noexcept { return entries_; }

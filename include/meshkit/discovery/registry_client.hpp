@@ -51,6 +51,9 @@ public:
     using messages = registry_messages;
     using events = type_list<registry_listed>;
 
+    /// Its run-time settings: `node_config::engine<registry_client>()` on a node.
+    using config_type = registry_client_config;
+
     explicit registry_client(registry_client_config cfg = {}) : cfg_(cfg) {}
 
     [[nodiscard]] std::uint64_t reports_sent() const noexcept { return reports_sent_; }

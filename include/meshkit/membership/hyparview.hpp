@@ -101,6 +101,9 @@ public:
     using messages = hyparview_messages;
     using events = type_list<link_up, link_down, peer_up, contact_failed, peers_wanted>;
 
+    /// Its run-time settings: `node_config::engine<hyparview>()` on a node.
+    using config_type = hyparview_config;
+
     explicit hyparview(hyparview_config cfg = {}) : cfg_(cfg)
     {
         active_.reserve(cfg_.active_capacity);

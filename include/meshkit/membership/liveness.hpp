@@ -56,6 +56,9 @@ public:
     using messages = liveness_messages;
     using events = type_list<peer_up, peer_down, contact_failed, peers_wanted>;
 
+    /// Its run-time settings: `node_config::engine<liveness>()` on a node.
+    using config_type = liveness_config;
+
     explicit liveness(liveness_config cfg = {}) : cfg_(validated(cfg)), sessions_(cfg.max_peers)
     {
         sessions_.set_rtt_alpha(cfg.rtt_alpha);

@@ -179,6 +179,9 @@ public:
     using events = type_list<link_up, link_down, connection_failed, relay_failover, address_observed,
                              peer_message, contact_failed, peers_wanted>;
 
+    /// Its run-time settings: `node_config::engine<connector>()` on a node.
+    using config_type = connector_config;
+
     explicit connector(connector_config cfg = {}) : cfg_(cfg), observed_(cfg.observed) {}
 
     // -- operations -------------------------------------------------------------

@@ -291,13 +291,13 @@ inline gossip_first_result run_gossip_first(gossip_first_options const& o)
     for (std::size_t i = 0; i < o.bootstraps; ++i) {
         node_config c;
         c.listen = bootstrap_addresses[i];
-        c.peer_gossip.bootstrap = true;
-        c.peer_gossip.capabilities = discovery::can_relay | discovery::can_coordinate;
-        c.connector.max_connections = 4 * (o.nodes + o.bootstraps);
-        c.connector.max_relay_sessions = 4 * o.nodes;
-        c.connector.introducers = std::min<std::size_t>(2, o.bootstraps - 1);
-        c.registry_client.registry = registry_address;
-        c.registry_client.register_self = true;
+        c.engine<discovery::peer_gossip>().bootstrap = true;
+        c.engine<discovery::peer_gossip>().capabilities = discovery::can_relay | discovery::can_coordinate;
+        c.engine<nat::connector>().max_connections = 4 * (o.nodes + o.bootstraps);
+        c.engine<nat::connector>().max_relay_sessions = 4 * o.nodes;
+        c.engine<nat::connector>().introducers = std::min<std::size_t>(2, o.bootstraps - 1);
+        c.engine<discovery::registry_client>().registry = registry_address;
+        c.engine<discovery::registry_client>().register_self = true;
         std::vector<endpoint> others;
         for (std::size_t j = 0; j < o.bootstraps; ++j)
             if (j != i)
@@ -338,8 +338,8 @@ inline gossip_first_result run_gossip_first(gossip_first_options const& o)
         node_config c;
         c.listen = placer.place(preset);
         bool const shares = !rng.chance(o.non_broadcasting);
-        c.peer_gossip.broadcasting = shares;
-        c.registry_client.registry = registry_address;
+        c.engine<discovery::peer_gossip>().broadcasting = shares;
+        c.engine<discovery::registry_client>().registry = registry_address;
         nodes.push_back(make_node(c, o.seed * 2654435761u + i + 17, bootstrap_addresses));
         presets.push_back(preset);
         broadcasting.push_back(shares);
