@@ -20,9 +20,9 @@ namespace meshkit {
 /** The narrow view of a node that one engine is given.
 
     This is the whole sans-IO boundary: an engine can read the time, send a
-    message, arm a timer, emit an event, draw random numbers, record
-    metrics and consult the node's discovery policy (its peer cache), and
-    nothing else. It cannot see the transport, the clock or the other
+    message, arm a timer, emit an event, draw random numbers, and reach the
+    node's policies other than its transport and clock: discovery (its peer
+    cache), hierarchy, storage and metrics. Nothing else. It cannot see the transport, the clock or the other
     engines, which is what lets the same engine run over the simulator,
     over UDP, and under a recording context in unit tests.
 
@@ -101,6 +101,21 @@ public:
 
     /// The node's metrics sink.
     [[nodiscard]] auto& metrics() noexcept { return node_->metrics(); }
+
+    /** The node's hierarchy strategy (`meshkit::hierarchy_strategy`).
+
+        Engines that attach or choose parents read the node's role, level
+        and parent from it, ask it whether a candidate justifies a move, and
+        record the attachments they make (`attach`, `detach`).
+    */
+    [[nodiscard]] auto& hierarchy() noexcept { return node_->hierarchy(); }
+
+    /** The node's storage (`meshkit::storage_backend`), for state an engine keeps across restarts.
+
+        Keys are shared with the node and every engine: prefix them with
+        the engine's name (`"attacher/parent"`). `meshkit/` is the node's.
+    */
+    [[nodiscard]] auto& storage() noexcept { return node_->storage(); }
 
 private:
     Node* node_;

@@ -8,9 +8,12 @@
 #include <meshkit/concepts/engine.hpp>
 #include <meshkit/concepts/hierarchy_strategy.hpp>
 #include <meshkit/concepts/metrics_sink.hpp>
+#include <meshkit/concepts/peer_cache.hpp>
 #include <meshkit/concepts/storage_backend.hpp>
 #include <meshkit/concepts/transport.hpp>
-#include <meshkit/detail/hash.hpp>
+#include <meshkit/detail/discovery_persistence.hpp>
+#include <meshkit/detail/node_identity.hpp>
+#include <meshkit/detail/node_traits.hpp>
 #include <meshkit/detail/rng.hpp>
 #include <meshkit/endpoint.hpp>
 #include <meshkit/engine_context.hpp>
@@ -27,10 +30,8 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <deque>
 #include <functional>
-#include <random>
 #include <span>
 #include <system_error>
 #include <tuple>
@@ -40,50 +41,6 @@
 #include <vector>
 
 namespace meshkit {
-
-namespace detail {
-
-/// Stands in for a policy the bundle does not name, so the check below reports it clearly.
-struct missing_policy {};
-
-#define MESHKIT_DETAIL_POLICY_OF(name)                                                                   \
-    template <class P> struct name##_of { using type = missing_policy; };                               \
-    template <class P> requires requires { typename P::name; } struct name##_of<P> { using type = typename P::name; };
-
-MESHKIT_DETAIL_POLICY_OF(transport)
-MESHKIT_DETAIL_POLICY_OF(clock)
-MESHKIT_DETAIL_POLICY_OF(discovery)
-MESHKIT_DETAIL_POLICY_OF(hierarchy)
-MESHKIT_DETAIL_POLICY_OF(storage)
-MESHKIT_DETAIL_POLICY_OF(metrics)
-#undef MESHKIT_DETAIL_POLICY_OF
-
-template <class P> struct engines_of { using type = type_list<membership::liveness>; };
-template <class P> requires requires { typename P::engines; } struct engines_of<P> { using type = typename P::engines; };
-
-template <class List> struct all_engines : std::false_type {};
-template <class... Es> struct all_engines<type_list<Es...>> : std::bool_constant<(engine<Es> && ...)> {};
-
-template <class List> struct engine_tuple;
-template <class... Es> struct engine_tuple<type_list<Es...>> {
-    using type = std::tuple<Es...>;
-    using messages = wire::registry_union<typename Es::messages...>;
-    using events = type_list_union<type_list<peer_up, peer_down, contact_failed, peers_wanted, transport_error>,
-                                   typename Es::events...>;
-};
-
-/// The index of the first engine in `Tuple` whose registry holds `M`.
-template <class M, class Tuple, std::size_t I = 0>
-constexpr std::size_t owner_of() noexcept
-{
-    static_assert(I < std::tuple_size_v<Tuple>, "meshkit: no engine of this node handles that message type");
-    if constexpr (std::tuple_element_t<I, Tuple>::messages::template contains<M>)
-        return I;
-    else
-        return owner_of<M, Tuple, I + 1>();
-}
-
-} // namespace detail
 
 /** A mesh node composed at compile time from a bundle of policies.
 
@@ -133,6 +90,12 @@ class basic_node {
                   "meshkit: every type in Policies::engines must model meshkit::engine, and Policies::engines must "
                   "be a meshkit::type_list (see docs/concepts/engine.md)");
 
+    static_assert(!detail::any_needs_peer_cache<typename detail::engines_of<Policies>::type>::value ||
+                      peer_cache<typename detail::discovery_of<Policies>::type>,
+                  "meshkit: an engine in Policies::engines (the connection ladder, cache gossip) needs a discovery "
+                  "policy that models meshkit::peer_cache, such as discovery::bootstrap_cache "
+                  "(see docs/concepts/peer_cache.md)");
+
     using engine_info = detail::engine_tuple<typename detail::engines_of<Policies>::type>;
 
 public:
@@ -150,7 +113,7 @@ public:
     using event_type = variant_of<typename engine_info::events>;
 
     /// The storage key of the node's persisted identity.
-    static constexpr char const* identity_key = "meshkit/node_id";
+    static constexpr char const* identity_key = detail::identity_key;
 
     /** Builds a node in an environment, such as a `sim::network`.
 
@@ -170,15 +133,14 @@ public:
         , storage_(std::move(storage))
         , metrics_(std::move(metrics))
         , engines_(make_engines(std::make_index_sequence<std::tuple_size_v<engines_type>>{}))
-        , rng_(initial_seed(config_, transport_))
+        , rng_(detail::initial_seed(config_, transport_))
     {
-        id_ = load_identity();
+        id_ = detail::load_identity(storage_, config_, [this] { return rng_(); });
         // A discovery policy that persists (the peer cache) starts from what it saved.
-        if constexpr (requires { discovery_.load(storage_, clock_.now()); })
-            discovery_load_error_ = discovery_.load(storage_, clock_.now());
+        discovery_load_error_ = detail::load_discovery(discovery_, storage_, clock_.now());
         // Message ids must not repeat across restarts of one identity: each
         // construction takes the next epoch from storage as the high bits.
-        incarnation_ = next_epoch();
+        incarnation_ = detail::next_incarnation(storage_);
         next_message_id_ = incarnation_ << 40 | (rng_() & 0xffffffffu);
         transport_.on_receive([this](endpoint const& from, std::span<std::byte const> d) { on_datagram(from, d); });
         if constexpr (requires { transport_.on_restart([] {}); })
@@ -222,14 +184,8 @@ public:
     void stop() noexcept
     {
         // What the discovery policy learned since its last save survives a clean stop.
-        if constexpr (requires { discovery_.pending_changes(); discovery_.save(storage_); })
-            if (running_ && discovery_.pending_changes() != 0) {
-                try {
-                    (void)discovery_.save(storage_);
-                } catch (...) {
-                    // Out of memory while encoding: the last save stands.
-                }
-            }
+        if (running_)
+            detail::save_discovery_now(discovery_, storage_);
         running_ = false;
         ++generation_;
     }
@@ -410,56 +366,6 @@ private:
         }(std::make_index_sequence<std::tuple_size_v<engines_type>>{});
     }
 
-    // On a deterministic transport (the simulator) randomness comes from the
-    // configured seed, so a run replays exactly. On a real one an unset seed
-    // means fresh entropy: otherwise every default node would share an id.
-    static std::uint64_t initial_seed(node_config const& cfg, transport_type const& t)
-    {
-        if (cfg.seed)
-            return detail::hash_combine(*cfg.seed, std::hash<endpoint>{}(t.local_endpoint()));
-        if constexpr (requires { requires transport_type::deterministic; })
-            return std::hash<endpoint>{}(t.local_endpoint());
-        else
-            return (std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}() ^
-                   std::hash<endpoint>{}(t.local_endpoint());
-    }
-
-    std::uint64_t next_epoch()
-    {
-        static constexpr char const* epoch_key = "meshkit/epoch";
-        std::vector<std::byte> stored;
-        std::uint64_t epoch = 0;
-        if (!storage_.load(epoch_key, stored) && stored.size() == 8)
-            std::memcpy(&epoch, stored.data(), 8);
-        ++epoch;
-        (void)storage_.store(epoch_key, std::as_bytes(std::span(&epoch, 1)));
-        return epoch & 0xffffff;
-    }
-
-    node_id load_identity()
-    {
-        if (config_.id) {
-            auto const& b = config_.id->bytes;
-            (void)storage_.store(identity_key, std::as_bytes(std::span(b)));
-            return *config_.id;
-        }
-        std::vector<std::byte> stored;
-        std::error_code const ec = storage_.load(identity_key, stored);
-        if (!ec && stored.size() == 32) {
-            node_id id;
-            std::memcpy(id.bytes.data(), stored.data(), 32);
-            if (!id.is_zero())
-                return id;
-        }
-        node_id id = node_id::from_seed(rng_());
-        // A medium that says "nothing there", or holds a value it cannot
-        // vouch for (corrupt, or an older format), gets the new identity
-        // written; a failing one keeps whatever it holds for when it recovers.
-        if (ec == errc::not_found || ec == errc::storage_corrupt)
-            (void)storage_.store(identity_key, std::as_bytes(std::span(id.bytes)));
-        return id;
-    }
-
     // -- the engine context's side -------------------------------------------
 
     template <class M>
@@ -501,7 +407,7 @@ private:
                 engine_context<basic_node, I> ctx{*this};
                 std::get<I>(engines_).on_timer(ctx, tag);
             });
-            persist_discovery();
+            detail::persist_discovery(discovery_, storage_, clock_.now());
         });
     }
 
@@ -588,16 +494,6 @@ private:
             handler_(event_type{e});
     }
 
-    /// Saves a persisting discovery policy once enough has changed ("persist on significant change").
-    void persist_discovery()
-    {
-        if constexpr (requires { discovery_.save_if_changed(storage_); }) {
-            if constexpr (requires { discovery_.observe_time(clock_.now()); })
-                discovery_.observe_time(clock_.now()); // its rate limit runs on the node's clock
-            (void)discovery_.save_if_changed(storage_);
-        }
-    }
-
     // -- receiving --------------------------------------------------------
 
     void on_transport_error(std::error_code const& ec, endpoint const& peer)
@@ -642,7 +538,7 @@ private:
         }
         inbound const in{from, decoded->header};
         in_hook([&] { dispatch(in, decoded->message); });
-        persist_discovery();
+        detail::persist_discovery(discovery_, storage_, clock_.now());
     }
 
     template <class Message>

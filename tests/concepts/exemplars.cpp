@@ -7,9 +7,11 @@
 #include <meshkit/concepts/hierarchy_strategy.hpp>
 #include <meshkit/concepts/metrics_sink.hpp>
 #include <meshkit/concepts/node_policies.hpp>
+#include <meshkit/concepts/peer_cache.hpp>
 #include <meshkit/concepts/storage_backend.hpp>
 #include <meshkit/concepts/transport.hpp>
 
+#include <meshkit/discovery/bootstrap_cache.hpp>
 #include <meshkit/discovery/static_seeds.hpp>
 #include <meshkit/error.hpp>
 #include <meshkit/inbound.hpp>
@@ -24,6 +26,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <span>
 #include <map>
 
 namespace exemplar {
@@ -67,11 +73,100 @@ private:
 //]
 
 //[concept_hierarchy_strategy
-struct fixed_level {
-    std::uint8_t lvl = 1;
+/// A member at a fixed level that attaches to the nearest parent, moving only for a clear gain (REPRAM's rule).
+class nearest_parent {
+public:
     meshkit::node_role role() const { return meshkit::node_role::member; }
-    std::uint8_t level() const { return lvl; }
-    std::optional<meshkit::node_id> parent() const { return std::nullopt; }
+    std::uint8_t level() const { return 1; }
+    std::optional<meshkit::node_id> parent() const { return parent_; }
+
+    /// A move must cut the latency by more than 25 %, or reach our own enclave.
+    bool justifies_move(std::optional<meshkit::attachment_option> const& current,
+                        meshkit::attachment_option const& candidate) const
+    {
+        if (!current)
+            return true;
+        if (candidate.same_enclave && !current->same_enclave)
+            return true;
+        return candidate.rtt < current->rtt * 3 / 4;
+    }
+
+    void attach(meshkit::node_id const& id) { parent_ = id; }
+    void detach() { parent_.reset(); }
+
+private:
+    std::optional<meshkit::node_id> parent_;
+};
+//]
+
+//[concept_peer_cache
+/// The smallest peer cache: a vector, newest version wins, nothing evicted but the silent.
+class vector_cache {
+public:
+    std::vector<meshkit::endpoint> candidates(std::size_t n)
+    {
+        std::vector<meshkit::endpoint> out;
+        for (auto const& p : peers_)
+            if (out.size() < n && !p.addresses.empty())
+                out.push_back(p.addresses.back());
+        return out;
+    }
+    void report(meshkit::endpoint const&, meshkit::contact_outcome) {}
+
+    meshkit::discovery::cached_peer const* find(meshkit::node_id const& id) const
+    {
+        auto it = std::find_if(peers_.begin(), peers_.end(), [&](auto const& p) { return p.id == id; });
+        return it == peers_.end() ? nullptr : &*it;
+    }
+    std::vector<meshkit::discovery::cached_peer> const& peers() const { return peers_; }
+    bool upsert(meshkit::discovery::cached_peer p, meshkit::time_point now)
+    {
+        p.last_seen_s = std::max(p.last_seen_s, meshkit::whole_seconds(now));
+        p.changed_rev = ++revision_;
+        if (auto* e = find_mutable(p.id)) {
+            if (p.version <= e->version)
+                return false;
+            *e = std::move(p);
+            return true;
+        }
+        peers_.push_back(std::move(p));
+        return true;
+    }
+    void erase(meshkit::node_id const& id) { std::erase_if(peers_, [&](auto const& p) { return p.id == id; }); }
+    void touch(meshkit::node_id const& id, meshkit::time_point now)
+    {
+        if (auto* e = find_mutable(id))
+            e->last_seen_s = meshkit::whole_seconds(now);
+    }
+    void record_success(meshkit::node_id const& id, meshkit::endpoint const& at, meshkit::duration, meshkit::time_point now)
+    {
+        meshkit::discovery::cached_peer p;
+        p.id = id;
+        p.addresses = {at};
+        if (!find(id))
+            upsert(p, now);
+        touch(id, now);
+    }
+    void record_public_reachability(meshkit::node_id const& id)
+    {
+        if (auto* e = find_mutable(id))
+            e->publicly_reachable = true;
+    }
+    void observe_time(meshkit::time_point now) { now_s_ = meshkit::whole_seconds(now); }
+    void evict_stale() { std::erase_if(peers_, [&](auto const& p) { return now_s_ - p.last_seen_s > 7200; }); }
+    std::uint64_t revision() const { return revision_; }
+    std::uint64_t next_revision() { return ++revision_; }
+
+private:
+    meshkit::discovery::cached_peer* find_mutable(meshkit::node_id const& id)
+    {
+        auto it = std::find_if(peers_.begin(), peers_.end(), [&](auto const& p) { return p.id == id; });
+        return it == peers_.end() ? nullptr : &*it;
+    }
+
+    std::vector<meshkit::discovery::cached_peer> peers_;
+    std::uint64_t revision_ = 0;
+    std::int64_t now_s_ = 0;
 };
 //]
 
@@ -173,6 +268,76 @@ private:
 };
 //]
 
+//[engine_reaches_policies
+struct where_are_you {
+    static constexpr meshkit::wire::type_id wire_id = meshkit::wire::user_first + 102;
+    std::uint64_t nonce = 0;
+};
+struct here_i_am {
+    static constexpr meshkit::wire::type_id wire_id = meshkit::wire::user_first + 103;
+    std::uint64_t nonce = 0;
+};
+
+/** Attaches to the nearest candidate, as the hierarchy strategy allows, and remembers it across restarts.
+
+    It measures each candidate's round trip, asks `ctx.hierarchy()` whether
+    that justifies leaving the current parent, records the attachment there,
+    and keeps the parent in `ctx.storage()` so a restarted node goes back
+    to it.
+*/
+class attacher {
+public:
+    using messages = meshkit::wire::registry<where_are_you, here_i_am>;
+    using events = meshkit::type_list<>;
+    static constexpr char const* parent_key = "attacher/parent";
+
+    template <class Ctx>
+    void start(Ctx& ctx)
+    {
+        std::vector<std::byte> stored;
+        if (!ctx.storage().load(parent_key, stored) && stored.size() == 32) {
+            meshkit::node_id id;
+            std::memcpy(id.bytes.data(), stored.data(), 32);
+            ctx.hierarchy().attach(id);
+        }
+    }
+
+    template <class Ctx>
+    void add_candidate(Ctx& ctx, meshkit::endpoint const& peer)
+    {
+        std::uint64_t const nonce = ctx.rng()() | 1;
+        asked_[nonce] = ctx.now();
+        ctx.send(peer, where_are_you{nonce});
+    }
+
+    template <class Ctx>
+    void on_message(Ctx& ctx, meshkit::inbound const& in, where_are_you const& m)
+    {
+        ctx.send(in.from, here_i_am{m.nonce});
+    }
+
+    template <class Ctx>
+    void on_message(Ctx& ctx, meshkit::inbound const& in, here_i_am const& m)
+    {
+        auto it = asked_.find(m.nonce);
+        if (it == asked_.end())
+            return;
+        meshkit::attachment_option const candidate{in.header.sender, ctx.now() - it->second};
+        asked_.erase(it);
+        auto& h = ctx.hierarchy();
+        if (!h.justifies_move(current_, candidate))
+            return;
+        h.attach(candidate.id);
+        current_ = candidate;
+        (void)ctx.storage().store(parent_key, std::as_bytes(std::span(candidate.id.bytes)));
+    }
+
+private:
+    std::map<std::uint64_t, meshkit::time_point> asked_;
+    std::optional<meshkit::attachment_option> current_;
+};
+//]
+
 // Near misses: each differs from its concept in one way.
 struct transport_send_returns_bool {
     meshkit::endpoint local_endpoint() const;
@@ -193,6 +358,23 @@ struct hierarchy_with_int_role {
     std::uint8_t level() const;
     std::optional<meshkit::node_id> parent() const;
 };
+struct cache_without_revisions : dns_seeds {
+    meshkit::discovery::cached_peer const* find(meshkit::node_id const&) const;
+    std::vector<meshkit::discovery::cached_peer> const& peers() const;
+    bool upsert(meshkit::discovery::cached_peer, meshkit::time_point);
+    void erase(meshkit::node_id const&);
+    void touch(meshkit::node_id const&, meshkit::time_point);
+    void record_success(meshkit::node_id const&, meshkit::endpoint const&, meshkit::duration, meshkit::time_point);
+    void record_public_reachability(meshkit::node_id const&);
+    void observe_time(meshkit::time_point);
+    void evict_stale();
+};
+struct hierarchy_that_cannot_attach {
+    meshkit::node_role role() const;
+    std::uint8_t level() const;
+    std::optional<meshkit::node_id> parent() const;
+    bool justifies_move(std::optional<meshkit::attachment_option> const&, meshkit::attachment_option const&) const;
+};
 struct storage_without_erase {
     std::error_code load(std::string_view, std::vector<std::byte>&);
     std::error_code store(std::string_view, std::span<std::byte const>);
@@ -211,7 +393,12 @@ static_assert(meshkit::clock<exemplar::clock>);
 static_assert(meshkit::clock<meshkit::sim::virtual_clock>);
 static_assert(meshkit::discovery_strategy<exemplar::dns_seeds>);
 static_assert(meshkit::discovery_strategy<meshkit::discovery::static_seeds>);
-static_assert(meshkit::hierarchy_strategy<exemplar::fixed_level>);
+static_assert(meshkit::hierarchy_strategy<exemplar::nearest_parent>);
+static_assert(meshkit::peer_cache<exemplar::vector_cache>);
+static_assert(meshkit::peer_cache<meshkit::discovery::bootstrap_cache>);
+static_assert(!meshkit::peer_cache<meshkit::discovery::static_seeds>, "seeds are no cache");
+static_assert(!meshkit::peer_cache<exemplar::cache_without_revisions>);
+static_assert(!meshkit::hierarchy_strategy<exemplar::hierarchy_that_cannot_attach>);
 static_assert(meshkit::hierarchy_strategy<meshkit::hierarchy::flat>);
 static_assert(meshkit::storage_backend<exemplar::map_store>);
 static_assert(meshkit::storage_backend<meshkit::storage::memory_store>);
@@ -237,7 +424,7 @@ namespace {
 //[concept_node_policies
 struct exemplar_policies : meshkit::sim_policies {
     using discovery = exemplar::dns_seeds;
-    using hierarchy = exemplar::fixed_level;
+    using hierarchy = exemplar::nearest_parent;
     using storage = exemplar::map_store;
 };
 static_assert(meshkit::node_policies<exemplar_policies>);
@@ -289,12 +476,57 @@ TEST(ConceptExemplars, AUserEngineTakesRunTimeSettingsLikeABuiltInOne)
     EXPECT_EQ(a.engine<exemplar::greeter>().answers(), 4u);
 }
 
+struct attacher_policies : exemplar_policies {
+    using engines = meshkit::type_list<exemplar::attacher>;
+};
+
+TEST(ConceptExemplars, AnEngineReachesTheHierarchyAndStorageThroughItsContext)
+{
+    using namespace std::chrono_literals;
+    meshkit::sim::network net{4};
+    using node = meshkit::basic_node<attacher_policies>;
+    auto a = std::make_unique<node>(net);
+    node far{net}, near{net}, slightly_nearer{net};
+    auto const link = [&](node& to, auto latency) {
+        meshkit::sim::link_model m;
+        m.latency = meshkit::sim::latency_distribution::fixed(latency);
+        net.set_link(a->local_endpoint(), to.local_endpoint(), m);
+    };
+    link(far, 50ms);
+    link(near, 20ms);
+    link(slightly_nearer, 18ms); // 10 % better: below the strategy's 25 %
+    for (node* n : {a.get(), &far, &near, &slightly_nearer})
+        n->start();
+
+    a->join(far.local_endpoint());
+    net.advance(1s);
+    EXPECT_EQ(a->hierarchy().parent(), far.id()) << "no parent yet: the first candidate is taken";
+    a->join(near.local_endpoint());
+    net.advance(1s);
+    EXPECT_EQ(a->hierarchy().parent(), near.id()) << "60 % nearer justifies a move";
+    a->join(slightly_nearer.local_endpoint());
+    net.advance(1s);
+    EXPECT_EQ(a->hierarchy().parent(), near.id()) << "10 % nearer does not";
+
+    // A restart on the same storage goes back to the parent the engine stored.
+    auto const id = a->id();
+    exemplar::map_store disk = a->storage(); // what survives the process
+    net.crash(a->local_endpoint());
+    a.reset();
+    node again(net, meshkit::node_config{}, exemplar::dns_seeds{}, exemplar::nearest_parent{}, disk);
+    EXPECT_EQ(again.id(), id);
+    EXPECT_FALSE(again.hierarchy().parent());
+    again.start();
+    EXPECT_EQ(again.hierarchy().parent(), near.id());
+}
+
 TEST(ConceptExemplars, UserPoliciesComposeIntoARunningNode)
 {
     using namespace std::chrono_literals;
     meshkit::sim::network net{1};
     meshkit::basic_node<exemplar_policies> a{net}, b{net};
     EXPECT_EQ(a.hierarchy().level(), 1);
+    EXPECT_FALSE(a.hierarchy().parent());
     a.start();
     b.start();
     b.join(a.local_endpoint());

@@ -97,10 +97,9 @@ struct peer_gossip_stats {
       itself, and nobody ever sends a record of it (`shareable`): its
       address never leaves the nodes it talks to.
 
-    Requires a discovery policy with `upsert`, `find`, `erase`, `touch`,
-    `peers`, `evict_stale` and `observe_time` (`discovery::bootstrap_cache`,
-    configured with a 2 h `stale_after` for Flashback's expiry); `start`
-    checks it with a `meshkit:` message.
+    Requires a discovery policy that models `meshkit::peer_cache`
+    (`discovery::bootstrap_cache`, configured with a 2 h `stale_after` for
+    Flashback's expiry); `basic_node` checks it with a `meshkit:` message.
 
     @par Events
     None of its own: it listens to `link_up`,
@@ -110,6 +109,8 @@ class peer_gossip {
 public:
     using messages = gossip_messages;
     using events = type_list<>;
+    /// It reads and feeds the node's discovery policy, which must model `meshkit::peer_cache`.
+    static constexpr bool needs_peer_cache = true;
 
     /// Its run-time settings: `node_config::engine<peer_gossip>()` on a node.
     using config_type = peer_gossip_config;
@@ -139,18 +140,6 @@ public:
     template <class Ctx>
     void start(Ctx& ctx)
     {
-        static_assert(requires(std::remove_reference_t<decltype(ctx.discovery())>& d, node_id const& id, time_point t) {
-            { d.upsert(cached_peer{}, t) } -> std::convertible_to<bool>;
-            { d.find(id) } -> std::convertible_to<cached_peer const*>;
-            d.erase(id);
-            d.touch(id, t);
-            d.peers();
-            d.evict_stale();
-            d.observe_time(t);
-            { d.revision() } -> std::convertible_to<std::uint64_t>;
-            { d.next_revision() } -> std::convertible_to<std::uint64_t>;
-        }, "meshkit: discovery::peer_gossip needs a peer-cache discovery policy (upsert, find, erase, touch, "
-           "peers, evict_stale, observe_time, revision), such as discovery::bootstrap_cache (see docs/cache-gossip.md)");
         started_ = ctx.now();
         self_.id = ctx.self();
         self_.broadcasting = cfg_.broadcasting;
