@@ -157,9 +157,9 @@ new_lab() {
 }
 
 # start NS OUT ARGS...: meshkit-node in namespace NS, bounded in time; sets last_pid.
-start() {
+start() { # NAME OUT ARGS...; stdin from $start_stdin (default /dev/null)
   local n=$1 out=$2; shift 2
-  ip netns exec "$(ns "$n")" timeout 150 "$bin" "$@" > "$out" 2>&1 < /dev/null &
+  ip netns exec "$(ns "$n")" timeout 150 "$bin" "$@" > "$out" 2>&1 < "${start_stdin:-/dev/null}" &
   last_pid=$!
   all_pids+=("$last_pid")
 }
@@ -211,7 +211,10 @@ start_pair() {
   start b2 "$d/b2.out" --role bootstrap --listen 198.51.100.12:7000 --bootstrap 198.51.100.11:7000 "${reg[@]}"
   b2_pid=$last_pid
   local seeds=(--bootstrap 198.51.100.11:7000 --bootstrap 198.51.100.12:7000 "${reg[@]}")
-  start b "$d/b.out" --role node --listen "$b_ip:7000" "${seeds[@]}"
+  # B reads lines from a FIFO: the test types into the target side of the connection.
+  rm -f "$d/b.in"; mkfifo "$d/b.in"
+  start_stdin="$d/b.in" start b "$d/b.out" --role node --listen "$b_ip:7000" "${seeds[@]}"
+  exec {b_in}> "$d/b.in"
   wait_for "$d/b.out" '^listening' 5 || { echo "natlab: B did not start" >&2; cat "$d/b.out" >&2; return 1; }
   b_id=$(awk '/^listening/ {print $4; exit}' "$d/b.out")
   # B announces itself once observers report its address.
@@ -245,6 +248,27 @@ run_pair() {
   line=$(grep -m1 "^connection up $b_id .* initiated" "$d/a.out")
   method=$(echo "$line" | awk '{for (i=1;i<=NF;i++) if ($i=="method") print $(i+1)}')
   ms=$(echo "$line" | awk '{for (i=1;i<=NF;i++) if ($i=="time_ms") print $(i+1)}')
+  # The target's side is usable as soon as the dialer's is: it reports the
+  # connection within a moment, and a line typed into it arrives.
+  local a_id
+  a_id=$(awk '/^listening/ {print $4; exit}' "$d/a.out")
+  if ! wait_for "$d/b.out" "^connection up $a_id " 3; then
+    echo "natlab: $a -> $b: the target did not report the connection within 3 s of the dialer" >&2
+    cat "$d/b.out" >&2; return 1
+  fi
+  echo "typed into the target" >&"$b_in"
+  if ! wait_for "$d/a.out" "^message from $b_id: typed into the target" 5; then
+    echo "natlab: $a -> $b: a line typed into the target never arrived" >&2; cat "$d/b.out" >&2; return 1
+  fi
+  if [ "$method" = relayed ]; then
+    # An address that cannot answer is not probed over and over while connected.
+    sleep 15
+    local probes_failed
+    probes_failed=$(cat "$d/a.out" "$d/b.out" | grep -c "no answer from" || true)
+    if [ "$probes_failed" -gt 4 ]; then
+      echo "natlab: $a -> $b: $probes_failed unanswered probes while connected" >&2; return 1
+    fi
+  fi
   local upgraded=n/a
   if [ "$method" = relayed ] && [ "$(expected_method "$a" "$b")" != relayed ]; then
     # Relayed where the NATs allow a direct path: the ladder retries the punch every 30 s and must upgrade.
@@ -257,6 +281,7 @@ run_pair() {
 }
 
 teardown_lab() {
+  if [ -n "${b_in:-}" ]; then exec {b_in}>&-; b_in=; fi
   for p in "${all_pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   all_pids=()
