@@ -38,10 +38,11 @@ struct latency_distribution {
     }
 };
 
-/** How a link treats each datagram.
+/** How a link treats each datagram and each stream.
 
-    Defaults describe a clean 10 ms link. Loss, duplication and reordering are
-    per-datagram probabilities drawn from the network's seeded generator.
+    Defaults describe a clean 10 ms, 100 Mbit/s link. Loss, duplication and
+    reordering are per-datagram probabilities drawn from the network's
+    seeded generator.
 */
 struct link_model {
     /// Base one-way latency of the link (stable per endpoint pair).
@@ -56,6 +57,15 @@ struct link_model {
     double reorder = 0.0;
     /// The longest extra hold of a reordered datagram.
     duration reorder_window = std::chrono::milliseconds(50);
+    /** Stream bandwidth in bytes per second, each direction; 0 means unlimited.
+
+        The streams between two hosts share it, one frame after another.
+        Datagrams ignore it: each is at most 1,200 bytes (0.1 ms at the
+        default 100 Mbit/s), and charging them would change every datagram
+        trace. Loss, duplication, jitter and reordering do not apply to
+        streams (see docs/simulator.md#streams).
+    */
+    std::uint64_t bandwidth = 12'500'000;
 };
 
 } // namespace meshkit::sim

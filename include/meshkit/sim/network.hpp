@@ -12,6 +12,9 @@
 #include <meshkit/result.hpp>
 #include <meshkit/sim/link_model.hpp>
 #include <meshkit/sim/nat_box.hpp>
+#include <meshkit/stream_error.hpp>
+#include <meshkit/stream_events.hpp>
+#include <meshkit/stream_settings.hpp>
 #include <meshkit/time.hpp>
 
 #include <array>
@@ -25,6 +28,9 @@
 #include <boost/heap/d_ary_heap.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 
+#include <deque>
+#include <map>
+#include <memory>
 #include <unordered_map>
 #include <vector>
 
@@ -48,11 +54,19 @@ struct network_stats {
     std::uint64_t unreachable = 0;        ///< dropped because nothing live was bound at the address
     std::uint64_t nat_dropped = 0;        ///< dropped by a NAT: no mapping, filtered, or hairpinning off
     std::uint64_t timers_fired = 0;       ///< timer callbacks run
+    std::uint64_t streams_opened = 0;     ///< connection attempts a stream listener accepted
+    std::uint64_t streams_refused = 0;    ///< connection attempts refused: no stream listener at the address
+    std::uint64_t streams_unreachable = 0; ///< connection attempts that timed out unanswered
+    std::uint64_t streams_reset = 0;      ///< stream ends closed by a reset (crash, partition, address change, bad frame)
+    std::uint64_t frames_sent = 0;        ///< stream frames accepted by `send_stream`
+    std::uint64_t frames_delivered = 0;   ///< stream frames handed to a stream handler
+    std::uint64_t frame_bytes_delivered = 0; ///< payload bytes of those frames
+    std::uint64_t oversized_frames = 0;   ///< frames over the receiver's `max_frame_size` (each resets its stream)
 };
 
-/** A deterministic discrete-event datagram network with its own virtual clock.
+/** A deterministic discrete-event network of datagrams and streams, with its own virtual clock.
 
-    Every host, datagram and timer of a simulation lives here. Nothing
+    Every host, datagram, stream and timer of a simulation lives here. Nothing
     happens until the owner drives the network with `advance`, `run_until`
     or `run_until_idle`; each processes events in (time, insertion order), so
     one seed and one sequence of calls always give the same trace, which
@@ -60,7 +74,9 @@ struct network_stats {
 
     Faults are first-class: per-link loss, duplication, jitter and reordering
     (`link_model`), partitions and healing, host crash and restart, and
-    address changes.
+    address changes. Streams (`sim::stream_transport`) are ordered and
+    reliable, cost a round trip to open, are paced by the link's bandwidth,
+    and are reset by a crash, a partition or an address change.
 
     @par Thread safety
     <em>Distinct objects</em>: Safe. <em>Shared objects</em>: Unsafe. A
@@ -107,7 +123,7 @@ public:
     /// Runs the next event, if any. @return false when nothing was pending.
     bool step();
 
-    /// Events (datagrams in flight and armed timers) waiting to run.
+    /// Events (datagrams and stream segments in flight, armed timers) waiting to run.
     [[nodiscard]] std::size_t pending() const noexcept { return heap_.size(); }
 
     /** How far one host's clock is from the network's: an offset, and a rate error.
@@ -257,18 +273,67 @@ public:
     /// The base one-way latency of the link from `a` to `b`, before jitter.
     [[nodiscard]] duration link_latency(endpoint const& a, endpoint const& b) const noexcept;
 
+    // -- streams ------------------------------------------------------------
+    //
+    // The network side of `sim::stream_transport`, which is the way to use
+    // them. Each stream is two ends; an end's id is `2 * connection + side`
+    // (side 0 connected, side 1 accepted), so ids are never reused in a
+    // network's life. The model is described in docs/simulator.md#streams.
+
+    /** Attaches a stream listener to the host at `at`, or to a new host there.
+
+        A `sim::transport` bound at `at` and the listener are one machine:
+        they share the address, crash, restart, partition and move together.
+        @return the host, or `errc::address_in_use` when a listener is
+        attached there already.
+    */
+    [[nodiscard]] result<host_id> attach_streams(endpoint const& at, stream_settings const& settings,
+                                                 stream_handler handler);
+
+    /** Detaches host `h`'s stream listener; it hears nothing more.
+
+        Its open streams close gracefully towards their peers (frames already
+        sent arrive, then `closed_by_peer`), as when a process closes its
+        sockets. The host is unbound when no `sim::transport` shares it.
+    */
+    void detach_streams(host_id h) noexcept;
+
+    /// Replaces host `h`'s stream handler.
+    void set_stream_handler(host_id h, stream_handler handler);
+
+    /// Starts a stream from host `from` to `to`; see `sim::stream_transport::connect`.
+    stream_id connect_stream(host_id from, endpoint const& to);
+
+    /// Queues one frame on host `from`'s end `id`; see `sim::stream_transport::send`.
+    std::error_code send_stream(host_id from, stream_id id, std::span<std::byte const> frame);
+
+    /// Closes host `from`'s end `id`; see `sim::stream_transport::close`.
+    void close_stream(host_id from, stream_id id);
+
+    /// Bytes (frames plus their 4-byte headers) queued on host `from`'s end `id` and not yet on the wire.
+    [[nodiscard]] std::size_t stream_queued_bytes(host_id from, stream_id id) const noexcept;
+
+    /// Stream ends on host `h` that are connecting or open.
+    [[nodiscard]] std::size_t open_streams(host_id h) const noexcept;
+
+    /// The settings host `h`'s stream listener was attached with.
+    [[nodiscard]] stream_settings const& stream_settings_of(host_id h) const noexcept
+    {
+        return stream_hosts_[h].settings;
+    }
+
 private:
-    enum class event_kind : std::uint8_t { datagram, timer };
+    enum class event_kind : std::uint8_t { datagram, timer, stream };
 
     // 16 bytes, so four events share a cache line in the heap. `order` packs
-    // the insertion sequence (high 32 bits), the kind (1 bit) and the slot
-    // (31 bits): ties at equal times resolve by insertion order. The sequence
+    // the insertion sequence (high 32 bits), the kind (2 bits) and the slot
+    // (30 bits): ties at equal times resolve by insertion order. The sequence
     // wraps after 2^32 events; ties then still resolve deterministically.
     struct event {
         std::int64_t at;
         std::uint64_t order;
-        [[nodiscard]] std::uint32_t slot() const noexcept { return static_cast<std::uint32_t>(order & 0x7fffffffu); }
-        [[nodiscard]] event_kind kind() const noexcept { return static_cast<event_kind>((order >> 31) & 1u); }
+        [[nodiscard]] std::uint32_t slot() const noexcept { return static_cast<std::uint32_t>(order & 0x3fffffffu); }
+        [[nodiscard]] event_kind kind() const noexcept { return static_cast<event_kind>((order >> 30) & 3u); }
     };
 
     struct later {
@@ -288,8 +353,10 @@ private:
         std::int32_t realm = public_realm;
         std::uint32_t incarnation = 0;
         std::uint32_t group = 0;
-        bool bound = false;
+        bool bound = false;     // a datagram socket or a stream listener is attached
         bool up = false;
+        bool datagrams = false; // a datagram socket (`sim::transport`) is attached
+        bool streams = false;   // a stream listener (`sim::stream_transport`) is attached
     };
 
     // Small datagrams (most protocol traffic) live inline in the slot, which
@@ -338,6 +405,70 @@ private:
     void deliver(std::uint32_t slot);
     void fire(std::uint32_t slot);
 
+    // -- stream model (sim/impl/network_streams.hpp) --------------------------
+
+    enum class stream_phase : std::uint8_t { none, connecting, open, closed };
+
+    // What an item on the heap carries to one end of a connection.
+    enum class segment : std::uint8_t { syn, syn_ack, refuse, connect_timeout, frame, fin, rst, closed, writable };
+
+    struct stream_end {
+        host_id host = no_host;
+        stream_phase phase = stream_phase::none;
+        bool reported = true;          // no stream_closed is owed to the owner
+        bool want_writable = false;    // a send was refused with queue_full
+        bool writable_pending = false; // a writable item is on the heap
+        std::error_code reason;        // why it closed
+        endpoint peer;                 // where the other end is seen from here
+        std::size_t refused_cost = 0;  // the largest frame (with header) refused this spell
+        std::size_t queued = 0;        // the bytes in `sending`
+        // Frames (done time, bytes with header) whose transmission ends after some past `now`.
+        std::deque<std::pair<std::int64_t, std::size_t>> sending;
+    };
+
+    struct stream_conn {
+        std::array<stream_end, 2> ends; // 0: the side that connected, 1: the side that accepted
+        endpoint target;                // the address `connect_stream` was given
+    };
+
+    struct stream_item {
+        segment kind = segment::frame;
+        std::uint8_t side = 0; // the end it is for
+        std::uint64_t conn = 0;
+        std::vector<std::byte> bytes;
+    };
+
+    struct stream_host {
+        std::shared_ptr<stream_handler const> handler; // copied per call: a handler may replace or destroy it
+        stream_settings settings;
+        bool attached = false;
+    };
+
+    static constexpr stream_id make_stream_id(std::uint64_t conn, unsigned side) noexcept
+    {
+        return static_cast<stream_id>(conn * 2 + side);
+    }
+    stream_end* find_end(host_id owner, stream_id id) noexcept;
+    std::size_t queued_on(stream_end const& e) const noexcept;
+    duration stream_latency(host_id a, host_id b) const noexcept;
+    std::int64_t transmit(host_id from, host_id to, std::size_t bytes); // returns when the last byte leaves
+    void push_segment(std::int64_t at, segment kind, std::uint64_t conn, unsigned side,
+                      std::span<std::byte const> bytes = {});
+    void close_end(std::uint64_t conn, unsigned side, std::error_code reason, bool notify);
+    void abort_towards(std::uint64_t conn, unsigned side, std::int64_t delay); // rst to `side` if it is live
+    void finish_towards(std::uint64_t conn, unsigned side);                    // in-band fin to `side` if live
+    void schedule_writable(std::uint64_t conn, unsigned side);
+    void drain(stream_end& e) noexcept;
+    void emit_stream(host_id h, stream_event const& ev);
+    bool stream_routable(host_id from, host_id to) const noexcept;
+    endpoint seen_address(host_id from, host_id to, std::uint64_t conn) const noexcept;
+    void streams_on_crash(host_id h);
+    void streams_on_restart(host_id h);
+    void streams_on_partition();
+    void streams_on_rebind(host_id h);
+    void process_stream(std::uint32_t slot);
+    void sweep_streams();
+
     std::uint64_t seed_;
     detail::rng rng_;
     link_model default_link_;
@@ -365,6 +496,17 @@ private:
     bool partitioned_ = false;
     std::function<void(endpoint const&, endpoint const&, std::span<std::byte const>)> tap_;
 
+    // Streams: connections by number (ordered, so every sweep over them is
+    // deterministic), items on the heap, listeners by host, and when each
+    // directed host pair's link is next free.
+    std::map<std::uint64_t, stream_conn> conns_;
+    std::uint64_t next_conn_ = 1;
+    std::vector<stream_item> stream_items_;
+    std::vector<std::uint32_t> free_stream_items_;
+    std::vector<stream_host> stream_hosts_;
+    boost::unordered_flat_map<std::uint64_t, std::int64_t> link_free_at_;
+    std::vector<std::uint64_t> stream_garbage_;
+
     std::vector<nat_box> nats_;
     std::vector<std::int32_t> nat_realm_; // where each box's external address lives
     boost::unordered_flat_map<std::uint32_t, nat_id> nat_by_ip_;
@@ -375,5 +517,6 @@ private:
 } // namespace meshkit::sim
 
 #include <meshkit/sim/impl/network.hpp>
+#include <meshkit/sim/impl/network_streams.hpp>
 
 #endif // MESHKIT_SIM_NETWORK_HPP

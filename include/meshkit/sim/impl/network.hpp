@@ -33,17 +33,22 @@ inline result<host_id> network::bind(endpoint const& at, receive_handler handler
         host& h = hosts_[it->second];
         // A crashed host still belongs to its transport until that is destroyed;
         // taking it over would let the old object send as the new one.
-        if (h.bound)
+        if (h.datagrams)
             return make_error_code(errc::address_in_use);
-        // Reusing the slot keeps the host's partition group across a restart.
         h.handler = std::move(handler);
+        h.datagrams = true;
+        // A stream listener already owns the host: the socket joins that
+        // machine, whose state (up or crashed, timers) it must not reset.
+        if (h.bound)
+            return it->second;
+        // Reusing the slot keeps the host's partition group across a restart.
         h.bound = true;
         h.up = true;
         ++h.incarnation;
         return it->second;
     }
     auto id = static_cast<host_id>(hosts_.size());
-    hosts_.push_back(host{at, std::move(handler), realm_of(at), 0, 0, true, true});
+    hosts_.push_back(host{at, std::move(handler), realm_of(at), 0, 0, true, true, true, false});
     by_address_.emplace(at, id);
     if (auto it = pending_clocks_.find(at); it != pending_clocks_.end()) {
         host_clocks_.resize(std::max<std::size_t>(host_clocks_.size(), id + 1));
@@ -96,12 +101,15 @@ inline void network::unbind(host_id h) noexcept
 {
     if (h >= hosts_.size())
         return;
-    hosts_[h].bound = false;
-    hosts_[h].up = false;
+    hosts_[h].datagrams = false;
     hosts_[h].handler = nullptr;
     if (h < restart_hooks_.size())
         restart_hooks_[h] = nullptr;
-    ++hosts_[h].incarnation;
+    ++hosts_[h].incarnation; // the socket owner's timers die with it
+    if (hosts_[h].streams)
+        return; // the stream listener keeps the machine
+    hosts_[h].bound = false;
+    hosts_[h].up = false;
 }
 
 inline std::uint64_t network::pair_key(endpoint const& a, endpoint const& b) noexcept
@@ -142,6 +150,8 @@ inline void network::partition(std::vector<std::vector<endpoint>> const& groups)
                 hosts_[it->second].group = g;
     }
     partitioned_ = true;
+    if (!conns_.empty())
+        streams_on_partition();
 }
 
 inline void network::heal() noexcept
@@ -158,6 +168,8 @@ inline void network::crash(endpoint const& at) noexcept
         if (h.up) {
             h.up = false;
             ++h.incarnation;
+            if (!conns_.empty())
+                streams_on_crash(it->second);
         }
     }
 }
@@ -167,6 +179,8 @@ inline void network::restart(endpoint const& at)
     if (auto it = by_address_.find(at); it != by_address_.end())
         if (host& h = hosts_[it->second]; h.bound && !h.up) {
             h.up = true;
+            if (!conns_.empty())
+                streams_on_restart(it->second);
             if (it->second < restart_hooks_.size() && restart_hooks_[it->second])
                 restart_hooks_[it->second]();
         }
@@ -186,6 +200,8 @@ inline std::error_code network::rebind(endpoint const& from, endpoint const& to)
     if (auto t = by_address_.find(to); t != by_address_.end() && hosts_[t->second].bound)
         return errc::address_in_use;
     host_id const id = it->second;
+    if (!conns_.empty())
+        streams_on_rebind(id);
     by_address_.erase(it);
     by_address_.erase(to); // a stale, unbound host may have held it
     by_address_.emplace(to, id);
@@ -196,7 +212,7 @@ inline std::error_code network::rebind(endpoint const& from, endpoint const& to)
 
 inline void network::push(std::int64_t at, std::uint32_t slot, event_kind kind)
 {
-    std::uint64_t const order = (next_seq_++ << 32) | (std::uint64_t{kind == event_kind::timer} << 31) | slot;
+    std::uint64_t const order = (next_seq_++ << 32) | (std::uint64_t{static_cast<std::uint8_t>(kind)} << 30) | slot;
     heap_.push(event{at, order});
 }
 
@@ -414,7 +430,7 @@ inline void network::deliver(std::uint32_t slot)
     } else if (to == no_host || hosts_[to].address != p.to) {
         to = resolve(p.to);
     }
-    if (to == no_host || !hosts_[to].bound || !hosts_[to].up) {
+    if (to == no_host || !hosts_[to].datagrams || !hosts_[to].up) {
         ++stats_.unreachable;
     } else if (partitioned_ && hosts_[to].group != hosts_[p.from].group) {
         ++stats_.partitioned;
@@ -459,10 +475,11 @@ inline void network::process(event const& e)
 {
     now_ = time_point(duration(e.at));
     ++stats_.events;
-    if (e.kind() == event_kind::datagram)
-        deliver(e.slot());
-    else
-        fire(e.slot());
+    switch (e.kind()) {
+    case event_kind::datagram: deliver(e.slot()); break;
+    case event_kind::timer: fire(e.slot()); break;
+    case event_kind::stream: process_stream(e.slot()); break;
+    }
 }
 
 inline bool network::step()
