@@ -3,8 +3,8 @@
 #ifndef MESHKIT_MESHKIT_HPP
 #define MESHKIT_MESHKIT_HPP
 
-/// The whole toolkit except the UDP runtime: include <meshkit/udp/udp_policies.hpp>
-/// for that, which brings in Asio.
+/// The whole toolkit except the Asio runtimes: include <meshkit/udp/udp_policies.hpp>
+/// or <meshkit/tcp/transport.hpp> for those, which bring in Asio.
 
 #include <meshkit/broadcast/broadcast_stats.hpp>
 #include <meshkit/broadcast/dedup_cache.hpp>
@@ -23,6 +23,7 @@
 #include <meshkit/concepts/metrics_sink.hpp>
 #include <meshkit/concepts/node_policies.hpp>
 #include <meshkit/concepts/storage_backend.hpp>
+#include <meshkit/concepts/stream_transport.hpp>
 #include <meshkit/concepts/transport.hpp>
 #include <meshkit/discovery/bootstrap_cache.hpp>
 #include <meshkit/discovery/cached_peer.hpp>
@@ -56,10 +57,14 @@
 #include <meshkit/sim/link_model.hpp>
 #include <meshkit/sim/nat_box.hpp>
 #include <meshkit/sim/network.hpp>
+#include <meshkit/sim/stream_transport.hpp>
 #include <meshkit/sim/transport.hpp>
 #include <meshkit/sim/virtual_clock.hpp>
 #include <meshkit/storage/file_store.hpp>
 #include <meshkit/storage/memory_store.hpp>
+#include <meshkit/stream_error.hpp>
+#include <meshkit/stream_events.hpp>
+#include <meshkit/stream_settings.hpp>
 #include <meshkit/time.hpp>
 #include <meshkit/type_list.hpp>
 #include <meshkit/version.hpp>
