@@ -4,16 +4,23 @@
 #define MESHKIT_INBOUND_HPP
 
 #include <meshkit/endpoint.hpp>
+#include <meshkit/wire/channel.hpp>
 #include <meshkit/wire/envelope.hpp>
 
 namespace meshkit {
 
-/// Where a decoded message came from: the address it arrived from and its envelope.
+/// Where a decoded message came from: the address and channel it arrived on, and its envelope.
 struct inbound {
-    /// The address the datagram came from (the last hop, as the network saw it).
+    /** The address it came from (the last hop, as the network saw it).
+
+        On a stream a peer opened, that is its connecting address; a reply
+        sent there goes back on the same stream.
+    */
     endpoint from;
     /// The envelope: type, original sender, message id, hops.
     wire::envelope header;
+    /// The transport it arrived on: always the one its message kind travels on (`wire::channel_of`).
+    wire::channel channel = wire::channel::datagram;
 };
 
 } // namespace meshkit

@@ -9,12 +9,14 @@
 #include <meshkit/concepts/hierarchy_strategy.hpp>
 #include <meshkit/concepts/metrics_sink.hpp>
 #include <meshkit/concepts/peer_cache.hpp>
+#include <meshkit/concepts/stream_transport.hpp>
 #include <meshkit/concepts/storage_backend.hpp>
 #include <meshkit/concepts/transport.hpp>
 #include <meshkit/detail/discovery_persistence.hpp>
 #include <meshkit/detail/node_identity.hpp>
 #include <meshkit/detail/node_traits.hpp>
 #include <meshkit/detail/rng.hpp>
+#include <meshkit/detail/stream_table.hpp>
 #include <meshkit/endpoint.hpp>
 #include <meshkit/engine_context.hpp>
 #include <meshkit/error.hpp>
@@ -25,6 +27,9 @@
 #include <meshkit/node_stats.hpp>
 #include <meshkit/peer_events.hpp>
 #include <meshkit/type_list.hpp>
+#include <meshkit/stream_events.hpp>
+#include <meshkit/stream_lifecycle.hpp>
+#include <meshkit/wire/channel.hpp>
 #include <meshkit/wire/error.hpp>
 #include <meshkit/wire/registry.hpp>
 
@@ -90,6 +95,7 @@ class basic_node {
                   "meshkit: every type in Policies::engines must model meshkit::engine, and Policies::engines must "
                   "be a meshkit::type_list (see docs/concepts/engine.md)");
 
+    static_assert(detail::stream_transport_checked<typename detail::stream_transport_of<Policies>::type>());
     static_assert(!detail::any_needs_peer_cache<typename detail::engines_of<Policies>::type>::value ||
                       peer_cache<typename detail::discovery_of<Policies>::type>,
                   "meshkit: an engine in Policies::engines (the connection ladder, cache gossip) needs a discovery "
@@ -101,6 +107,10 @@ class basic_node {
 public:
     using policies = Policies;
     using transport_type = typename detail::transport_of<Policies>::type;
+    /// The stream transport, or `detail::no_stream_transport` when the bundle names none.
+    using stream_transport_type = typename detail::stream_transport_of<Policies>::type;
+    /// Whether the node carries stream messages (its bundle names a `stream_transport`).
+    static constexpr bool has_streams = !std::is_same_v<stream_transport_type, detail::no_stream_transport>;
     using clock_type = typename detail::clock_of<Policies>::type;
     using discovery_type = typename detail::discovery_of<Policies>::type;
     using hierarchy_type = typename detail::hierarchy_of<Policies>::type;
@@ -127,6 +137,7 @@ public:
                         hierarchy_type hierarchy = {}, storage_type storage = {}, metrics_type metrics = {})
         : config_(std::move(config))
         , transport_(env, config_.listen)
+        , streams_(env, transport_.local_endpoint()) // one host, one port, two protocols
         , clock_(make_clock(env, transport_))
         , discovery_(std::move(discovery))
         , hierarchy_(std::move(hierarchy))
@@ -142,7 +153,11 @@ public:
         // construction takes the next epoch from storage as the high bits.
         incarnation_ = detail::next_incarnation(storage_);
         next_message_id_ = incarnation_ << 40 | (rng_() & 0xffffffffu);
-        transport_.on_receive([this](endpoint const& from, std::span<std::byte const> d) { on_datagram(from, d); });
+        transport_.on_receive([this](endpoint const& from, std::span<std::byte const> d) {
+            on_bytes(from, d, wire::channel::datagram);
+        });
+        if constexpr (has_streams)
+            streams_.on_stream([this](stream_event const& e) { on_stream_event(e); });
         if constexpr (requires { transport_.on_restart([] {}); })
             transport_.on_restart([this] {
                 // The host's timers died with the crash: restart the engines' clocks.
@@ -274,6 +289,12 @@ public:
     [[nodiscard]] std::error_code discovery_load_error() const noexcept { return discovery_load_error_; }
 
     [[nodiscard]] transport_type& transport() noexcept { return transport_; }
+    /// The stream transport (only when the bundle names one).
+    [[nodiscard]] stream_transport_type& stream_transport() noexcept
+        requires has_streams
+    {
+        return streams_;
+    }
     [[nodiscard]] clock_type& clock() noexcept { return clock_; }
     [[nodiscard]] clock_type const& clock() const noexcept { return clock_; }
     [[nodiscard]] discovery_type& discovery() noexcept { return discovery_; }
@@ -379,6 +400,11 @@ private:
     {
         tx_.clear();
         messages::encode(header, m, tx_);
+        if constexpr (wire::channel_of<M> == wire::channel::stream) {
+            static_assert(has_streams, "meshkit: an engine sends a stream message (travels_on = wire::channel::stream) "
+                                       "but Policies names no stream_transport (see docs/concepts/stream_transport.md)");
+            return send_frame(to, tx_);
+        }
         if (tx_.size() > transport_.max_datagram_size()) {
             ++stats_.send_errors;
             metrics_.increment("meshkit_send_errors_total", 1);
@@ -515,20 +541,27 @@ private:
         });
     }
 
-    void on_datagram(endpoint const& from, std::span<std::byte const> bytes)
+    /// One datagram, or one stream frame, from `from`.
+    void on_bytes(endpoint const& from, std::span<std::byte const> bytes, wire::channel channel)
     {
         if (!running_)
             return;
-        ++stats_.datagrams_received;
+        bool const on_stream = channel == wire::channel::stream;
+        if (on_stream) {
+            ++stats_.frames_received;
+        } else {
+            ++stats_.datagrams_received;
+        }
         stats_.bytes_received += bytes.size();
-        if (bytes.size() > transport_.max_datagram_size()) {
+        if (!on_stream && bytes.size() > transport_.max_datagram_size()) {
             // Nobody meshkit talks to sends more than the limit: refuse it
-            // before decoding, so no vector in it can claim more.
+            // before decoding, so no vector in it can claim more. (A stream
+            // transport refuses frames over its limit before reading them.)
             ++stats_.decode_errors;
             metrics_.increment("meshkit_decode_errors_total", 1);
             return;
         }
-        metrics_.increment("meshkit_datagrams_received_total", 1);
+        metrics_.increment(on_stream ? "meshkit_frames_received_total" : "meshkit_datagrams_received_total", 1);
         metrics_.increment("meshkit_bytes_received_total", bytes.size());
         auto decoded = messages::decode(bytes);
         if (!decoded) {
@@ -536,9 +569,73 @@ private:
             metrics_.increment("meshkit_decode_errors_total", 1);
             return;
         }
-        inbound const in{from, decoded->header};
+        // A message kind travels on one channel only: a stream message (which
+        // may be large) forged into a datagram, or the reverse, is refused.
+        bool const right_channel = std::visit([&]<class M>(M const&) { return wire::channel_of<M> == channel; },
+                                              decoded->message);
+        if (!right_channel) {
+            ++stats_.decode_errors;
+            metrics_.increment("meshkit_wrong_channel_total", 1);
+            return;
+        }
+        inbound const in{from, decoded->header, channel};
         in_hook([&] { dispatch(in, decoded->message); });
         detail::persist_discovery(discovery_, storage_, clock_.now());
+    }
+
+    /// Sends an encoded stream message on the stream to `to`, opening it on first use.
+    std::error_code send_frame(endpoint const& to, std::span<std::byte const> frame)
+    {
+        if constexpr (has_streams) {
+            std::error_code const ec = stream_table_.send(streams_, to, frame);
+            if (ec) {
+                ++stats_.send_errors;
+                metrics_.increment("meshkit_send_errors_total", 1);
+                return ec;
+            }
+            ++stats_.frames_sent;
+            stats_.bytes_sent += frame.size();
+            metrics_.increment("meshkit_frames_sent_total", 1);
+            metrics_.increment("meshkit_bytes_sent_total", frame.size());
+            return {};
+        } else {
+            return errc::not_running;
+        }
+    }
+
+    void on_stream_event(stream_event const& e)
+    {
+        if constexpr (has_streams) {
+            if (auto const* f = std::get_if<stream_frame>(&e)) {
+                if (auto const peer = stream_table_.peer_of(f->id))
+                    on_bytes(*peer, f->bytes, wire::channel::stream);
+                return;
+            }
+            if (!running_) {
+                // A stopped node keeps its table right, but tells nobody.
+                if (auto const* c = std::get_if<stream_closed>(&e))
+                    (void)stream_table_.on_closed(c->id);
+                else if (auto const* o = std::get_if<stream_connected>(&e))
+                    (void)stream_table_.on_connected(streams_, *o);
+                return;
+            }
+            in_hook([&] {
+                if (auto const* c = std::get_if<stream_connected>(&e)) {
+                    endpoint const peer = stream_table_.on_connected(streams_, *c);
+                    queue_event(stream_opened{peer, c->inbound});
+                } else if (auto const* w = std::get_if<stream_writable>(&e)) {
+                    stream_table_.on_writable(streams_, w->id);
+                } else if (auto const* closed = std::get_if<stream_closed>(&e)) {
+                    if (auto const gone = stream_table_.on_closed(closed->id)) {
+                        if (gone->unsent != 0)
+                            metrics_.increment("meshkit_frames_unsent_total", gone->unsent);
+                        queue_event(stream_ended{gone->peer, closed->reason, gone->unsent});
+                    }
+                }
+            });
+        } else {
+            (void)e;
+        }
     }
 
     template <class Message>
@@ -567,6 +664,7 @@ private:
 
     node_config config_;
     transport_type transport_;
+    [[no_unique_address]] stream_transport_type streams_;
     clock_type clock_;
     [[no_unique_address]] discovery_type discovery_;
     [[no_unique_address]] hierarchy_type hierarchy_;
@@ -582,6 +680,7 @@ private:
     std::error_code discovery_load_error_;
     node_stats stats_;
     std::vector<std::byte> tx_;
+    [[no_unique_address]] typename detail::stream_table_of<stream_transport_type>::type stream_table_;
     std::function<void(event_type const&)> handler_;
     /// Raised inside hooks, waiting for the outermost one to return.
     std::deque<event_type> queued_events_;

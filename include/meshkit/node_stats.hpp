@@ -17,7 +17,10 @@ struct node_stats {
     std::uint64_t bytes_sent = 0;
     std::uint64_t datagrams_received = 0;
     std::uint64_t bytes_received = 0;
-    /// Datagrams dropped because they did not decode (see `wire::errc`).
+    /// Stream frames sent (or waiting for their stream) and received: messages that travel on streams.
+    std::uint64_t frames_sent = 0;
+    std::uint64_t frames_received = 0;
+    /// Datagrams and frames dropped because they did not decode (see `wire::errc`) or came on the wrong channel.
     std::uint64_t decode_errors = 0;
     /// Sends the transport or encoder refused (too large, host down).
     std::uint64_t send_errors = 0;

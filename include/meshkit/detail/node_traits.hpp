@@ -4,8 +4,11 @@
 #define MESHKIT_DETAIL_NODE_TRAITS_HPP
 
 #include <meshkit/concepts/engine.hpp>
+#include <meshkit/concepts/stream_transport.hpp>
+#include <meshkit/detail/stream_table.hpp>
 #include <meshkit/membership/liveness.hpp>
 #include <meshkit/peer_events.hpp>
+#include <meshkit/stream_lifecycle.hpp>
 #include <meshkit/type_list.hpp>
 #include <meshkit/wire/registry.hpp>
 
@@ -38,6 +41,31 @@ MESHKIT_DETAIL_POLICY_OF(storage)
 MESHKIT_DETAIL_POLICY_OF(metrics)
 #undef MESHKIT_DETAIL_POLICY_OF
 
+/// Stands in for the stream transport of a bundle that names none: the node then has datagrams only.
+struct no_stream_transport {
+    no_stream_transport() = default;
+    /// Built from whatever a stream transport would be, so the node constructs both alike.
+    template <class... Args>
+    constexpr explicit no_stream_transport(Args&&...) noexcept {}
+};
+template <class P> struct stream_transport_of { using type = no_stream_transport; };
+template <class P> requires requires { typename P::stream_transport; }
+struct stream_transport_of<P> { using type = typename P::stream_transport; };
+
+/// Checks a named stream transport with meshkit's message; nothing to check without one.
+template <class S>
+consteval bool stream_transport_checked() noexcept
+{
+    if constexpr (std::is_same_v<S, no_stream_transport>)
+        return true;
+    else
+        return check_stream_transport<S>();
+}
+
+/// The node's table of open streams, or nothing without a stream transport.
+template <class S> struct stream_table_of { using type = stream_table<S>; };
+template <> struct stream_table_of<no_stream_transport> { using type = no_stream_transport; };
+
 template <class P> struct engines_of { using type = type_list<membership::liveness>; };
 template <class P> requires requires { typename P::engines; } struct engines_of<P> { using type = typename P::engines; };
 
@@ -57,7 +85,8 @@ template <class List> struct engine_tuple;
 template <class... Es> struct engine_tuple<type_list<Es...>> {
     using type = std::tuple<Es...>;
     using messages = wire::registry_union<typename Es::messages...>;
-    using events = type_list_union<type_list<peer_up, peer_down, contact_failed, peers_wanted, transport_error>,
+    using events = type_list_union<type_list<peer_up, peer_down, contact_failed, peers_wanted, transport_error,
+                                             stream_opened, stream_ended>,
                                    typename Es::events...>;
 };
 
