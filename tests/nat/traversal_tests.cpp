@@ -2,8 +2,10 @@
 // presets, relay failover, the registry, the persisted cache, Flashback's
 // rules and its IP-sharing promise. All simulated, with fixed seeds.
 
+#include <meshkit_sim/gossip_first_scenario.hpp> // the scenario meshkit-sim runs (tools/)
+
 #include <meshkit/reference/gossip_first.hpp>
-#include <meshkit/reference/gossip_first_scenario.hpp>
+#include <meshkit/sim/nat_presets.hpp>
 #include <meshkit/sim/transport.hpp>
 #include <meshkit/storage/file_store.hpp>
 
@@ -17,7 +19,9 @@
 #include <optional>
 #include <utility>
 #include <set>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <unistd.h>
@@ -27,12 +31,12 @@ namespace {
 using namespace meshkit;
 using namespace std::chrono_literals;
 using reference::gossip_first_node;
-using reference::nat_preset;
+using sim::nat_preset;
 
 /// A small world: public bootstrap nodes, then hosts behind chosen NATs.
 struct world {
     sim::network net;
-    reference::host_placer placer{net};
+    sim::host_placer placer{net};
     std::vector<endpoint> seeds;
     std::vector<std::unique_ptr<gossip_first_node>> bootstraps;
     std::vector<std::unique_ptr<gossip_first_node>> nodes;
@@ -115,15 +119,10 @@ struct injector {
     }
 };
 
-std::error_code connect(gossip_first_node& from, gossip_first_node& to)
+/// The bytes of `text`, for `reference::send`.
+std::span<std::byte const> bytes_of(std::string_view text)
 {
-    return from.with_engine<nat::connector>([&](auto& c, auto& ctx) { return c.connect(ctx, to.id()); });
-}
-
-std::error_code send(gossip_first_node& from, gossip_first_node& to, std::string const& text)
-{
-    auto const bytes = std::as_bytes(std::span(text.data(), text.size()));
-    return from.with_engine<nat::connector>([&](auto& c, auto& ctx) { return c.send(ctx, to.id(), bytes); });
+    return std::as_bytes(std::span(text.data(), text.size()));
 }
 
 /** The method each ordered pair must get, from RFC 4787's rules rather than from the code.
@@ -156,16 +155,16 @@ link_method expected_method(nat_preset from, nat_preset to)
 TEST(NatMatrix, EveryPairOfPresetsGetsTheMethodItsNatsAllow)
 {
     std::size_t checked = 0;
-    for (std::size_t a = 0; a < reference::nat_preset_count; ++a)
-        for (std::size_t b = 0; b < reference::nat_preset_count; ++b) {
+    for (std::size_t a = 0; a < sim::nat_preset_count; ++a)
+        for (std::size_t b = 0; b < sim::nat_preset_count; ++b) {
             auto const pa = static_cast<nat_preset>(a), pb = static_cast<nat_preset>(b);
             world w(100 + a * 10 + b);
             auto& x = w.add(pa);
             auto& y = w.add(pb);
             w.net.advance(20s); // observations, announcements, cache gossip
             ASSERT_NE(x.discovery().find(y.id()), nullptr) << to_string(pa) << " never learned of " << to_string(pb);
-            ASSERT_FALSE(connect(x, y));
-            ASSERT_FALSE(send(x, y, "over the ladder"));
+            ASSERT_FALSE(reference::connect(x, y.id()));
+            ASSERT_FALSE(reference::send(x, y.id(), bytes_of("over the ladder")));
             w.net.advance(45s);
             auto const info = x.engine<nat::connector>().find(y.id());
             ASSERT_TRUE(info && info->established) << to_string(pa) << " -> " << to_string(pb) << " did not connect";
@@ -174,7 +173,7 @@ TEST(NatMatrix, EveryPairOfPresetsGetsTheMethodItsNatsAllow)
             EXPECT_EQ(info->pending_messages, 0u) << to_string(pa) << " -> " << to_string(pb) << ": message not delivered";
             ++checked;
         }
-    EXPECT_EQ(checked, reference::nat_preset_count * reference::nat_preset_count);
+    EXPECT_EQ(checked, sim::nat_preset_count * sim::nat_preset_count);
 }
 
 TEST(NatTraversal, NeverPunchesAPeerThatIsDirectlyReachable)
@@ -183,7 +182,7 @@ TEST(NatTraversal, NeverPunchesAPeerThatIsDirectlyReachable)
     auto& x = w.add(nat_preset::port_restricted_cone);
     auto& y = w.add(nat_preset::open);
     w.net.advance(20s);
-    ASSERT_FALSE(connect(x, y));
+    ASSERT_FALSE(reference::connect(x, y.id()));
     w.net.advance(10s);
     ASSERT_TRUE(x.engine<nat::connector>().find(y.id())->established);
     std::uint64_t coordinated = 0;
@@ -220,7 +219,7 @@ TEST(NatTraversal, SymmetricFacingSymmetricIsRelayedAndLosesNothingWhenTheRelayD
             failovers.push_back(*f);
     });
     w.net.advance(20s);
-    ASSERT_FALSE(connect(x, y));
+    ASSERT_FALSE(reference::connect(x, y.id()));
     w.net.advance(40s);
     auto info = x.engine<nat::connector>().find(y.id());
     ASSERT_TRUE(info && info->established);
@@ -237,7 +236,7 @@ TEST(NatTraversal, SymmetricFacingSymmetricIsRelayedAndLosesNothingWhenTheRelayD
         }
         std::string const text = "message " + std::to_string(i);
         // The queue is bounded; a full one refuses (nothing accepted), and we retry.
-        while (send(x, y, text) == errc::queue_full)
+        while (reference::send(x, y.id(), bytes_of(text)) == errc::queue_full)
             w.net.advance(100ms);
         ++sent;
         w.net.advance(100ms);
@@ -282,10 +281,10 @@ TEST(NatTraversal, IntroducersAreRefilledWhenOneDies)
 
 TEST(GossipFirst, TheSeedsTargetsAreMetOnTheRealisticMix)
 {
-    reference::gossip_first_options o;
+    tools::gossip_first_options o;
     o.nodes = 400;
     o.seed = 3;
-    auto const r = reference::run_gossip_first(o);
+    auto const r = tools::run_gossip_first(o);
     ASSERT_EQ(r.attempts.size(), 3 * o.nodes);
     EXPECT_GE(r.rate(r.connected, r.attempts.size()), 99.0);
     EXPECT_GE(r.rate(r.direct, r.connected), 60.0);
@@ -301,13 +300,13 @@ TEST(GossipFirst, TheSeedsTargetsAreMetOnTheRealisticMix)
 
 TEST(GossipFirst, TheSameSeedGivesTheSameRun)
 {
-    reference::gossip_first_options o;
+    tools::gossip_first_options o;
     o.nodes = 60;
     o.seed = 9;
     o.settle = 20s;
     o.tail = 40s;
-    auto const a = reference::run_gossip_first(o);
-    auto const b = reference::run_gossip_first(o);
+    auto const a = tools::run_gossip_first(o);
+    auto const b = tools::run_gossip_first(o);
     EXPECT_EQ(a.trace_hash, b.trace_hash);
     EXPECT_EQ(a.connected, b.connected);
     EXPECT_EQ(a.direct, b.direct);
@@ -315,11 +314,11 @@ TEST(GossipFirst, TheSameSeedGivesTheSameRun)
 
 TEST(GossipFirst, DiscoveryAndConnectionsWorkWithTheRegistryDown)
 {
-    reference::gossip_first_options o;
+    tools::gossip_first_options o;
     o.nodes = 150;
     o.seed = 5;
     o.registry_down = true;
-    auto const r = reference::run_gossip_first(o);
+    auto const r = tools::run_gossip_first(o);
     EXPECT_EQ(r.registry_reports, 0u);
     EXPECT_GT(r.reports_sent, 0u) << "nodes must still try to report";
     EXPECT_DOUBLE_EQ(r.cache_propagation, 100.0);
@@ -357,7 +356,7 @@ TEST(Registry, TracksOnlyBootstrapNodesAndCountsReports)
             listed = l->bootstraps;
     });
     x.with_engine<discovery::registry_client>([](auto& c, auto& ctx) { c.request_list(ctx); });
-    ASSERT_FALSE(connect(x, y));
+    ASSERT_FALSE(reference::connect(x, y.id()));
     w.net.advance(20s);
     ASSERT_EQ(listed.size(), 1u);
     EXPECT_EQ(listed[0].id, boot->id());
@@ -430,7 +429,7 @@ TEST(GossipFirst, TheCachePersistsAcrossARestartAndReplacesDeadSeeds)
     EXPECT_GE(live, 2u) << "cached public peers should have become its introducers";
     // And it reaches a cached peer by id, straight from the loaded cache.
     auto& target = *w.nodes[0];
-    ASSERT_FALSE(again.with_engine<nat::connector>([&](auto& k, auto& ctx) { return k.connect(ctx, target.id()); }));
+    ASSERT_FALSE(reference::connect(again, target.id()));
     w.net.advance(10s);
     auto const info = again.engine<nat::connector>().find(target.id());
     ASSERT_TRUE(info);
@@ -442,7 +441,7 @@ TEST(FlashbackGossip, PeersThatDoNotBroadcastNeverHaveTheirAddressesSent)
 {
     // Every datagram every node receives is decoded and searched.
     std::vector<std::pair<endpoint, std::vector<std::byte>>> wire;
-    reference::gossip_first_options o;
+    tools::gossip_first_options o;
     o.nodes = 120;
     o.seed = 21;
     o.non_broadcasting = 0.3;
@@ -451,7 +450,7 @@ TEST(FlashbackGossip, PeersThatDoNotBroadcastNeverHaveTheirAddressesSent)
     o.tap = [&](endpoint const& from, endpoint const&, std::span<std::byte const> b) {
         wire.emplace_back(from, std::vector<std::byte>(b.begin(), b.end()));
     };
-    auto const r = reference::run_gossip_first(o);
+    auto const r = tools::run_gossip_first(o);
 
     std::set<node_id> silent;
     std::vector<endpoint> silent_addresses;
@@ -621,8 +620,8 @@ TEST(FlashbackGossip, HostsWhoseClocksDisagreeByHoursAgreeOnFreshnessAndConnect)
         if (auto const* m = std::get_if<nat::peer_message>(&e))
             received.emplace(reinterpret_cast<char const*>(m->payload.data()), m->payload.size());
     });
-    ASSERT_FALSE(connect(*xs[2], *xs[3]));
-    ASSERT_FALSE(send(*xs[2], *xs[3], "across clocks"));
+    ASSERT_FALSE(reference::connect(*xs[2], xs[3]->id()));
+    ASSERT_FALSE(reference::send(*xs[2], xs[3]->id(), bytes_of("across clocks")));
     w.net.advance(30s);
     auto const info = xs[2]->engine<nat::connector>().find(xs[3]->id());
     ASSERT_TRUE(info && info->established);
@@ -687,7 +686,7 @@ TEST(FlashbackGossip, APeerThatLeavesIsDroppedEverywhereAtOnce)
     w.net.advance(30s);
     for (auto* x : xs)
         ASSERT_NE(x->discovery().find(leaving.id()), nullptr);
-    leaving.with_engine<discovery::peer_gossip>([](auto& g, auto& ctx) { g.leave(ctx); });
+    reference::leave(leaving);
     w.net.advance(5s);
     for (auto* x : xs)
         EXPECT_EQ(x->discovery().find(leaving.id()), nullptr) << "PEER_UPDATE offline did not remove the record";
@@ -717,14 +716,14 @@ TEST(RelayedConnection, IsUsableFromBothSidesAsSoonAsEitherReportsIt)
             if (auto const* u = std::get_if<link_up>(&e); u && u->peer == x.id() && !y_up) {
                 y_up = w.net.now();
                 // The moment the target hears of the connection, it answers over it.
-                EXPECT_FALSE(send(y, x, "right away"));
+                EXPECT_FALSE(reference::send(y, x.id(), bytes_of("right away")));
             }
             if (auto const* m = std::get_if<nat::peer_message>(&e))
                 at_y.emplace_back(reinterpret_cast<char const*>(m->payload.data()), m->payload.size());
         });
         w.net.advance(20s);
-        ASSERT_FALSE(connect(x, y));
-        ASSERT_FALSE(send(x, y, "hello"));
+        ASSERT_FALSE(reference::connect(x, y.id()));
+        ASSERT_FALSE(reference::send(x, y.id(), bytes_of("hello")));
         w.net.advance(40s);
         auto const info = x.engine<nat::connector>().find(y.id());
         ASSERT_TRUE(info && info->established);
@@ -756,7 +755,7 @@ TEST(Connector, StopsProbingAnAddressThatCannotAnswer)
             ++failures[f->address];
     });
     w.net.advance(20s);
-    ASSERT_FALSE(connect(x, y));
+    ASSERT_FALSE(reference::connect(x, y.id()));
     w.net.advance(30s);
     ASSERT_TRUE(x.engine<nat::connector>().find(y.id())->established);
     failures.clear();

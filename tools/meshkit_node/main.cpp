@@ -386,9 +386,7 @@ int run_gossip_first(options const& o)
     std::vector<node_id> waiting = o.connect;
     asio::steady_timer connect_timer(io);
     std::function<void()> try_connect = [&] {
-        std::erase_if(waiting, [&](node_id const& id) {
-            return !node->with_engine<nat::connector>([&](auto& c, auto& ctx) { return c.connect(ctx, id); });
-        });
+        std::erase_if(waiting, [&](node_id const& id) { return !reference::connect(*node, id); });
         if (waiting.empty())
             return;
         connect_timer.expires_after(std::chrono::milliseconds(250));
@@ -403,18 +401,16 @@ int run_gossip_first(options const& o)
     // still climbing the ladder queues it (the connector delivers it once
     // the path is up); a line nobody can take is reported, never dropped.
     line_reader lines(io, [&](std::string line) {
-        auto const bytes = std::as_bytes(std::span(line.data(), line.size()));
-        auto const connections = node->engine<nat::connector>().connections();
-        if (connections.empty())
+        auto const outcomes = reference::publish(*node, std::as_bytes(std::span(line.data(), line.size())));
+        if (outcomes.empty())
             std::fprintf(stderr, "meshkit-node: not sent: no connection\n");
-        for (auto const& c : connections) {
-            auto ec = node->with_engine<nat::connector>([&](auto& k, auto& ctx) { return k.send(ctx, c.peer, bytes); });
-            if (ec)
-                std::fprintf(stderr, "meshkit-node: not sent to %s: %s\n", c.peer.short_hex().c_str(),
-                             ec.message().c_str());
-            else if (!c.established)
+        for (auto const& sent : outcomes) {
+            if (sent.error)
+                std::fprintf(stderr, "meshkit-node: not sent to %s: %s\n", sent.peer.short_hex().c_str(),
+                             sent.error.message().c_str());
+            else if (sent.queued)
                 std::fprintf(stderr, "meshkit-node: queued for %s until its connection is up\n",
-                             c.peer.short_hex().c_str());
+                             sent.peer.short_hex().c_str());
         }
     });
 

@@ -7,9 +7,9 @@
 
 #include <common/cli.hpp>
 #include <common/report.hpp>
+#include <meshkit_sim/gossip_first_scenario.hpp>
 
 #include <meshkit/meshkit.hpp>
-#include <meshkit/reference/gossip_first_scenario.hpp>
 #include <meshkit/sim/cluster.hpp>
 
 #include <algorithm>
@@ -39,7 +39,7 @@ struct options {
     double duration_s = 30;
     double crash_percent = 10;
     bool json = false;
-    reference::nat_mix mix = reference::nat_mix::realistic();
+    tools::nat_mix mix = tools::nat_mix::realistic();
     std::string mix_name = "realistic";
     bool registry_down = false;
 };
@@ -81,10 +81,10 @@ options parse(int argc, char** argv)
            "--nat-mix",
            [&](std::string const& name) {
                o.mix_name = name;
-               o.mix = *reference::nat_mix::parse(name);
+               o.mix = *tools::nat_mix::parse(name);
            },
            "(gossip-first) The NATs the nodes sit behind (default realistic)")
-        ->check(tools::parses_as<reference::nat_mix>("MIX"))
+        ->check(tools::parses_as<tools::nat_mix>("MIX"))
         ->type_name("MIX");
     app.add_flag("--registry-down", o.registry_down,
                  "(gossip-first) The registry's host is down all run (discovery never uses it)");
@@ -412,12 +412,12 @@ constexpr double cache_propagation_target_percent = 100;
 int run_gossip_first(options const& o)
 {
     auto const wall_start = std::chrono::steady_clock::now();
-    reference::gossip_first_options go;
+    tools::gossip_first_options go;
     go.nodes = o.nodes;
     go.seed = o.seed;
     go.mix = o.mix;
     go.registry_down = o.registry_down;
-    auto const r = reference::run_gossip_first(go);
+    auto const r = tools::run_gossip_first(go);
     double const wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
 
     auto const n = r.attempts.size();
@@ -466,7 +466,7 @@ int run_gossip_first(options const& o)
     more.add_row({"trace hash", hex64(r.trace_hash)});
 
     // Method by NAT pair: what the ladder chose for each combination.
-    using reference::nat_preset;
+    using sim::nat_preset;
     std::map<std::pair<int, int>, std::array<std::size_t, 4>> pairs;
     for (auto const& a : r.attempts) {
         int const x = static_cast<int>(a.from_nat), y = static_cast<int>(a.to_nat);
@@ -476,8 +476,8 @@ int run_gossip_first(options const& o)
     report_table matrix{"Method by NAT pair (either direction)", {"pair", "attempts", "direct", "punched", "relayed", "failed"}};
     figures nat_pairs = figures::array();
     for (auto const& [k, c] : pairs) {
-        auto const* first = reference::to_string(static_cast<nat_preset>(k.first));
-        auto const* second = reference::to_string(static_cast<nat_preset>(k.second));
+        auto const* first = sim::to_string(static_cast<nat_preset>(k.first));
+        auto const* second = sim::to_string(static_cast<nat_preset>(k.second));
         std::size_t const attempts = c[0] + c[1] + c[2] + c[3];
         matrix.add_row({std::string(first) + " x " + second, std::to_string(attempts), std::to_string(c[1]),
                         std::to_string(c[2]), std::to_string(c[3]), std::to_string(c[0])});
@@ -491,8 +491,8 @@ int run_gossip_first(options const& o)
     }
 
     figures nat_mix_percent = figures::object();
-    for (std::size_t i = 0; i < reference::nat_preset_count; ++i)
-        nat_mix_percent[reference::to_string(static_cast<nat_preset>(i))] = 100 * o.mix.share[i];
+    for (std::size_t i = 0; i < sim::nat_preset_count; ++i)
+        nat_mix_percent[sim::to_string(static_cast<nat_preset>(i))] = 100 * o.mix.share[i];
     figures const numbers{
         {"tool", "meshkit-sim"},
         {"scenario", "gossip-first"},

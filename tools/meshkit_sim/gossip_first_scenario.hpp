@@ -1,11 +1,17 @@
-// reference/gossip_first_scenario.hpp
-// ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
-#ifndef MESHKIT_REFERENCE_GOSSIP_FIRST_SCENARIO_HPP
-#define MESHKIT_REFERENCE_GOSSIP_FIRST_SCENARIO_HPP
+// meshkit_sim/gossip_first_scenario.hpp
+// ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+// The gossip-first scenario: a mesh of gossip-first reference nodes behind a
+// mix of NATs on one simulated network, cache gossip, then connections
+// through the ladder. `meshkit-sim gossip-first` runs and prints it, and
+// tests/nat/traversal_tests.cpp checks its KPIs. It is a program's scenario,
+// not part of the library: it lives with the program (see
+// docs/architecture.md, "Reference nodes").
+#ifndef MESHKIT_TOOLS_MESHKIT_SIM_GOSSIP_FIRST_SCENARIO_HPP
+#define MESHKIT_TOOLS_MESHKIT_SIM_GOSSIP_FIRST_SCENARIO_HPP
 
 #include <meshkit/link_events.hpp>
 #include <meshkit/reference/gossip_first.hpp>
-#include <meshkit/sim/nat_box.hpp>
+#include <meshkit/sim/nat_presets.hpp>
 #include <meshkit/sim/network.hpp>
 
 #include <algorithm>
@@ -22,38 +28,10 @@
 #include <string_view>
 #include <vector>
 
-namespace meshkit::reference {
+namespace meshkit::tools {
 
-/// Where a simulated host sits: the classic NAT types, on RFC 4787's grid (see `sim::nat_config`).
-enum class nat_preset : std::uint8_t {
-    open = 0,
-    full_cone,
-    restricted_cone,
-    port_restricted_cone,
-    /// Address-and-port-dependent mapping with random ports.
-    symmetric,
-    /// The same with sequential ports: predictable.
-    symmetric_sequential,
-    /// A home port-restricted NAT behind a shared carrier-grade NAT.
-    cgnat,
-};
-
-inline constexpr std::size_t nat_preset_count = 7;
-
-constexpr char const* to_string(nat_preset p) noexcept
-{
-    constexpr char const* names[] = {"open", "full_cone", "restricted_cone", "port_restricted", "symmetric",
-                                     "symmetric_seq", "cgnat"};
-    return names[static_cast<std::size_t>(p)];
-}
-
-inline std::optional<nat_preset> parse_nat_preset(std::string_view s)
-{
-    for (std::size_t i = 0; i < nat_preset_count; ++i)
-        if (s == to_string(static_cast<nat_preset>(i)))
-            return static_cast<nat_preset>(i);
-    return std::nullopt;
-}
+using sim::nat_preset;
+using sim::nat_preset_count;
 
 /** The share of hosts behind each NAT preset.
 
@@ -97,7 +75,7 @@ struct nat_mix {
             auto const eq = item.find('=');
             if (eq == std::string_view::npos)
                 return std::nullopt;
-            auto const preset = parse_nat_preset(item.substr(0, eq));
+            auto const preset = sim::parse_nat_preset(item.substr(0, eq));
             if (!preset)
                 return std::nullopt;
             std::string const number(item.substr(eq + 1));
@@ -130,50 +108,6 @@ struct nat_mix {
         }
         return out;
     }
-};
-
-/** Puts simulated hosts behind NATs of a given preset.
-
-    Each host gets its own NAT box, except that carrier-grade NAT hosts
-    share a carrier box, `per_carrier` at a time, each behind its own home
-    NAT, as subscribers do.
-*/
-class host_placer {
-public:
-    explicit host_placer(sim::network& net, std::size_t per_carrier = 16) : net_(&net), per_carrier_(per_carrier) {}
-
-    /// A fresh address for a host behind a NAT of `preset` (a public address for `open`).
-    endpoint place(nat_preset preset)
-    {
-        sim::network& net = *net_;
-        switch (preset) {
-        case nat_preset::open: return net.next_endpoint();
-        case nat_preset::full_cone: return net.next_endpoint_behind(net.add_nat(sim::nat_config::full_cone()));
-        case nat_preset::restricted_cone: return net.next_endpoint_behind(net.add_nat(sim::nat_config::restricted_cone()));
-        case nat_preset::port_restricted_cone:
-            return net.next_endpoint_behind(net.add_nat(sim::nat_config::port_restricted_cone()));
-        case nat_preset::symmetric: return net.next_endpoint_behind(net.add_nat(sim::nat_config::symmetric()));
-        case nat_preset::symmetric_sequential: {
-            auto cfg = sim::nat_config::symmetric();
-            cfg.ports = sim::nat_port_assignment::sequential;
-            return net.next_endpoint_behind(net.add_nat(cfg));
-        }
-        case nat_preset::cgnat:
-            if (!carrier_ || carrier_hosts_ == per_carrier_) {
-                carrier_ = net.add_nat(sim::nat_config::cgnat());
-                carrier_hosts_ = 0;
-            }
-            ++carrier_hosts_;
-            return net.next_endpoint_behind(net.add_nat(sim::nat_config::port_restricted_cone(), *carrier_));
-        }
-        return net.next_endpoint();
-    }
-
-private:
-    sim::network* net_;
-    std::size_t per_carrier_;
-    std::optional<sim::nat_id> carrier_;
-    std::size_t carrier_hosts_ = 0;
 };
 
 /// Settings of the gossip-first scenario.
@@ -264,20 +198,20 @@ inline gossip_first_result run_gossip_first(gossip_first_options const& o)
     detail::rng rng(o.seed ^ 0x6f7373697066ull);
 
     auto make_node = [&](node_config cfg, std::uint64_t node_seed, std::vector<endpoint> const& seeds) {
-        discovery::bootstrap_cache cache(gossip_first_cache_config(), node_seed);
+        discovery::bootstrap_cache cache(reference::gossip_first_cache_config(), node_seed);
         for (auto const& s : seeds)
             cache.add_seed(s);
         cfg.seed = node_seed;
-        return std::make_unique<gossip_first_node>(net, std::move(cfg), std::move(cache));
+        return std::make_unique<reference::gossip_first_node>(net, std::move(cfg), std::move(cache));
     };
 
     // The registry, then the bootstrap nodes, all public.
-    std::unique_ptr<registry_node> registry;
+    std::unique_ptr<reference::registry_node> registry;
     std::optional<endpoint> registry_address;
     if (o.registry) {
         node_config rc;
         rc.seed = o.seed * 7919 + 1;
-        registry = std::make_unique<registry_node>(net, rc);
+        registry = std::make_unique<reference::registry_node>(net, rc);
         registry_address = registry->local_endpoint();
         if (o.registry_down)
             net.crash(*registry_address);
@@ -287,7 +221,7 @@ inline gossip_first_result run_gossip_first(gossip_first_options const& o)
     std::vector<endpoint> bootstrap_addresses;
     for (std::size_t i = 0; i < o.bootstraps; ++i)
         bootstrap_addresses.push_back(net.next_endpoint());
-    std::vector<std::unique_ptr<gossip_first_node>> bootstraps;
+    std::vector<std::unique_ptr<reference::gossip_first_node>> bootstraps;
     for (std::size_t i = 0; i < o.bootstraps; ++i) {
         node_config c;
         c.listen = bootstrap_addresses[i];
@@ -307,10 +241,10 @@ inline gossip_first_result run_gossip_first(gossip_first_options const& o)
     }
 
     // The population, each behind its NAT.
-    std::vector<std::unique_ptr<gossip_first_node>> nodes;
+    std::vector<std::unique_ptr<reference::gossip_first_node>> nodes;
     std::vector<nat_preset> presets;
     std::vector<bool> broadcasting;
-    host_placer placer(net);
+    sim::host_placer placer(net);
     // The population has the mix's exact shares (largest remainders), in a
     // seeded random order: the mix is a premise, not something to sample.
     std::vector<nat_preset> population;
@@ -400,10 +334,8 @@ inline gossip_first_result run_gossip_first(gossip_first_options const& o)
     std::vector<std::byte> const hello(256, std::byte{0x5a});
     for (auto const& p : plan) {
         net.run_until(p.at);
-        nodes[p.from]->with_engine<nat::connector>([&](auto& c, auto& ctx) {
-            (void)c.connect(ctx, nodes[p.to]->id());
-            (void)c.send(ctx, nodes[p.to]->id(), hello);
-        });
+        (void)reference::connect(*nodes[p.from], nodes[p.to]->id());
+        (void)reference::send(*nodes[p.from], nodes[p.to]->id(), hello);
     }
     net.run_until(connect_at + o.connect_window + o.tail);
 
@@ -459,6 +391,6 @@ inline gossip_first_result run_gossip_first(gossip_first_options const& o)
     return r;
 }
 
-} // namespace meshkit::reference
+} // namespace meshkit::tools
 
-#endif // MESHKIT_REFERENCE_GOSSIP_FIRST_SCENARIO_HPP
+#endif // MESHKIT_TOOLS_MESHKIT_SIM_GOSSIP_FIRST_SCENARIO_HPP

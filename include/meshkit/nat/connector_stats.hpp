@@ -1,0 +1,26 @@
+// nat/connector_stats.hpp
+// ~~~~~~~~~~~~~~~~~~~~~~~
+#ifndef MESHKIT_NAT_CONNECTOR_STATS_HPP
+#define MESHKIT_NAT_CONNECTOR_STATS_HPP
+
+#include <cstdint>
+
+namespace meshkit::nat {
+
+/** What a connector has done, for tests, reports and metrics.
+
+    One set of counters for the whole engine: the ladder counts connections
+    and passes, the punch coordinator what it coordinated and refused, the
+    relay server the sessions and frames it served, and the ladder what its
+    reliable channels delivered, acknowledged and sent again.
+*/
+struct connector_stats {
+    std::uint64_t direct = 0, punched = 0, relayed = 0, upgrades = 0, failovers = 0, failed_passes = 0;
+    std::uint64_t punches_coordinated = 0, punches_refused = 0;
+    std::uint64_t relay_sessions_opened = 0, relay_sessions_refused = 0, relayed_frames = 0, relayed_bytes = 0;
+    std::uint64_t messages_delivered = 0, messages_acked = 0, retransmissions = 0;
+};
+
+} // namespace meshkit::nat
+
+#endif // MESHKIT_NAT_CONNECTOR_STATS_HPP

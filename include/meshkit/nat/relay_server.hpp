@@ -1,0 +1,136 @@
+// nat/relay_server.hpp
+// ~~~~~~~~~~~~~~~~~~~~
+#ifndef MESHKIT_NAT_RELAY_SERVER_HPP
+#define MESHKIT_NAT_RELAY_SERVER_HPP
+
+#include <meshkit/endpoint.hpp>
+#include <meshkit/inbound.hpp>
+#include <meshkit/nat/connector_config.hpp>
+#include <meshkit/nat/connector_stats.hpp>
+#include <meshkit/nat/traversal_messages.hpp>
+#include <meshkit/node_id.hpp>
+#include <meshkit/time.hpp>
+
+#include <cstddef>
+#include <map>
+#include <utility>
+
+namespace meshkit::nat {
+
+/** The relay a node serves for others: sessions between two peers it can reach, and the frames it forwards.
+
+    A requester whose punch failed asks a public introducer of its target
+    to relay (`nt_relay_open`). The relay accepts when it is configured to
+    relay (`relay`), holds a direct session with the target (it cannot
+    reach a target it has none with), and serves fewer than
+    `max_relay_sessions`. A session is keyed by (requester, target), bound
+    to the address the requester opened it from, and forwards:
+
+    - frames from that address, towards the target's session path;
+    - frames from the target's session path, back to that address.
+
+    Each forwarded frame names the other end as its peer, and renews the
+    session; a session that forwards nothing for `relay_ttl` is dropped.
+    The relay reads nothing inside a frame: the two ends acknowledge their
+    messages end to end. It has no byte or time limit beyond that (see
+    docs/nat-traversal.md, Limits).
+
+    The ladder tells the relay where its sessions are (`path_of`): the
+    relay holds no connections of its own.
+*/
+class relay_server {
+public:
+    explicit relay_server(connector_config const& cfg)
+        : enabled_(cfg.relay), ttl_(cfg.relay_ttl), capacity_(cfg.max_relay_sessions)
+    {
+    }
+
+    /// Sessions being served.
+    [[nodiscard]] std::size_t size() const noexcept { return sessions_.size(); }
+
+    /** Answers `nt_relay_open` `m` from `in` with `nt_relay_reply`.
+
+        `target_path` is the path of our direct session with `m.target`,
+        unspecified when we hold none.
+    */
+    template <class Ctx>
+    void open(Ctx& ctx, inbound const& in, nt_relay_open const& m, endpoint const& target_path,
+              connector_stats& stats)
+    {
+        bool const ok = enabled_ && !target_path.is_unspecified() && m.target != in.header.sender &&
+                        sessions_.size() < capacity_;
+        if (ok) {
+            sessions_[{in.header.sender, m.target}] = session{in.from, ctx.now() + ttl_};
+            ++stats.relay_sessions_opened;
+        } else {
+            ++stats.relay_sessions_refused;
+        }
+        ctx.send(in.from, nt_relay_reply{m.target, ok});
+    }
+
+    /** Forwards relay frame `m` from `in` when it belongs to a session we serve.
+
+        `path_of(id)` returns a pointer to the path of our session with
+        peer `id`, or null without one. A frame from a session's requester
+        whose target we can no longer reach closes the session.
+
+        @return whether the frame was the relay's (forwarded, or dropped
+        with its session); false for a frame addressed to this node as an
+        end.
+    */
+    template <class Ctx, class PathOf>
+    bool forward(Ctx& ctx, inbound const& in, nt_relay_frame const& m, PathOf&& path_of, connector_stats& stats)
+    {
+        node_id const& sender = in.header.sender;
+        if (auto s = sessions_.find({sender, m.peer}); s != sessions_.end() && s->second.requester == in.from) {
+            endpoint const* target = path_of(m.peer);
+            if (!target || target->is_unspecified()) {
+                sessions_.erase(s);
+                return true;
+            }
+            s->second.expires = ctx.now() + ttl_;
+            pass(ctx, *target, sender, m, stats);
+            return true;
+        }
+        if (auto s = sessions_.find({m.peer, sender}); s != sessions_.end()) {
+            endpoint const* back = path_of(sender);
+            if (back && *back == in.from) {
+                s->second.expires = ctx.now() + ttl_;
+                pass(ctx, s->second.requester, sender, m, stats);
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// Drops the sessions that forwarded nothing for `relay_ttl`.
+    void expire(time_point now)
+    {
+        std::erase_if(sessions_, [&](auto const& kv) { return kv.second.expires < now; });
+    }
+
+private:
+    struct session {
+        endpoint requester;
+        time_point expires;
+    };
+
+    template <class Ctx>
+    static void pass(Ctx& ctx, endpoint const& to, node_id const& origin, nt_relay_frame const& m,
+                     connector_stats& stats)
+    {
+        ++stats.relayed_frames;
+        stats.relayed_bytes += m.payload.size();
+        ctx.metrics().increment("meshkit_relayed_bytes_total", m.payload.size());
+        ctx.send(to, nt_relay_frame{origin, m.kind, m.session, m.seq, m.payload});
+    }
+
+    bool enabled_;
+    duration ttl_;
+    std::size_t capacity_;
+    std::map<std::pair<node_id, node_id>, session> sessions_;
+};
+
+} // namespace meshkit::nat
+
+#endif // MESHKIT_NAT_RELAY_SERVER_HPP
