@@ -9,9 +9,15 @@
 
 namespace meshkit {
 
-/// Errors raised by the node and its policies, outside the wire codec.
+/** Errors raised by the node, its transports and its storage backends.
+
+    Modules with errors of their own have their own enums and categories:
+    `wire::errc` (decoding), `stream_errc` (streams), `nat::errc` (the
+    connection ladder's operations). What stays here is shared: bounds
+    (`queue_full`, `message_too_large`), addresses, and storage results.
+*/
 enum class errc {
-    /** A storage backend has no value under the requested key. */
+    /** A storage backend has no value under the requested key (storage only). */
     not_found = 1,
 
     /** The destination address is not bound to any host (simulator) or cannot be resolved. */

@@ -767,6 +767,21 @@ TEST(Connector, StopsProbingAnAddressThatCannotAnswer)
     ASSERT_TRUE(x.engine<nat::connector>().find(y.id())->established);
 }
 
+TEST(Connector, RefusalsSayWhatIsMissingInTheirOwnCategory)
+{
+    world w(71);
+    auto& x = w.add(nat_preset::open);
+    auto& y = w.add(nat_preset::open);
+    w.net.advance(10s);
+    auto const stranger = node_id::from_seed(999'999);
+    EXPECT_EQ(reference::connect(x, stranger), nat::errc::unknown_peer);
+    EXPECT_EQ(reference::connect(x, x.id()), nat::errc::unknown_peer);
+    EXPECT_EQ(reference::send(x, y.id(), std::as_bytes(std::span("hi", 2))), nat::errc::not_connected);
+    // Not a storage error: "no such peer" and "no value under that key" are told apart by category.
+    EXPECT_NE(reference::connect(x, stranger), meshkit::errc::not_found);
+    EXPECT_STREQ(reference::connect(x, stranger).category().name(), "meshkit.nat");
+}
+
 TEST(ConnectorHardening, StrangersCannotMakeANodeFireProbesOrRelayFrames)
 {
     world w(31);

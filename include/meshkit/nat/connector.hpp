@@ -10,6 +10,7 @@
 #include <meshkit/nat/connection_events.hpp>
 #include <meshkit/nat/connector_config.hpp>
 #include <meshkit/nat/connector_stats.hpp>
+#include <meshkit/nat/error.hpp>
 #include <meshkit/nat/introducer_pool.hpp>
 #include <meshkit/nat/nat_type.hpp>
 #include <meshkit/nat/observed_address.hpp>
@@ -129,17 +130,17 @@ public:
 
     /** Starts the ladder towards `peer`, whose record must be in the node's peer cache.
 
-        @return `errc::not_found` when the cache has no address for it,
-        `errc::queue_full` at `max_connections`; success when already
-        connected or connecting.
+        @return `nat::errc::unknown_peer` when the cache has no address for
+        it, `nat::errc::connection_limit` at `max_connections`; success when
+        already connected or connecting.
     */
     template <class Ctx>
     std::error_code connect(Ctx& ctx, node_id const& peer);
 
     /** Sends `payload` to a connected (or connecting) peer; it is delivered once, or the connection fails.
 
-        @return `errc::not_found` without a connection, `errc::message_too_large`
-        over `max_payload`, `errc::queue_full` when `max_pending_messages`
+        @return `nat::errc::not_connected` without a connection, `meshkit::errc::message_too_large`
+        over `max_payload`, `meshkit::errc::queue_full` when `max_pending_messages`
         are unacknowledged (nothing is accepted then).
     */
     template <class Ctx>

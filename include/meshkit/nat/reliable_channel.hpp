@@ -44,7 +44,7 @@ namespace meshkit::nat {
     @code
     reliable_channel ch(rng() | 1);
     if (!ch.push(payload, 64))
-        return errc::queue_full;
+        return meshkit::errc::queue_full;
     ch.send_newest(now, [&](std::uint64_t session, std::uint64_t seq, std::span<std::byte const> p) {
         send_frame(session, seq, p);
     });

@@ -69,8 +69,8 @@ inline discovery::bootstrap_cache_config gossip_first_cache_config()
 
 /** Starts the connection ladder towards `peer`, whose record must be in the node's peer cache.
 
-    @return `errc::not_found` when the cache has no address for it,
-    `errc::queue_full` when the node holds `max_connections`; success when
+    @return `nat::errc::unknown_peer` when the cache has no address for it,
+    `nat::errc::connection_limit` when the node holds `max_connections`; success when
     already connected or connecting. The outcome arrives as `link_up` or
     `nat::connection_failed`.
 */
@@ -85,7 +85,7 @@ std::error_code connect(basic_node<Policies>& node, node_id const& peer)
     It may be called right after `connect`: the message waits until the
     ladder has a path.
 
-    @return `errc::not_found` without a connection to `peer`,
+    @return `nat::errc::not_connected` without a connection to `peer`,
     `errc::message_too_large` over `max_payload`, `errc::queue_full` when
     `max_pending_messages` are unacknowledged.
 */

@@ -19,7 +19,7 @@ template <class Ctx>
 std::error_code connector::connect(Ctx& ctx, node_id const& peer)
 {
     if (peer == ctx.self())
-        return errc::not_found;
+        return nat::errc::unknown_peer;
     if (auto it = links_.find(peer); it != links_.end()) {
         if (!it->second.initiated) {
             it->second.initiated = true;
@@ -28,10 +28,10 @@ std::error_code connector::connect(Ctx& ctx, node_id const& peer)
         return {};
     }
     if (links_.size() >= cfg_.max_connections)
-        return errc::queue_full;
+        return nat::errc::connection_limit;
     discovery::cached_peer const* record = ctx.discovery().find(peer);
     if (!record || record->addresses.empty())
-        return errc::not_found;
+        return nat::errc::unknown_peer;
     link& l = add_link(ctx, peer);
     l.target = record->addresses.back();
     l.peer_nat = record->nat;
@@ -45,12 +45,12 @@ std::error_code connector::send(Ctx& ctx, node_id const& peer, std::span<std::by
 {
     auto it = links_.find(peer);
     if (it == links_.end())
-        return errc::not_found;
+        return nat::errc::not_connected;
     if (payload.size() > cfg_.max_payload)
-        return errc::message_too_large;
+        return meshkit::errc::message_too_large;
     link& l = it->second;
     if (!l.channel.push(payload, cfg_.max_pending_messages))
-        return errc::queue_full;
+        return meshkit::errc::queue_full;
     if (established(l))
         l.channel.send_newest(ctx.now(), data_sender(ctx, l));
     return {};
