@@ -8,6 +8,7 @@
 #include <meshkit/node_policies.hpp>
 
 #include <gtest/gtest.h>
+#include <support/recording_context.hpp>
 
 #include <chrono>
 #include <memory>
@@ -73,43 +74,8 @@ TEST(SessionTracker, IsBounded)
 
 // -- the engine with no node at all: the sans-IO boundary ---------------------------
 
-/// A context that records what the engine asks for; time is set by the test.
-struct recording_context {
-    struct sent {
-        endpoint to;
-        std::variant<membership::ping, membership::pong> message;
-    };
-    time_point clock{};
-    node_id me = node_id::from_seed(100);
-    endpoint addr = endpoint::v4(10, 0, 0, 100, 7000);
-    detail::rng generator{5};
-    metrics::in_memory_metrics sink;
-    std::vector<sent> outbox;
-    std::vector<std::pair<duration, std::uint64_t>> timers;
-    std::vector<std::variant<peer_up, peer_down, contact_failed, peers_wanted>> events;
-
-    time_point now() const { return clock; }
-    node_id const& self() const { return me; }
-    endpoint local_endpoint() const { return addr; }
-    template <class M>
-    std::error_code send(endpoint const& to, M const& m)
-    {
-        outbox.push_back({to, m});
-        return {};
-    }
-    timer_handle set_timer(duration d, std::uint64_t tag)
-    {
-        timers.emplace_back(d, tag);
-        return timer_handle{timers.size()};
-    }
-    template <class E>
-    void emit(E const& e)
-    {
-        events.emplace_back(e);
-    }
-    detail::rng& rng() { return generator; }
-    metrics::in_memory_metrics& metrics() { return sink; }
-};
+/// The shipped test double (tests/support/recording_context.hpp), for the liveness engine.
+using recording_context = test::recording_context<liveness>;
 
 TEST(LivenessEngine, RunsWithoutANodeAndReportsUnansweredCandidates)
 {
@@ -127,7 +93,7 @@ TEST(LivenessEngine, RunsWithoutANodeAndReportsUnansweredCandidates)
 
     for (int i = 0; i < 2; ++i) {
         ctx.clock += 1s;
-        engine.on_timer(ctx, ctx.timers.back().second);
+        engine.on_timer(ctx, ctx.timers.back().tag);
     }
     bool failed = false;
     for (auto const& e : ctx.events)
@@ -147,16 +113,16 @@ TEST(LivenessEngine, ANodeThatSleptDoesNotBlamePeersForItsOwnSilence)
     auto const nonce = std::get<membership::ping>(ctx.outbox.back().message).nonce;
     engine.on_message(ctx, inbound{peer_addr, {membership::pong::wire_id, peer, 1, 0}}, membership::pong{nonce});
     ctx.clock += 1s;
-    engine.on_timer(ctx, ctx.timers.back().second);
+    engine.on_timer(ctx, ctx.timers.back().tag);
 
     // The node sleeps for a minute: its first tick after waking must not age the peer out...
     ctx.clock += 60s;
-    engine.on_timer(ctx, ctx.timers.back().second);
+    engine.on_timer(ctx, ctx.timers.back().tag);
     EXPECT_NE(engine.sessions().find(peer), nullptr);
     // ...but a peer that stays silent afterwards is aged out as usual.
     for (int i = 0; i < 6; ++i) {
         ctx.clock += 1s;
-        engine.on_timer(ctx, ctx.timers.back().second);
+        engine.on_timer(ctx, ctx.timers.back().tag);
     }
     EXPECT_EQ(engine.sessions().find(peer), nullptr);
     EXPECT_TRUE(std::any_of(ctx.events.begin(), ctx.events.end(),
