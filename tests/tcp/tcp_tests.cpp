@@ -13,6 +13,7 @@
 #include <asio/write.hpp>
 
 #include <gtest/gtest.h>
+#include <support/run_until.hpp>
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -47,21 +48,7 @@ static_assert(meshkit::detail::check_stream_transport<tcp::transport>());
 
 endpoint const loopback = endpoint::v4(127, 0, 0, 1, 0);
 
-/// Runs `io` until `done()` holds or `limit` passes; returns `done()`.
-template <class Done>
-bool run_until(asio::io_context& io, Done done, std::chrono::milliseconds limit = 5s)
-{
-    auto const deadline = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-        auto const now = std::chrono::steady_clock::now();
-        if (now >= deadline)
-            return false;
-        if (io.stopped())
-            io.restart();
-        io.run_one_for(std::min<std::chrono::steady_clock::duration>(deadline - now, 50ms));
-    }
-    return true;
-}
+using test::run_until;
 
 /// Runs `io` for `d`, whatever happens.
 void run_for(asio::io_context& io, std::chrono::milliseconds d)

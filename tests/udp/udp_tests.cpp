@@ -13,6 +13,7 @@
 #include <asio/steady_timer.hpp>
 
 #include <gtest/gtest.h>
+#include <support/run_until.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -42,25 +43,7 @@ static_assert(meshkit::clock<udp::steady_clock>);
 
 endpoint const loopback = endpoint::v4(127, 0, 0, 1, 0);
 
-/** Runs `io` until `done()` holds or `limit` passes; returns `done()`.
-
-    One handler at a time, so the condition is checked as soon as it can
-    have changed, and a test never waits longer than it must.
-*/
-template <class Done>
-bool run_until(asio::io_context& io, Done done, std::chrono::milliseconds limit = 5s)
-{
-    auto const deadline = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-        auto const now = std::chrono::steady_clock::now();
-        if (now >= deadline)
-            return false;
-        if (io.stopped())
-            io.restart();
-        io.run_one_for(std::min<std::chrono::steady_clock::duration>(deadline - now, 50ms));
-    }
-    return true;
-}
+using test::run_until;
 
 /// What one transport has received, in order.
 struct inbox {

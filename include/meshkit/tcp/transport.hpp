@@ -4,6 +4,7 @@
 #define MESHKIT_TCP_TRANSPORT_HPP
 
 #include <meshkit/concepts/stream_transport.hpp>
+#include <meshkit/detail/asio_endpoint.hpp>
 #include <meshkit/endpoint.hpp>
 #include <meshkit/stream_error.hpp>
 #include <meshkit/stream_events.hpp>

@@ -4,6 +4,7 @@
 #define MESHKIT_UDP_TRANSPORT_HPP
 
 #include <meshkit/concepts/transport.hpp>
+#include <meshkit/detail/asio_endpoint.hpp>
 #include <meshkit/endpoint.hpp>
 #include <meshkit/error.hpp>
 
@@ -134,28 +135,8 @@ public:
     void set_max_datagram_size(std::size_t n) noexcept { max_datagram_ = n; }
 
     /// Converts between meshkit's endpoint and Asio's.
-    static asio::ip::udp::endpoint to_asio(endpoint const& e)
-    {
-        if (e.is_v4())
-            return {asio::ip::address_v4(e.v4_address()), e.port};
-        asio::ip::address_v6::bytes_type b;
-        std::memcpy(b.data(), e.ip.data(), 16);
-        return {asio::ip::address_v6(b), e.port};
-    }
-
-    static endpoint from_asio(asio::ip::udp::endpoint const& a)
-    {
-        auto addr = a.address();
-        if (addr.is_v6() && addr.to_v6().is_v4_mapped())
-            addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
-        if (addr.is_v4())
-            return endpoint::v4(addr.to_v4().to_uint(), a.port());
-        endpoint e;
-        auto const b = addr.to_v6().to_bytes();
-        std::memcpy(e.ip.data(), b.data(), 16);
-        e.port = a.port();
-        return e;
-    }
+    static asio::ip::udp::endpoint to_asio(endpoint const& e) { return detail::to_asio<asio::ip::udp::endpoint>(e); }
+    static endpoint from_asio(asio::ip::udp::endpoint const& a) { return detail::from_asio(a); }
 
 private:
     static bool is_icmp_report(std::error_code const& ec) noexcept

@@ -506,25 +506,12 @@ inline transport_stats const& transport::stats() const noexcept
 
 inline asio::ip::tcp::endpoint transport::to_asio(endpoint const& e)
 {
-    if (e.is_v4())
-        return {asio::ip::address_v4(e.v4_address()), e.port};
-    asio::ip::address_v6::bytes_type b;
-    std::memcpy(b.data(), e.ip.data(), 16);
-    return {asio::ip::address_v6(b), e.port};
+    return detail::to_asio<asio::ip::tcp::endpoint>(e);
 }
 
 inline endpoint transport::from_asio(asio::ip::tcp::endpoint const& a)
 {
-    auto addr = a.address();
-    if (addr.is_v6() && addr.to_v6().is_v4_mapped())
-        addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
-    if (addr.is_v4())
-        return endpoint::v4(addr.to_v4().to_uint(), a.port());
-    endpoint e;
-    auto const b = addr.to_v6().to_bytes();
-    std::memcpy(e.ip.data(), b.data(), 16);
-    e.port = a.port();
-    return e;
+    return detail::from_asio(a);
 }
 
 } // namespace meshkit::tcp
