@@ -621,8 +621,8 @@ private:
             }
             in_hook([&] {
                 if (auto const* c = std::get_if<stream_connected>(&e)) {
-                    endpoint const peer = stream_table_.on_connected(streams_, *c);
-                    queue_event(stream_opened{peer, c->inbound});
+                    if (auto const peer = stream_table_.on_connected(streams_, *c))
+                        queue_event(stream_opened{*peer, c->inbound});
                 } else if (auto const* w = std::get_if<stream_writable>(&e)) {
                     stream_table_.on_writable(streams_, w->id);
                 } else if (auto const* closed = std::get_if<stream_closed>(&e)) {
@@ -641,12 +641,15 @@ private:
     template <class Message>
     void dispatch(inbound const& in, Message const& message)
     {
-        for_each_engine([&]<std::size_t I>(auto& e) {
-            if constexpr (requires { e.on_datagram(std::declval<engine_context<basic_node, I>&>(), in); }) {
-                engine_context<basic_node, I> ctx{*this};
-                e.on_datagram(ctx, in);
-            }
-        });
+        // The hook is about datagrams: a stream frame's address (an ephemeral
+        // port on an inbound stream) is no address to ping or probe.
+        if (in.channel == wire::channel::datagram)
+            for_each_engine([&]<std::size_t I>(auto& e) {
+                if constexpr (requires { e.on_datagram(std::declval<engine_context<basic_node, I>&>(), in); }) {
+                    engine_context<basic_node, I> ctx{*this};
+                    e.on_datagram(ctx, in);
+                }
+            });
         std::visit(
             [&]<class M>(M const& m) {
                 constexpr std::size_t owner = detail::owner_of<M, engines_type>();

@@ -64,13 +64,17 @@ public:
         return {};
     }
 
-    /// A stream opened. @return its peer address.
-    endpoint on_connected(Streams& t, stream_connected const& c)
+    /** A stream opened. @return its peer address, or nothing for a stream the table does not keep.
+
+        An inbound stream beyond `max_streams` is closed at once: the peer
+        sees it closed, and the node tells its engines nothing of it.
+    */
+    std::optional<endpoint> on_connected(Streams& t, stream_connected const& c)
     {
         if (c.inbound) {
             if (entries_.size() >= max_streams) {
-                t.close(c.id); // bounded: the peer sees it closed
-                return c.peer;
+                t.close(c.id);
+                return std::nullopt;
             }
             entries_.push_back(entry{c.id, c.peer, true, {}, 0});
             return c.peer;
@@ -80,7 +84,7 @@ public:
             flush(t, *e);
             return e->peer;
         }
-        return c.peer;
+        return std::nullopt;
     }
 
     /// The transport has room again on `id`.
@@ -90,7 +94,12 @@ public:
             flush(t, *e);
     }
 
-    /// What ended: the peer and how many frames never went out; nothing for an id the table does not hold.
+    /** What ended: the peer and how many frames never reached the transport; nothing for an id the table does not hold.
+
+        Frames the transport had already queued are its own: a reset loses
+        them as a TCP reset loses bytes in flight, and only an
+        acknowledging protocol above (the reliable channel) can tell.
+    */
     struct ended {
         endpoint peer;
         std::size_t unsent;

@@ -74,7 +74,7 @@ public:
         Not our own address, not while as many candidates as introducers
         are wanted are being probed (some of the best-ranked may be dead),
         not one already probed, and not one that `cannot_introduce`.
-        `linked(id)` says whether the ladder holds a connection with peer `id`.
+        `linked(id)` says whether the ladder reaches peer `id` by a path other than `address`.
     */
     template <class Ctx, class Linked>
     [[nodiscard]] bool admits(Ctx& ctx, endpoint const& address, Linked&& linked) const
@@ -183,8 +183,8 @@ private:
     /** Whether probing `address` as an introducer is pointless now.
 
         It is when it failed recently (it waits out its retry delay), when
-        it is the advertised address of a peer we already have a link with
-        (that peer is reached through the ladder, whatever its NAT), or
+        it is the advertised address of a peer `linked` says we reach by
+        another path (a relay, a punched mapping), or
         when the peer's record says it is behind a symmetric NAT: its
         advertised address is a mapping towards its observers only, and
         never answers anyone else.

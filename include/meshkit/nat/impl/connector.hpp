@@ -69,7 +69,14 @@ void connector::start(Ctx& ctx)
 template <class Ctx>
 void connector::add_candidate(Ctx& ctx, endpoint const& address)
 {
-    if (!pool_.admits(ctx, address, [&](node_id const& id) { return links_.contains(id); }))
+    // A peer we hold a link with by another path (a relay, a punched mapping) is
+    // reached through the ladder; probing its advertised address is pointless.
+    // One linked at this very address is adopted as an introducer below.
+    auto const linked_elsewhere = [&](node_id const& id) {
+        auto it = links_.find(id);
+        return it != links_.end() && it->second.path != address;
+    };
+    if (!pool_.admits(ctx, address, linked_elsewhere))
         return;
     for (auto& [id, l] : links_) {
         if (l.path == address && !l.introducer) {
