@@ -585,57 +585,51 @@ private:
 
     /// Sends an encoded stream message on the stream to `to`, opening it on first use.
     std::error_code send_frame(endpoint const& to, std::span<std::byte const> frame)
+        requires has_streams
     {
-        if constexpr (has_streams) {
-            std::error_code const ec = stream_table_.send(streams_, to, frame);
-            if (ec) {
-                ++stats_.send_errors;
-                metrics_.increment("meshkit_send_errors_total", 1);
-                return ec;
-            }
-            ++stats_.frames_sent;
-            stats_.bytes_sent += frame.size();
-            metrics_.increment("meshkit_frames_sent_total", 1);
-            metrics_.increment("meshkit_bytes_sent_total", frame.size());
-            return {};
-        } else {
-            return errc::not_running;
+        std::error_code const ec = stream_table_.send(streams_, to, frame);
+        if (ec) {
+            ++stats_.send_errors;
+            metrics_.increment("meshkit_send_errors_total", 1);
+            return ec;
         }
+        ++stats_.frames_sent;
+        stats_.bytes_sent += frame.size();
+        metrics_.increment("meshkit_frames_sent_total", 1);
+        metrics_.increment("meshkit_bytes_sent_total", frame.size());
+        return {};
     }
 
     void on_stream_event(stream_event const& e)
+        requires has_streams
     {
-        if constexpr (has_streams) {
-            if (auto const* f = std::get_if<stream_frame>(&e)) {
-                if (auto const peer = stream_table_.peer_of(f->id))
-                    on_bytes(*peer, f->bytes, wire::channel::stream);
-                return;
-            }
-            if (!running_) {
-                // A stopped node keeps its table right, but tells nobody.
-                if (auto const* c = std::get_if<stream_closed>(&e))
-                    (void)stream_table_.on_closed(c->id);
-                else if (auto const* o = std::get_if<stream_connected>(&e))
-                    (void)stream_table_.on_connected(streams_, *o);
-                return;
-            }
-            in_hook([&] {
-                if (auto const* c = std::get_if<stream_connected>(&e)) {
-                    if (auto const peer = stream_table_.on_connected(streams_, *c))
-                        queue_event(stream_opened{*peer, c->inbound});
-                } else if (auto const* w = std::get_if<stream_writable>(&e)) {
-                    stream_table_.on_writable(streams_, w->id);
-                } else if (auto const* closed = std::get_if<stream_closed>(&e)) {
-                    if (auto const gone = stream_table_.on_closed(closed->id)) {
-                        if (gone->unsent != 0)
-                            metrics_.increment("meshkit_frames_unsent_total", gone->unsent);
-                        queue_event(stream_ended{gone->peer, closed->reason, gone->unsent});
-                    }
-                }
-            });
-        } else {
-            (void)e;
+        if (auto const* f = std::get_if<stream_frame>(&e)) {
+            if (auto const peer = stream_table_.peer_of(f->id))
+                on_bytes(*peer, f->bytes, wire::channel::stream);
+            return;
         }
+        if (!running_) {
+            // A stopped node keeps its table right, but tells nobody.
+            if (auto const* c = std::get_if<stream_closed>(&e))
+                (void)stream_table_.on_closed(c->id);
+            else if (auto const* o = std::get_if<stream_connected>(&e))
+                (void)stream_table_.on_connected(streams_, *o);
+            return;
+        }
+        in_hook([&] {
+            if (auto const* c = std::get_if<stream_connected>(&e)) {
+                if (auto const peer = stream_table_.on_connected(streams_, *c))
+                    queue_event(stream_opened{*peer, c->inbound});
+            } else if (auto const* w = std::get_if<stream_writable>(&e)) {
+                stream_table_.on_writable(streams_, w->id);
+            } else if (auto const* closed = std::get_if<stream_closed>(&e)) {
+                if (auto const gone = stream_table_.on_closed(closed->id)) {
+                    if (gone->unsent != 0)
+                        metrics_.increment("meshkit_frames_unsent_total", gone->unsent);
+                    queue_event(stream_ended{gone->peer, closed->reason, gone->unsent});
+                }
+            }
+        });
     }
 
     template <class Message>
