@@ -120,6 +120,14 @@ void connector::on_message(Ctx& ctx, inbound const& in, nt_probe const& m)
         link& l = add_link(ctx, from);
         l.target = in.from;
         establish(ctx, l, in.from, link_method::direct);
+        if (!observed_.best()) {
+            // Nobody has told us our address yet (a lone bootstrap, whose peers
+            // all dial in): ask this one. Until we know it, our record carries
+            // no address, and nobody can name us as their introducer or relay.
+            l.nonce = fresh_nonce(ctx);
+            l.probe_sent = ctx.now();
+            ctx.send(in.from, nt_probe{l.nonce});
+        }
         return;
     }
     link& l = it->second;
@@ -545,6 +553,10 @@ template <class Ctx>
 void connector::establish(Ctx& ctx, link& l, endpoint const& path, link_method method)
 {
     bool const was_relayed = l.reported_up && l.method == link_method::relayed;
+    // The first working path ends an isolation, and with it the isolation's
+    // backoff: ask discovery for introducers at the next tick, not minutes later.
+    if (isolated())
+        pool_.start(ctx.now());
     l.path = path;
     l.target = path;
     l.ph = phase::established;
@@ -561,6 +573,17 @@ void connector::establish(Ctx& ctx, link& l, endpoint const& path, link_method m
     }
     count(ctx, method);
     announce_up(ctx, l);
+    // A peer that answered a connection we opened straight to its address
+    // (no punch, no relay) is public to us: while we hold fewer introducers
+    // than wanted, it becomes one at once. Waiting for discovery to offer it
+    // again can take minutes when the cache ranks dead or symmetric peers
+    // first, and a node with one introducer loses every relayed connection
+    // with it, with no second relay to fail over to.
+    if (method == link_method::direct && l.initiated && !l.introducer &&
+        introducer_sessions() < cfg_.introducers) {
+        l.introducer = true;
+        publish_self(ctx);
+    }
     // What waited for a path goes now; what was sent a moment ago (through a relay) waits its turn.
     retransmit(ctx, l, ctx.now());
 }
