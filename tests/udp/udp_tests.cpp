@@ -368,9 +368,10 @@ TEST(UdpTransport, ABurstArrivesWholeAndInOrderInBatches)
     std::vector<std::string> got;
     b.on_receive([&](endpoint const&, std::span<std::byte const> d) { got.push_back(text_of(d)); });
 
-    // 1,000 small datagrams take about 1 MB of receive buffer. A kernel that
-    // capped the 4 MiB asked for (net.core.rmem_max, not root) gets them in
-    // bursts of 100, drained in between.
+    // 1,000 small datagrams need more than the 208 KiB a capped request gets
+    // (about 450 bytes each, docs/udp.md). A kernel that capped the 4 MiB
+    // asked for (net.core.rmem_max, not root) gets them in bursts of 100,
+    // drained in between.
     constexpr std::size_t total = 1000;
     std::size_t const burst = b.receive_buffer_size() >= (std::size_t{4} << 20) ? total : 100;
     for (std::size_t first = 0; first < total; first += burst) {
