@@ -25,6 +25,31 @@ struct broadcast_stats {
     std::uint64_t grafts_sent = 0;
     /// PRUNEs sent.
     std::uint64_t prunes_sent = 0;
+
+    // -- what was refused, dropped or forgotten: each is also a metric ---------
+
+    /// `broadcast()` calls refused with `errc::queue_full` (backpressure: nothing accepted, nothing lost).
+    std::uint64_t publish_refused = 0;
+    /// Copies of our own broadcasts that came back (never delivered to ourselves).
+    std::uint64_t own_returned = 0;
+    /// Copies refused as older than the duplicate window (they may have been delivered before).
+    std::uint64_t too_old = 0;
+    /// Message ids forgotten by the byte bound before their window ended.
+    std::uint64_t ids_evicted_early = 0;
+    /// Payloads dropped from the repair cache by the byte bound before their repair window ended.
+    std::uint64_t repair_evicted_early = 0;
+    /// GRAFTs for a message no longer cached: the grafting node cannot be repaired from here.
+    std::uint64_t graft_misses = 0;
+    /// Eager copies a full neighbour queue turned into an announcement (repaired by GRAFT, not lost).
+    std::uint64_t eager_overflow = 0;
+    /// GRAFT replies dropped because the neighbour's queue was full (the grafter asks again).
+    std::uint64_t graft_replies_dropped = 0;
+    /// Queued copies dropped because their neighbour's link went down.
+    std::uint64_t queued_dropped = 0;
+    /// Announcements ignored because the missing-message table was full.
+    std::uint64_t missing_overflow = 0;
+    /// Copies that reached the hop limit: delivered, not forwarded.
+    std::uint64_t hop_limited = 0;
 };
 
 } // namespace meshkit::broadcast

@@ -4,10 +4,11 @@
 #define MESHKIT_BROADCAST_PLUMTREE_HPP
 
 #include <meshkit/broadcast/broadcast_stats.hpp>
-#include <meshkit/broadcast/dedup_cache.hpp>
 #include <meshkit/broadcast/delivered.hpp>
 #include <meshkit/broadcast/message_key.hpp>
 #include <meshkit/broadcast/plumtree_messages.hpp>
+#include <meshkit/broadcast/ready_to_publish.hpp>
+#include <meshkit/broadcast/seen_messages.hpp>
 #include <meshkit/error.hpp>
 #include <meshkit/inbound.hpp>
 #include <meshkit/link_events.hpp>
@@ -38,34 +39,56 @@ namespace meshkit::broadcast {
     prune tree edges again. Measured on 1,000 nodes with random senders
     (bench/ and tests/gossip): RMR 0.54 at 80 ms, 0.07 at 200 ms, 0.002 at
     400 ms, with no message missed and the same last-delivery time.
+
+    Windows are set in time and bounded in bytes (docs/broadcast.md): a
+    payload stays repairable for at least the repair window (T1, then
+    `max_graft_attempts` T2s, then the largest round trip measured), an id
+    is remembered for at least as long as a copy can still arrive (the
+    cache retention plus `max_hops` times the largest link delay), and each
+    bound that forces something out early counts it.
 */
 struct plumtree_config {
     /// Wait after the first IHAVE for a missing message before grafting (T1): about the overlay's diameter in time.
     duration graft_timeout_1 = std::chrono::milliseconds(400);
     /// Wait before grafting the next announcer when a graft went unanswered (T2): about one RTT.
     duration graft_timeout_2 = std::chrono::milliseconds(100);
-    /// IHAVEs are batched for this long, so lazy links cost one datagram per batch.
+    /// IHAVEs, GRAFTs and PRUNEs are batched for this long, so control traffic costs one datagram per batch.
     duration ihave_dispatch = std::chrono::milliseconds(5);
     /// An IHAVE at least this many hops shorter than the eager copy's path swaps the links (tree optimisation).
     std::uint16_t optimization_threshold = 7;
-    /// How long payloads stay available to answer GRAFTs.
+    /// A copy that travelled this many hops is delivered but not forwarded; bounds how long copies can float.
+    std::uint16_t max_hops = 64;
+    /// How long payloads stay available to answer GRAFTs, at least (never less than the repair window).
     duration message_cache_retention = std::chrono::seconds(30);
-    /// How long delivered ids are remembered, to drop duplicates.
+    /// How long delivered ids are remembered, at least (never less than a copy can still arrive).
     duration message_id_retention = std::chrono::seconds(90);
     /// How often expired cache entries are swept.
     duration cache_evict_interval = std::chrono::seconds(1);
-    /// The most payloads cached at once (oldest evicted first).
-    std::size_t max_cached_messages = 1024;
-    /// The most ids remembered at once.
-    std::size_t max_known_ids = 16384;
+    /// The most payload bytes the repair cache holds (oldest evicted first, counted if still within the repair window).
+    std::size_t max_cache_bytes = std::size_t{32} << 20;
+    /// The most bytes the table of seen ids may stand for (seen_messages.hpp: runs of consecutive ids).
+    std::size_t max_seen_bytes = std::size_t{8} << 20;
     /// The most messages announced but not yet received, tracked at once.
-    std::size_t max_missing = 1024;
+    std::size_t max_missing = 16384;
     /// The most announcers remembered per missing message.
     std::size_t max_announcers = 8;
     /// GRAFTs sent for one missing message, cycling through its announcers, before waiting for a new IHAVE.
     unsigned max_graft_attempts = 6;
     /// The largest payload `broadcast` accepts: one 1,200-byte datagram less envelope and header.
     std::size_t max_payload = default_max_payload;
+
+    // -- flow control: per neighbour, by acknowledgement ------------------------
+
+    /// Payload copies in flight (sent, not yet acknowledged) per neighbour; more wait in its queue.
+    std::uint32_t send_window = 256;
+    /// Bytes of payload copies queued per neighbour behind a full window; past it, eager copies become IHAVEs.
+    std::size_t max_queue_bytes = std::size_t{256} << 10;
+    /// A receiver acknowledges after this many payloads from one neighbour...
+    std::uint32_t ack_every = 32;
+    /// ...or this long after the first one it has not acknowledged.
+    duration ack_delay = std::chrono::milliseconds(1);
+    /// A window with no acknowledgement for this long is presumed lost and opens again.
+    duration ack_timeout = std::chrono::milliseconds(200);
 };
 
 /** Plumtree: epidemic broadcast trees (Leitão, Pereira, Rodrigues, SRDS 2007).
@@ -78,17 +101,32 @@ struct plumtree_config {
 
     It learns its neighbours from `link_up` / `link_down` events
     (HyParView's), and emits `delivered` for each first receipt.
+
+    **Flow control.** Each payload copy carries its number on the link; the
+    receiver acknowledges (`pt_ack`, cumulative, coalesced). A neighbour
+    has at most `send_window` copies in flight; more wait in its queue, up
+    to `max_queue_bytes`. When a neighbour's queue is half full, `broadcast`
+    refuses with `errc::queue_full` and nothing is accepted;
+    `ready_to_publish` follows once every queue is below a quarter. A copy
+    this node forwards for others into a full queue becomes an IHAVE, so
+    the neighbour grafts it when it has caught up: nothing is lost, and
+    `eager_overflow` counts it.
+
+    **Never twice, never to itself.** Seen ids are kept per origin as runs
+    of consecutive numbers under a floor (seen_messages.hpp), so a copy
+    that comes back after its id left is refused, not delivered again, and
+    a copy of this node's own broadcast is never delivered to it.
 */
 class plumtree {
 public:
     using messages = plumtree_messages;
-    using events = type_list<delivered>;
+    using events = type_list<delivered, ready_to_publish>;
 
     /// Its run-time settings: `node_config::engine<plumtree>()` on a node.
     using config_type = plumtree_config;
 
     explicit plumtree(plumtree_config cfg = {})
-        : cfg_(cfg), seen_(cfg.max_known_ids, cfg.message_id_retention)
+        : cfg_(cfg), seen_(cfg.max_seen_bytes, cfg.message_id_retention)
     {
     }
 
@@ -104,31 +142,45 @@ public:
         ctx.set_timer(cfg_.cache_evict_interval, evict_tag);
         // A stop() killed every pending timer: re-arm what the state still needs.
         timers_.clear();
+        flush_armed_ = ack_armed_ = flow_armed_ = false;
         for (auto& [key, m] : missing_) {
             m.timer_tag = 0;
             if (!m.announcers.empty())
                 arm_graft(ctx, key, m, cfg_.graft_timeout_2);
         }
-        if (!queued_.empty())
-            ctx.set_timer(cfg_.ihave_dispatch, flush_tag);
+        if (!queued_.empty() || !pending_grafts_.empty() || !pending_prunes_.empty())
+            arm_flush(ctx);
+        arm_flow(ctx);
+        if (std::any_of(flows_.begin(), flows_.end(), [](auto const& kv) { return kv.second.unacked > 0; })) {
+            ack_armed_ = true;
+            ctx.set_timer(cfg_.ack_delay, ack_tag);
+        }
     }
 
     /** Broadcasts `payload` to every node of the overlay.
 
-        @return the message's key, or `errc::message_too_large` when the
-        payload exceeds `max_payload`.
+        @return the message's key; `errc::message_too_large` when the
+        payload exceeds `max_payload`; `errc::queue_full` when a
+        neighbour cannot take more now (nothing was accepted: keep the
+        payload and publish it again after `ready_to_publish`).
     */
     template <class Ctx>
     result<message_key> broadcast(Ctx& ctx, std::span<std::byte const> payload)
     {
         if (payload.size() > cfg_.max_payload)
             return make_error_code(errc::message_too_large);
+        if (backlogged(cfg_.max_queue_bytes / 2)) {
+            ++stats_.publish_refused;
+            ctx.metrics().increment("meshkit_broadcast_publish_refused_total", 1);
+            refused_ = true;
+            return make_error_code(errc::queue_full);
+        }
         message_key const key{ctx.self(), ++next_seq_};
-        seen_.insert(key, ctx.now());
-        remember(key, 0, node_id{}, payload, ctx.now());
-        pt_gossip const g{key, 1, std::vector<std::byte>(payload.begin(), payload.end())};
+        see(ctx, key);
+        remember(ctx, key, 0, node_id{}, payload);
+        pt_gossip const g{key, 1, 0, std::vector<std::byte>(payload.begin(), payload.end())};
         for (auto const& p : eager_)
-            send_payload(ctx, p.address, g);
+            forward(ctx, p, g);
         for (auto const& p : lazy_)
             announce(ctx, p, key, 1);
         return key;
@@ -139,27 +191,41 @@ public:
     {
         peer_info const from{in.header.sender, in.from};
         ++stats_.payloads_received;
-        if (!seen_.insert(g.key, ctx.now())) {
+        received_from(ctx, from, g.link_seq);
+        seen_verdict const v = g.key.origin == ctx.self() ? seen_verdict::duplicate : see(ctx, g.key);
+        if (v != seen_verdict::fresh) {
+            if (g.key.origin == ctx.self()) {
+                ++stats_.own_returned;
+            } else if (v == seen_verdict::too_old) {
+                ++stats_.too_old;
+                ctx.metrics().increment("meshkit_broadcast_too_old_total", 1);
+            }
             // A duplicate: the link it came over is redundant. Prune it even
             // if we think it is lazy already: our earlier PRUNE may be lost.
             ++stats_.duplicates;
             if (is_neighbor(from)) {
                 make_lazy(from);
-                ++stats_.prunes_sent;
-                ctx.send(from.address, pt_prune{});
+                prune(ctx, from);
             }
             return;
         }
         ++stats_.first_receipts;
-        missing_.erase(g.key);
+        if (auto m = missing_.find(g.key); m != missing_.end()) {
+            if (m->second.timer_tag)
+                timers_.erase(m->second.timer_tag);
+            missing_.erase(m);
+        }
         make_eager(from);
-        remember(g.key, g.round, from.id, g.payload, ctx.now());
+        remember(ctx, g.key, g.round, from.id, g.payload);
         ctx.emit(delivered{g.key, g.round, from, g.payload});
-        pt_gossip fwd = g;
-        ++fwd.round;
+        if (g.round >= cfg_.max_hops) {
+            ++stats_.hop_limited;
+            return;
+        }
+        pt_gossip fwd{g.key, static_cast<std::uint16_t>(g.round + 1), 0, g.payload};
         for (auto const& p : eager_)
             if (p.id != from.id)
-                send_payload(ctx, p.address, fwd);
+                forward(ctx, p, fwd);
         for (auto const& p : lazy_)
             if (p.id != from.id)
                 announce(ctx, p, g.key, fwd.round);
@@ -175,16 +241,22 @@ public:
             return;
         std::size_t processed = 0;
         for (auto const& e : ih.entries) {
-            if (++processed > max_ihave_entries)
+            if (++processed > max_entries)
                 break; // more than one datagram's worth is not what we send
-            if (seen_.contains(e.key)) {
+            if (e.key.origin == ctx.self() || seen_.contains(e.key)) {
                 optimize(ctx, from, e);
                 continue;
             }
             auto it = missing_.find(e.key);
             if (it == missing_.end()) {
-                if (missing_.size() >= cfg_.max_missing)
+                if (missing_.size() >= cfg_.max_missing) {
+                    // No room to track it: ask for it at once, untracked
+                    // (a lost reply is not retried), rather than drop it.
+                    ++stats_.missing_overflow;
+                    ctx.metrics().increment("meshkit_broadcast_missing_overflow_total", 1);
+                    request(ctx, from, e.key, e.round);
                     continue;
+                }
                 it = missing_.emplace(e.key, missing_entry{{}, 0, ctx.now()}).first;
             }
             auto& m = it->second;
@@ -194,8 +266,11 @@ public:
                 m.announcers.push_back({from, e.round});
                 m.grafts = 0; // a new announcer earns a new round of attempts
             }
+            // T1 leaves time for an eager copy on its way. With no eager
+            // neighbour none can be: every neighbour pruned us, so wait only
+            // about a round trip (T2).
             if (m.timer_tag == 0)
-                arm_graft(ctx, it->first, m, cfg_.graft_timeout_1);
+                arm_graft(ctx, it->first, m, eager_.empty() ? cfg_.graft_timeout_2 : cfg_.graft_timeout_1);
         }
     }
 
@@ -206,9 +281,22 @@ public:
         if (!is_neighbor(from))
             return; // a stranger's GRAFT would make us reflect payloads at it
         make_eager(from);
-        if (auto it = cache_.find(gr.key); it != cache_.end()) // an empty key (optimisation) finds nothing
-            send_payload(ctx, from.address,
-                         pt_gossip{gr.key, static_cast<std::uint16_t>(it->second.round + 1), it->second.payload});
+        std::size_t processed = 0;
+        for (auto const& e : gr.entries) {
+            if (++processed > max_entries)
+                break;
+            auto it = cache_.find(e.key);
+            if (it == cache_.end()) {
+                ++stats_.graft_misses;
+                ctx.metrics().increment("meshkit_broadcast_graft_misses_total", 1);
+                continue;
+            }
+            pt_gossip const reply{e.key, static_cast<std::uint16_t>(it->second.round + 1), 0, it->second.payload};
+            if (!send_payload(ctx, from, reply)) {
+                ++stats_.graft_replies_dropped;
+                ctx.metrics().increment("meshkit_broadcast_graft_replies_dropped_total", 1);
+            }
+        }
     }
 
     template <class Ctx>
@@ -216,6 +304,27 @@ public:
     {
         if (is_neighbor(peer_info{in.header.sender, in.from}))
             make_lazy(peer_info{in.header.sender, in.from});
+    }
+
+    template <class Ctx>
+    void on_message(Ctx& ctx, inbound const& in, pt_ack const& a)
+    {
+        auto it = flows_.find(in.header.sender);
+        if (it == flows_.end() || it->second.address != in.from)
+            return;
+        link_flow& f = it->second;
+        // Only an ack of something sent and not yet acknowledged moves the window.
+        if (!ahead(a.link_seq, f.acked) || ahead(a.link_seq, f.sent))
+            return;
+        f.acked = a.link_seq;
+        f.last_progress = ctx.now();
+        if (f.probe_seq != 0 && !ahead(f.probe_seq, a.link_seq)) {
+            duration const rtt = ctx.now() - f.probe_at;
+            largest_rtt_ = std::max(largest_rtt_, rtt);
+            f.probe_seq = 0;
+        }
+        drain(ctx, it->first, f);
+        maybe_ready(ctx);
     }
 
     template <class Ctx>
@@ -231,29 +340,47 @@ public:
             for (auto& p : *set)
                 if (p.id == e.peer) {
                     p.address = e.address;
+                    flows_[e.peer].address = e.address;
                     return;
                 }
         eager_.push_back(peer_info{e.peer, e.address});
+        flows_[e.peer] = make_flow(e.address);
     }
 
     template <class Ctx>
-    void on_event(Ctx&, link_down const& e)
+    void on_event(Ctx& ctx, link_down const& e)
     {
         erase(eager_, e.peer);
         erase(lazy_, e.peer);
+        if (auto f = flows_.find(e.peer); f != flows_.end()) {
+            stats_.queued_dropped += f->second.queue.size();
+            flows_.erase(f);
+        }
         std::erase_if(queued_, [&](queued_ihave const& q) { return q.to.id == e.peer; });
+        pending_grafts_.erase(e.peer);
+        pending_prunes_.erase(e.peer);
         for (auto& [key, m] : missing_)
             std::erase_if(m.announcers, [&](announcer const& a) { return a.peer.id == e.peer; });
+        maybe_ready(ctx);
     }
 
     template <class Ctx>
     void on_timer(Ctx& ctx, std::uint64_t tag)
     {
         if (tag == evict_tag) {
-            evict(ctx.now());
+            evict(ctx);
             ctx.set_timer(cfg_.cache_evict_interval, evict_tag);
         } else if (tag == flush_tag) {
+            flush_armed_ = false;
             flush(ctx);
+        } else if (tag == ack_tag) {
+            ack_armed_ = false;
+            for (auto& [id, f] : flows_)
+                if (f.unacked)
+                    send_ack(ctx, f);
+        } else if (tag == flow_tag) {
+            flow_armed_ = false;
+            reopen_stalled(ctx);
         } else {
             graft_timeout(ctx, tag);
         }
@@ -264,9 +391,45 @@ public:
     [[nodiscard]] std::vector<peer_info> const& eager_peers() const noexcept { return eager_; }
     [[nodiscard]] std::vector<peer_info> const& lazy_peers() const noexcept { return lazy_; }
     [[nodiscard]] std::size_t cached_messages() const noexcept { return cache_.size(); }
+    [[nodiscard]] std::size_t cached_bytes() const noexcept { return cached_bytes_; }
     [[nodiscard]] std::size_t missing_messages() const noexcept { return missing_.size(); }
+    [[nodiscard]] seen_messages const& seen() const noexcept { return seen_; }
     [[nodiscard]] plumtree_config const& config() const noexcept { return cfg_; }
     [[nodiscard]] broadcast_stats const& stats() const noexcept { return stats_; }
+
+    /// Payload copies waiting behind full windows, over all neighbours.
+    [[nodiscard]] std::size_t queued_copies() const noexcept
+    {
+        std::size_t n = 0;
+        for (auto const& [id, f] : flows_)
+            n += f.queue.size();
+        return n;
+    }
+
+    /// The largest round trip measured on any link (an acknowledged copy).
+    [[nodiscard]] duration largest_rtt() const noexcept { return largest_rtt_; }
+
+    /// How long a payload stays repairable at least: T1, the GRAFT attempts, and the largest round trip.
+    [[nodiscard]] duration repair_window() const noexcept
+    {
+        return cfg_.graft_timeout_1 + cfg_.graft_timeout_2 * cfg_.max_graft_attempts + largest_rtt_;
+    }
+
+    /// How long a payload stays cached: the configured retention, never less than the repair window.
+    [[nodiscard]] duration cache_retention() const noexcept
+    {
+        return std::max(cfg_.message_cache_retention, repair_window());
+    }
+
+    /** How long an id is remembered: never less than a copy can still arrive.
+
+        A copy forwarded out of a cache (a GRAFT answered at the end of the
+        retention) can still cross `max_hops` links of the largest delay.
+    */
+    [[nodiscard]] duration id_window() const noexcept
+    {
+        return std::max(cfg_.message_id_retention, cache_retention() + (largest_rtt_ / 2) * cfg_.max_hops);
+    }
 
     /// Bytes of the tree state (eager and lazy sets), excluding message caches.
     [[nodiscard]] std::size_t tree_state_bytes() const noexcept
@@ -277,7 +440,14 @@ public:
 private:
     static constexpr std::uint64_t evict_tag = 1;
     static constexpr std::uint64_t flush_tag = 2;
+    static constexpr std::uint64_t ack_tag = 3;
+    static constexpr std::uint64_t flow_tag = 4;
     static constexpr std::uint64_t first_graft_tag = 16;
+
+    /// IHAVE and GRAFT entries per datagram (46 + 1 + 25 * 42 bytes < 1,200); a receiver reads no more.
+    static constexpr std::size_t max_entries = 25;
+    /// What a cached payload costs besides its bytes: the map node and the order entry.
+    static constexpr std::size_t cache_overhead = 128;
 
     struct cached {
         std::uint16_t round;
@@ -299,8 +469,31 @@ private:
         peer_info to;
         ihave_entry entry;
     };
+    /// One neighbour's flow control, both ways.
+    struct link_flow {
+        endpoint address;
+        // sending
+        std::uint32_t sent = 0;  ///< link number of the last copy sent
+        std::uint32_t acked = 0; ///< highest link number the neighbour acknowledged
+        std::deque<pt_gossip> queue;
+        std::size_t queued_bytes = 0;
+        time_point last_progress{};
+        std::uint32_t probe_seq = 0; ///< a copy whose acknowledgement measures the round trip
+        time_point probe_at{};
+        // receiving
+        std::uint32_t received = 0; ///< link number of the last copy received
+        std::uint32_t unacked = 0;  ///< copies received since our last ack
+    };
 
-    static constexpr std::size_t max_ihave_entries = 25;
+    static link_flow make_flow(endpoint const& address)
+    {
+        link_flow f;
+        f.address = address;
+        return f;
+    }
+
+    /// Whether link number `a` is after `b` (serial number arithmetic: numbers wrap).
+    static bool ahead(std::uint32_t a, std::uint32_t b) noexcept { return static_cast<std::int32_t>(a - b) > 0; }
 
     /// True when `p` is a neighbour at the address it has as one.
     [[nodiscard]] bool is_neighbor(peer_info const& p) const noexcept
@@ -335,40 +528,209 @@ private:
         return true;
     }
 
-    void remember(message_key const& key, std::uint16_t round, node_id const& from, std::span<std::byte const> payload,
-                  time_point now)
+    // -- the repair cache: by time, bounded in bytes --------------------------------
+
+    template <class Ctx>
+    void remember(Ctx& ctx, message_key const& key, std::uint16_t round, node_id const& from,
+                  std::span<std::byte const> payload)
     {
-        if (!cache_.contains(key))
+        auto [it, fresh] = cache_.try_emplace(key);
+        if (!fresh)
+            cached_bytes_ -= it->second.payload.size() + cache_overhead;
+        else
             cache_order_.push_back(key);
-        cache_.insert_or_assign(key, cached{round, from, now, std::vector<std::byte>(payload.begin(), payload.end())});
+        it->second = cached{round, from, ctx.now(), std::vector<std::byte>(payload.begin(), payload.end())};
+        cached_bytes_ += payload.size() + cache_overhead;
         // Insertion order is age order: evict from the front.
-        while (cache_.size() > cfg_.max_cached_messages && !cache_order_.empty()) {
-            cache_.erase(cache_order_.front());
-            cache_order_.pop_front();
+        while (cached_bytes_ > cfg_.max_cache_bytes && !cache_order_.empty())
+            drop_oldest_cached(ctx, true);
+    }
+
+    template <class Ctx>
+    void drop_oldest_cached(Ctx& ctx, bool forced)
+    {
+        auto it = cache_.find(cache_order_.front());
+        cache_order_.pop_front();
+        if (it == cache_.end())
+            return;
+        if (forced && ctx.now() - it->second.at < repair_window()) {
+            ++stats_.repair_evicted_early;
+            ctx.metrics().increment("meshkit_broadcast_repair_evicted_early_total", 1);
+        }
+        cached_bytes_ -= it->second.payload.size() + cache_overhead;
+        cache_.erase(it);
+    }
+
+    // -- sending payloads under flow control -----------------------------------------
+
+    /// Sends an eager copy to `p`; a full queue turns it into an announcement.
+    template <class Ctx>
+    void forward(Ctx& ctx, peer_info const& p, pt_gossip const& g)
+    {
+        if (send_payload(ctx, p, g))
+            return;
+        ++stats_.eager_overflow;
+        ctx.metrics().increment("meshkit_broadcast_eager_overflow_total", 1);
+        announce(ctx, p, g.key, g.round);
+    }
+
+    /// Sends `g` to `p` now if its window is open, queues it if not; false if the queue is full too.
+    template <class Ctx>
+    bool send_payload(Ctx& ctx, peer_info const& p, pt_gossip const& g)
+    {
+        auto it = flows_.find(p.id);
+        if (it == flows_.end()) // not a neighbour (cannot happen from the hooks): no window to respect
+            it = flows_.emplace(p.id, make_flow(p.address)).first;
+        link_flow& f = it->second;
+        if (f.queue.empty() && in_flight(f) < cfg_.send_window) {
+            transmit(ctx, f, g);
+            return true;
+        }
+        if (f.queued_bytes + g.payload.size() > cfg_.max_queue_bytes)
+            return false;
+        if (f.queue.empty())
+            f.last_progress = ctx.now(); // the stall clock starts when something waits
+        f.queue.push_back(g);
+        f.queued_bytes += g.payload.size();
+        arm_flow(ctx);
+        return true;
+    }
+
+    static std::uint32_t in_flight(link_flow const& f) noexcept { return f.sent - f.acked; }
+
+    template <class Ctx>
+    void transmit(Ctx& ctx, link_flow& f, pt_gossip const& g)
+    {
+        ++stats_.payloads_sent;
+        if (in_flight(f) == 0)
+            f.last_progress = ctx.now();
+        pt_gossip copy = g; // the caller's copy goes to other neighbours too, with their own numbers
+        copy.link_seq = ++f.sent;
+        if (f.sent == 0) // 0 means "unnumbered": skip it when the numbers wrap
+            copy.link_seq = ++f.sent;
+        if (f.probe_seq == 0) {
+            f.probe_seq = copy.link_seq;
+            f.probe_at = ctx.now();
+        }
+        ctx.send(f.address, copy);
+    }
+
+    template <class Ctx>
+    void drain(Ctx& ctx, node_id const&, link_flow& f)
+    {
+        while (!f.queue.empty() && in_flight(f) < cfg_.send_window) {
+            f.queued_bytes -= f.queue.front().payload.size();
+            transmit(ctx, f, f.queue.front());
+            f.queue.pop_front();
+        }
+    }
+
+    /// Whether some eager neighbour has at least `bytes` queued.
+    [[nodiscard]] bool backlogged(std::size_t bytes) const noexcept
+    {
+        for (auto const& p : eager_)
+            if (auto it = flows_.find(p.id); it != flows_.end() && !it->second.queue.empty() &&
+                                               it->second.queued_bytes >= bytes)
+                return true;
+        return false;
+    }
+
+    template <class Ctx>
+    void maybe_ready(Ctx& ctx)
+    {
+        if (refused_ && !backlogged(std::max<std::size_t>(1, cfg_.max_queue_bytes / 4))) {
+            refused_ = false;
+            ctx.emit(ready_to_publish{});
+        }
+    }
+
+    /// A window whose acknowledgements stopped (lost, or a neighbour that never acks) opens again.
+    template <class Ctx>
+    void reopen_stalled(Ctx& ctx)
+    {
+        for (auto& [id, f] : flows_)
+            if (in_flight(f) > 0 && ctx.now() - f.last_progress >= cfg_.ack_timeout) {
+                f.acked = f.sent;
+                f.probe_seq = 0;
+                f.last_progress = ctx.now();
+                drain(ctx, id, f);
+            }
+        maybe_ready(ctx);
+        arm_flow(ctx);
+    }
+
+    template <class Ctx>
+    void arm_flow(Ctx& ctx)
+    {
+        if (flow_armed_)
+            return;
+        bool const waiting =
+            std::any_of(flows_.begin(), flows_.end(), [](auto const& kv) { return !kv.second.queue.empty(); });
+        if (!waiting)
+            return;
+        flow_armed_ = true;
+        ctx.set_timer(cfg_.ack_timeout, flow_tag);
+    }
+
+    // -- acknowledging what we receive -------------------------------------------------
+
+    template <class Ctx>
+    void received_from(Ctx& ctx, peer_info const& from, std::uint32_t link_seq)
+    {
+        if (link_seq == 0)
+            return;
+        auto it = flows_.find(from.id);
+        if (it == flows_.end() || it->second.address != from.address)
+            return; // not a neighbour: it gets no window from us
+        link_flow& f = it->second;
+        if (f.unacked == 0 || ahead(link_seq, f.received))
+            f.received = link_seq;
+        if (++f.unacked >= cfg_.ack_every) {
+            send_ack(ctx, f);
+        } else if (!ack_armed_) {
+            ack_armed_ = true;
+            ctx.set_timer(cfg_.ack_delay, ack_tag);
         }
     }
 
     template <class Ctx>
-    void send_payload(Ctx& ctx, endpoint const& to, pt_gossip const& g)
+    void send_ack(Ctx& ctx, link_flow& f)
     {
-        ++stats_.payloads_sent;
-        ctx.send(to, g);
+        f.unacked = 0;
+        ctx.send(f.address, pt_ack{f.received});
+    }
+
+    // -- control traffic, coalesced ----------------------------------------------------
+
+    template <class Ctx>
+    void arm_flush(Ctx& ctx)
+    {
+        if (flush_armed_)
+            return;
+        flush_armed_ = true;
+        ctx.set_timer(cfg_.ihave_dispatch, flush_tag);
     }
 
     template <class Ctx>
     void announce(Ctx& ctx, peer_info const& to, message_key const& key, std::uint16_t round)
     {
         ++stats_.announcements_sent;
-        if (queued_.empty())
-            ctx.set_timer(cfg_.ihave_dispatch, flush_tag);
         queued_.push_back({to, {key, round}});
+        arm_flush(ctx);
+    }
+
+    template <class Ctx>
+    void prune(Ctx& ctx, peer_info const& to)
+    {
+        if (pending_prunes_.emplace(to.id, to.address).second) {
+            ++stats_.prunes_sent;
+            arm_flush(ctx);
+        }
     }
 
     template <class Ctx>
     void flush(Ctx& ctx)
     {
-        // One datagram holds 25 announcements (46 + 1 + 25 * 42 bytes < 1,200).
-        constexpr std::size_t per_datagram = 25;
         std::map<node_id, std::pair<endpoint, std::vector<ihave_entry>>> by_peer;
         for (auto const& q : queued_) {
             auto& slot = by_peer[q.to.id];
@@ -377,11 +739,25 @@ private:
         }
         queued_.clear();
         for (auto const& [id, slot] : by_peer)
-            for (std::size_t i = 0; i < slot.second.size(); i += per_datagram) {
-                auto const end = std::min(slot.second.size(), i + per_datagram);
-                ctx.send(slot.first, pt_ihave{{slot.second.begin() + static_cast<std::ptrdiff_t>(i),
-                                               slot.second.begin() + static_cast<std::ptrdiff_t>(end)}});
-            }
+            for (std::size_t i = 0; i < slot.second.size(); i += max_entries)
+                ctx.send(slot.first, pt_ihave{chunk(slot.second, i)});
+        for (auto const& [id, slot] : pending_grafts_) {
+            if (slot.second.empty())
+                ctx.send(slot.first, pt_graft{});
+            for (std::size_t i = 0; i < slot.second.size(); i += max_entries)
+                ctx.send(slot.first, pt_graft{chunk(slot.second, i)});
+        }
+        pending_grafts_.clear();
+        for (auto const& [id, address] : pending_prunes_)
+            ctx.send(address, pt_prune{});
+        pending_prunes_.clear();
+    }
+
+    template <class T>
+    static std::vector<T> chunk(std::vector<T> const& v, std::size_t from)
+    {
+        auto const end = std::min(v.size(), from + max_entries);
+        return {v.begin() + static_cast<std::ptrdiff_t>(from), v.begin() + static_cast<std::ptrdiff_t>(end)};
     }
 
     template <class Ctx>
@@ -413,10 +789,20 @@ private:
         // with the next announcer first when there is one.
         announcer const a = m.announcers[m.grafts % m.announcers.size()];
         ++m.grafts;
-        make_eager(a.peer);
-        ++stats_.grafts_sent;
-        ctx.send(a.peer.address, pt_graft{key, a.round});
+        request(ctx, a.peer, key, a.round);
         arm_graft(ctx, key, m, cfg_.graft_timeout_2);
+    }
+
+    /// Grafts `from` for `key`: it becomes eager, and the request joins the next coalesced GRAFT.
+    template <class Ctx>
+    void request(Ctx& ctx, peer_info const& from, message_key const& key, std::uint16_t round)
+    {
+        make_eager(from);
+        ++stats_.grafts_sent;
+        auto& slot = pending_grafts_[from.id];
+        slot.first = from.address;
+        slot.second.push_back({key, round});
+        arm_flush(ctx);
     }
 
     /// Swaps a long eager path for a much shorter lazy one (the paper's optimisation).
@@ -430,51 +816,73 @@ private:
             return;
         make_eager(announcer_peer);
         ++stats_.grafts_sent;
-        // An empty key: "push to me eagerly", without asking for this message
+        // No entries: "push to me eagerly", without asking for this message
         // again, which would arrive as a duplicate and prune the new link.
-        ctx.send(announcer_peer.address, pt_graft{message_key{}, e.round});
+        pending_grafts_[announcer_peer.id].first = announcer_peer.address;
+        arm_flush(ctx);
         for (auto const& p : eager_)
             if (p.id == it->second.from) {
                 peer_info const old = p;
                 make_lazy(old);
-                ++stats_.prunes_sent;
-                ctx.send(old.address, pt_prune{});
+                prune(ctx, old);
                 break;
             }
         it->second.from = announcer_peer.id; // one swap per message
     }
 
-    void evict(time_point now)
+    template <class Ctx>
+    void evict(Ctx& ctx)
     {
+        time_point const now = ctx.now();
+        seen_.set_window(id_window());
         seen_.expire(now);
+        duration const keep = cache_retention();
         while (!cache_order_.empty()) {
             auto it = cache_.find(cache_order_.front());
-            if (it != cache_.end() && now - it->second.at <= cfg_.message_cache_retention)
+            if (it != cache_.end() && now - it->second.at <= keep)
                 break;
-            if (it != cache_.end())
-                cache_.erase(it);
-            cache_order_.pop_front();
+            drop_oldest_cached(ctx, false);
         }
         std::erase_if(missing_, [&](auto const& kv) {
-            bool const old = now - kv.second.first_announced > cfg_.message_id_retention;
+            bool const old = now - kv.second.first_announced > id_window();
             if (old && kv.second.timer_tag)
                 timers_.erase(kv.second.timer_tag);
             return old;
         });
     }
 
+    /// Records `key` as seen, counting what the byte bound forced out.
+    template <class Ctx>
+    seen_verdict see(Ctx& ctx, message_key const& key)
+    {
+        seen_verdict const v = seen_.insert(key, ctx.now());
+        if (seen_.evicted_early() > stats_.ids_evicted_early) {
+            ctx.metrics().increment("meshkit_broadcast_ids_evicted_early_total",
+                                    seen_.evicted_early() - stats_.ids_evicted_early);
+            stats_.ids_evicted_early = seen_.evicted_early();
+        }
+        return v;
+    }
+
     plumtree_config cfg_;
     broadcast_stats stats_;
     std::vector<peer_info> eager_;
     std::vector<peer_info> lazy_;
-    dedup_cache seen_;
+    seen_messages seen_;
     std::map<message_key, cached> cache_;
     std::deque<message_key> cache_order_;
+    std::size_t cached_bytes_ = 0;
     std::map<message_key, missing_entry> missing_;
     std::map<std::uint64_t, message_key> timers_;
+    std::map<node_id, link_flow> flows_;
     std::vector<queued_ihave> queued_;
+    std::map<node_id, std::pair<endpoint, std::vector<graft_entry>>> pending_grafts_;
+    std::map<node_id, endpoint> pending_prunes_;
+    duration largest_rtt_{};
     std::uint64_t next_seq_ = 0;
     std::uint64_t next_tag_ = first_graft_tag;
+    bool refused_ = false;
+    bool flush_armed_ = false, ack_armed_ = false, flow_armed_ = false;
 };
 
 } // namespace meshkit::broadcast

@@ -19,6 +19,8 @@ struct pt_gossip {
     message_key key;
     /// Hops from the origin so far.
     std::uint16_t round = 0;
+    /// This copy's number on the link it travels (1, 2, ...): what the receiver acknowledges (`pt_ack`).
+    std::uint32_t link_seq = 0;
     std::vector<std::byte> payload;
 };
 
@@ -34,11 +36,21 @@ struct pt_ihave {
     std::vector<ihave_entry> entries;
 };
 
-/// "Send me this message, and push to me eagerly from now on." An empty key asks for no message.
-struct pt_graft {
-    static constexpr wire::type_id wire_id = 0x0022;
+/// One message asked for inside a `pt_graft`.
+struct graft_entry {
     message_key key;
     std::uint16_t round = 0;
+};
+
+/** "Push to me eagerly from now on, and send me these messages."
+
+    GRAFTs for one neighbour are coalesced, up to 25 per datagram. No
+    entries at all asks for no message: the tree optimisation's "become my
+    eager parent".
+*/
+struct pt_graft {
+    static constexpr wire::type_id wire_id = 0x0022;
+    std::vector<graft_entry> entries;
 };
 
 /// "Your eager copies are duplicates: announce to me lazily instead."
@@ -46,8 +58,19 @@ struct pt_prune {
     static constexpr wire::type_id wire_id = 0x0023;
 };
 
+/** "I have received your copies up to `link_seq`": opens the sender's window on this link.
+
+    Sent after every `ack_every` payloads or `ack_delay` after the first
+    unacknowledged one, whichever comes first; cumulative, so a lost ACK
+    is made good by the next.
+*/
+struct pt_ack {
+    static constexpr wire::type_id wire_id = 0x0024;
+    std::uint32_t link_seq = 0;
+};
+
 /// The messages the Plumtree engine speaks.
-using plumtree_messages = wire::registry<pt_gossip, pt_ihave, pt_graft, pt_prune>;
+using plumtree_messages = wire::registry<pt_gossip, pt_ihave, pt_graft, pt_prune, pt_ack>;
 
 } // namespace meshkit::broadcast
 
