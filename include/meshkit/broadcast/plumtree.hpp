@@ -70,6 +70,8 @@ struct plumtree_config {
     std::size_t max_seen_bytes = std::size_t{8} << 20;
     /// The most messages announced but not yet received, tracked at once.
     std::size_t max_missing = 16384;
+    /// More messages missing at once than this means the node is off the tree: it grafts after T2, not T1.
+    std::size_t off_tree_backlog = 64;
     /// The most announcers remembered per missing message.
     std::size_t max_announcers = 8;
     /// GRAFTs sent for one missing message, cycling through its announcers, before waiting for a new IHAVE.
@@ -107,7 +109,9 @@ struct plumtree_config {
     has at most `send_window` copies in flight; more wait in its queue, up
     to `max_queue_bytes`. When a neighbour's queue is half full, `broadcast`
     refuses with `errc::queue_full` and nothing is accepted;
-    `ready_to_publish` follows once every queue is below a quarter. A copy
+    `ready_to_publish` follows once every queue is below a quarter. A node
+    whose queues are half full holds its own acknowledgements, so the
+    backpressure travels hop by hop up to the publisher. A copy
     this node forwards for others into a full queue becomes an IHAVE, so
     the neighbour grafts it when it has caught up: nothing is lost, and
     `eager_overflow` counts it.
@@ -267,10 +271,12 @@ public:
                 m.grafts = 0; // a new announcer earns a new round of attempts
             }
             // T1 leaves time for an eager copy on its way. With no eager
-            // neighbour none can be: every neighbour pruned us, so wait only
-            // about a round trip (T2).
+            // neighbour none can be (every neighbour pruned us), and with
+            // many messages missing at once a whole stream is passing us by
+            // (our eager parent went): wait only about a round trip (T2).
+            bool const off_tree = eager_.empty() || missing_.size() > cfg_.off_tree_backlog;
             if (m.timer_tag == 0)
-                arm_graft(ctx, it->first, m, eager_.empty() ? cfg_.graft_timeout_2 : cfg_.graft_timeout_1);
+                arm_graft(ctx, it->first, m, off_tree ? cfg_.graft_timeout_2 : cfg_.graft_timeout_1);
         }
     }
 
@@ -325,6 +331,7 @@ public:
         }
         drain(ctx, it->first, f);
         maybe_ready(ctx);
+        release_acks(ctx);
     }
 
     template <class Ctx>
@@ -362,6 +369,7 @@ public:
         for (auto& [key, m] : missing_)
             std::erase_if(m.announcers, [&](announcer const& a) { return a.peer.id == e.peer; });
         maybe_ready(ctx);
+        release_acks(ctx);
     }
 
     template <class Ctx>
@@ -375,6 +383,10 @@ public:
             flush(ctx);
         } else if (tag == ack_tag) {
             ack_armed_ = false;
+            if (holding_acks()) {
+                acks_held_ = true;
+                return;
+            }
             for (auto& [id, f] : flows_)
                 if (f.unacked)
                     send_ack(ctx, f);
@@ -656,6 +668,7 @@ private:
                 drain(ctx, id, f);
             }
         maybe_ready(ctx);
+        release_acks(ctx);
         arm_flow(ctx);
     }
 
@@ -685,12 +698,35 @@ private:
         link_flow& f = it->second;
         if (f.unacked == 0 || ahead(link_seq, f.received))
             f.received = link_seq;
-        if (++f.unacked >= cfg_.ack_every) {
+        ++f.unacked;
+        // Backpressure travels upstream: while our own queues are backed
+        // up, the copies we were sent are not acknowledged, so the sender's
+        // window closes and its publisher is refused, instead of our queue
+        // overflowing into repairs. Released by release_acks().
+        if (holding_acks()) {
+            acks_held_ = true;
+            return;
+        }
+        if (f.unacked >= cfg_.ack_every) {
             send_ack(ctx, f);
         } else if (!ack_armed_) {
             ack_armed_ = true;
             ctx.set_timer(cfg_.ack_delay, ack_tag);
         }
+    }
+
+    [[nodiscard]] bool holding_acks() const noexcept { return backlogged(cfg_.max_queue_bytes / 2); }
+
+    /// Sends the acknowledgements held while our queues were backed up, once they are not.
+    template <class Ctx>
+    void release_acks(Ctx& ctx)
+    {
+        if (!acks_held_ || holding_acks())
+            return;
+        acks_held_ = false;
+        for (auto& [id, f] : flows_)
+            if (f.unacked)
+                send_ack(ctx, f);
     }
 
     template <class Ctx>
@@ -882,6 +918,7 @@ private:
     std::uint64_t next_seq_ = 0;
     std::uint64_t next_tag_ = first_graft_tag;
     bool refused_ = false;
+    bool acks_held_ = false;
     bool flush_armed_ = false, ack_armed_ = false, flow_armed_ = false;
 };
 
