@@ -247,6 +247,7 @@ struct receiver_state {
     std::atomic<std::uint64_t> delivered{0}; ///< first deliveries of node 0's broadcasts
     std::atomic<std::int64_t> last_delivery_ns{0};
     std::atomic<std::size_t> active{0}; ///< HyParView active view size
+    std::atomic<std::uint64_t> link_changes{0}; ///< link_up and link_down events: overlay churn under load
     std::uint64_t self_deliveries = 0;
     std::uint64_t double_deliveries = 0;
     std::uint64_t other_origin = 0;   ///< from neither node 0 nor itself: should be 0
@@ -396,6 +397,7 @@ struct mesh_outcome {
     std::uint64_t double_deliveries = 0;
     std::uint64_t anomalies = 0; // other origin, out of window, inconsistent seq
     std::uint64_t send_errors = 0;        ///< node_stats::send_errors, summed
+    std::uint64_t link_changes = 0;       ///< link_up/link_down events over all nodes, after the overlay formed
     tools::figures plumtree = tools::figures::object();  ///< broadcast_stats, summed over the nodes
     tools::figures transport = tools::figures::object(); ///< udp::transport::stats(), summed (when it exists)
 };
@@ -453,6 +455,7 @@ mesh_outcome run_mesh(std::size_t n, std::size_t payload_size, double seconds)
                         on_delivered(b.rx, b.node->id(), origin0, e);
                     } else if constexpr (std::is_same_v<E, link_up> || std::is_same_v<E, link_down>) {
                         b.rx.active.store(b.node->engine<membership::hyparview>().active_size());
+                        ++b.rx.link_changes;
                     } else if constexpr (std::is_same_v<E, broadcast::ready_to_publish>) {
                         if (!publisher)
                             return;
@@ -494,6 +497,8 @@ mesh_outcome run_mesh(std::size_t n, std::size_t payload_size, double seconds)
         return out;
     }
     std::this_thread::sleep_for(1s); // let HyParView and Plumtree settle
+    for (auto& b : nodes)
+        b->rx.link_changes.store(0); // count only the churn while publishing
 
     bench_node& b0 = *nodes[0];
     asio::post(b0.io, [&b0, &pub] {
@@ -557,6 +562,7 @@ mesh_outcome run_mesh(std::size_t n, std::size_t payload_size, double seconds)
         auto const& rx = b.rx;
         out.self_deliveries += rx.self_deliveries;
         out.double_deliveries += rx.double_deliveries;
+        out.link_changes += rx.link_changes.load();
         out.anomalies += rx.other_origin + rx.out_of_window + rx.inconsistent;
         out.send_errors += b.node->stats().send_errors;
         sum_broadcast_stats(out.plumtree, b.node->broadcaster().stats());
@@ -682,6 +688,7 @@ try {
                                {"double_deliveries", m.double_deliveries},
                                {"anomalies", m.anomalies},
                                {"send_errors", m.send_errors},
+                               {"link_changes", m.link_changes},
                                {"queue_full", m.queue_full},
                                {"ready_to_publish_events", m.ready_events},
                                {"queue_full_retries", m.retries},

@@ -70,7 +70,7 @@ struct plumtree_config {
     std::size_t max_seen_bytes = std::size_t{8} << 20;
     /// The most messages announced but not yet received, tracked at once.
     std::size_t max_missing = 16384;
-    /// More messages missing at once than this means the node is off the tree: it grafts after T2, not T1.
+    /// More messages missing at once than this, with no first copy for T2, means the node is off the tree: it grafts after T2, not T1.
     std::size_t off_tree_backlog = 64;
     /// The most announcers remembered per missing message.
     std::size_t max_announcers = 8;
@@ -204,16 +204,23 @@ public:
                 ++stats_.too_old;
                 ctx.metrics().increment("meshkit_broadcast_too_old_total", 1);
             }
-            // A duplicate: the link it came over is redundant. Prune it even
-            // if we think it is lazy already: our earlier PRUNE may be lost.
+            // A duplicate: the sender's pushes to us are redundant, so ask it
+            // to stop (PRUNE), even if we asked before: that PRUNE may be
+            // lost. Only its pushes to us: whether ours to it are redundant
+            // is for it to say. The paper cuts both directions here, which
+            // under a steady stream lets a child's stray copy make its parent
+            // stop feeding it. And never the neighbour our latest first copy
+            // came from: at high rates two parents' copies race, each loses
+            // some races, and pruning every loser would leave us off the
+            // tree. The other parent is pruned at its next duplicate.
             ++stats_.duplicates;
-            if (is_neighbor(from)) {
-                make_lazy(from);
+            if (is_neighbor(from) && from.id != last_first_from_)
                 prune(ctx, from);
-            }
             return;
         }
         ++stats_.first_receipts;
+        last_fresh_ = ctx.now();
+        last_first_from_ = from.id;
         if (auto m = missing_.find(g.key); m != missing_.end()) {
             if (m->second.timer_tag)
                 timers_.erase(m->second.timer_tag);
@@ -271,10 +278,14 @@ public:
                 m.grafts = 0; // a new announcer earns a new round of attempts
             }
             // T1 leaves time for an eager copy on its way. With no eager
-            // neighbour none can be (every neighbour pruned us), and with
-            // many messages missing at once a whole stream is passing us by
-            // (our eager parent went): wait only about a round trip (T2).
-            bool const off_tree = eager_.empty() || missing_.size() > cfg_.off_tree_backlog;
+            // neighbour none can be (every neighbour pruned us); with many
+            // messages missing and no eager copy for a round trip, a whole
+            // stream is passing us by (our eager parent went). Then wait
+            // only about a round trip (T2). Copies merely queued behind a
+            // window still arrive, so a stream that keeps arriving is never
+            // taken for a lost parent.
+            bool const off_tree = eager_.empty() || (missing_.size() > cfg_.off_tree_backlog &&
+                                                     ctx.now() - last_fresh_ > cfg_.graft_timeout_2);
             if (m.timer_tag == 0)
                 arm_graft(ctx, it->first, m, off_tree ? cfg_.graft_timeout_2 : cfg_.graft_timeout_1);
         }
@@ -915,6 +926,8 @@ private:
     std::map<node_id, std::pair<endpoint, std::vector<graft_entry>>> pending_grafts_;
     std::map<node_id, endpoint> pending_prunes_;
     duration largest_rtt_{};
+    time_point last_fresh_{}; ///< when a broadcast last reached us for the first time
+    node_id last_first_from_{}; ///< the neighbour it came from
     std::uint64_t next_seq_ = 0;
     std::uint64_t next_tag_ = first_graft_tag;
     bool refused_ = false;
