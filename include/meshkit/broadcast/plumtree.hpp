@@ -81,10 +81,16 @@ struct plumtree_config {
 
     // -- flow control: per neighbour, by acknowledgement ------------------------
 
-    /// Payload copies in flight (sent, not yet acknowledged) per neighbour; more wait in its queue.
+    /// Payload copies in flight (sent, not yet acknowledged) per neighbour, and the credit a receiver grants; more wait in a queue.
     std::uint32_t send_window = 256;
-    /// Bytes of payload copies queued per neighbour behind a full window; past it, eager copies become IHAVEs.
-    std::size_t max_queue_bytes = std::size_t{256} << 10;
+    /** Bytes of payload copies queued per neighbour behind a closed window; past it, eager copies become IHAVEs.
+
+        A node stops granting credit upstream at a quarter of this, and
+        what it granted before can still arrive: the other three quarters
+        absorb about two full windows of the largest payloads (2 x 256 x
+        1,100 bytes), so backpressure, not overflow, stops a relay's inflow.
+    */
+    std::size_t max_queue_bytes = std::size_t{1} << 20;
     /// A receiver acknowledges after this many payloads from one neighbour...
     std::uint32_t ack_every = 32;
     /// ...or this long after the first one it has not acknowledged.
@@ -105,16 +111,22 @@ struct plumtree_config {
     (HyParView's), and emits `delivered` for each first receipt.
 
     **Flow control.** Each payload copy carries its number on the link; the
-    receiver acknowledges (`pt_ack`, cumulative, coalesced). A neighbour
-    has at most `send_window` copies in flight; more wait in its queue, up
-    to `max_queue_bytes`. When a neighbour's queue is half full, `broadcast`
-    refuses with `errc::queue_full` and nothing is accepted;
-    `ready_to_publish` follows once every queue is below a quarter. A node
-    whose queues are half full holds its own acknowledgements, so the
-    backpressure travels hop by hop up to the publisher. A copy
-    this node forwards for others into a full queue becomes an IHAVE, so
-    the neighbour grafts it when it has caught up: nothing is lost, and
-    `eager_overflow` counts it.
+    receiver acknowledges (`pt_ack`, cumulative, coalesced) and grants
+    credit: the highest number the sender may send. A neighbour has at most
+    `send_window` copies in flight and none past its credit; more wait in
+    its queue, up to `max_queue_bytes`. When a neighbour's queue is half
+    full, `broadcast` refuses with `errc::queue_full` and nothing is
+    accepted; `ready_to_publish` follows once every queue is below a
+    quarter. A node whose queues hold a quarter keeps acknowledging but
+    stops granting credit, so the backpressure travels hop by hop up to the
+    publisher. A copy this node forwards for others into a full queue
+    becomes an IHAVE, so the neighbour grafts it when it has caught up:
+    nothing is lost, and `eager_overflow` counts it.
+
+    **Directional tree.** The eager set is whom this node pushes to. A
+    duplicate asks its sender to stop (PRUNE) and a GRAFT asks the
+    announcer to push again; neither changes which neighbours this node
+    pushes to: only a neighbour's own PRUNE and GRAFT do.
 
     **Never twice, never to itself.** Seen ids are kept per origin as runs
     of consecutive numbers under a floor (seen_messages.hpp), so a copy
@@ -226,7 +238,6 @@ public:
                 timers_.erase(m->second.timer_tag);
             missing_.erase(m);
         }
-        make_eager(from);
         remember(ctx, g.key, g.round, from.id, g.payload);
         ctx.emit(delivered{g.key, g.round, from, g.payload});
         if (g.round >= cfg_.max_hops) {
@@ -330,16 +341,26 @@ public:
         if (it == flows_.end() || it->second.address != in.from)
             return;
         link_flow& f = it->second;
-        // Only an ack of something sent and not yet acknowledged moves the window.
-        if (!ahead(a.link_seq, f.acked) || ahead(a.link_seq, f.sent))
+        // An ack of something never sent is forged or stale: it moves nothing.
+        if (ahead(a.link_seq, f.sent))
             return;
-        f.acked = a.link_seq;
-        f.last_progress = ctx.now();
-        if (f.probe_seq != 0 && !ahead(f.probe_seq, a.link_seq)) {
-            duration const rtt = ctx.now() - f.probe_at;
-            largest_rtt_ = std::max(largest_rtt_, rtt);
-            f.probe_seq = 0;
+        bool progress = false;
+        if (ahead(a.link_seq, f.acked)) {
+            f.acked = a.link_seq;
+            progress = true;
+            if (f.probe_seq != 0 && !ahead(f.probe_seq, a.link_seq)) {
+                duration const rtt = ctx.now() - f.probe_at;
+                largest_rtt_ = std::max(largest_rtt_, rtt);
+                f.probe_seq = 0;
+            }
         }
+        // Credit only grows; however large, our own send_window caps what is in flight.
+        if (ahead(a.limit, f.limit)) {
+            f.limit = a.limit;
+            progress = true;
+        }
+        if (progress)
+            f.last_progress = ctx.now();
         drain(ctx, it->first, f);
         maybe_ready(ctx);
         release_acks(ctx);
@@ -362,7 +383,7 @@ public:
                     return;
                 }
         eager_.push_back(peer_info{e.peer, e.address});
-        flows_[e.peer] = make_flow(e.address);
+        flows_[e.peer] = make_flow(e.address, cfg_.send_window);
     }
 
     template <class Ctx>
@@ -394,10 +415,6 @@ public:
             flush(ctx);
         } else if (tag == ack_tag) {
             ack_armed_ = false;
-            if (holding_acks()) {
-                acks_held_ = true;
-                return;
-            }
             for (auto& [id, f] : flows_)
                 if (f.unacked)
                     send_ack(ctx, f);
@@ -498,6 +515,7 @@ private:
         // sending
         std::uint32_t sent = 0;  ///< link number of the last copy sent
         std::uint32_t acked = 0; ///< highest link number the neighbour acknowledged
+        std::uint32_t limit = 0; ///< highest link number the neighbour lets us send (its credit)
         std::deque<pt_gossip> queue;
         std::size_t queued_bytes = 0;
         time_point last_progress{};
@@ -506,12 +524,14 @@ private:
         // receiving
         std::uint32_t received = 0; ///< link number of the last copy received
         std::uint32_t unacked = 0;  ///< copies received since our last ack
+        std::uint32_t granted = 0;  ///< the credit we last gave it (the limit in our acks)
     };
 
-    static link_flow make_flow(endpoint const& address)
+    static link_flow make_flow(endpoint const& address, std::uint32_t window)
     {
         link_flow f;
         f.address = address;
+        f.limit = f.granted = window; // both ends start from a full window
         return f;
     }
 
@@ -603,9 +623,9 @@ private:
     {
         auto it = flows_.find(p.id);
         if (it == flows_.end()) // not a neighbour (cannot happen from the hooks): no window to respect
-            it = flows_.emplace(p.id, make_flow(p.address)).first;
+            it = flows_.emplace(p.id, make_flow(p.address, cfg_.send_window)).first;
         link_flow& f = it->second;
-        if (f.queue.empty() && in_flight(f) < cfg_.send_window) {
+        if (f.queue.empty() && may_send(f)) {
             transmit(ctx, f, g);
             return true;
         }
@@ -620,6 +640,12 @@ private:
     }
 
     static std::uint32_t in_flight(link_flow const& f) noexcept { return f.sent - f.acked; }
+
+    /// Whether the window is open: under our own cap, and within the neighbour's credit.
+    [[nodiscard]] bool may_send(link_flow const& f) const noexcept
+    {
+        return in_flight(f) < cfg_.send_window && ahead(f.limit, f.sent);
+    }
 
     template <class Ctx>
     void transmit(Ctx& ctx, link_flow& f, pt_gossip const& g)
@@ -641,11 +667,16 @@ private:
     template <class Ctx>
     void drain(Ctx& ctx, node_id const&, link_flow& f)
     {
-        while (!f.queue.empty() && in_flight(f) < cfg_.send_window) {
-            f.queued_bytes -= f.queue.front().payload.size();
-            transmit(ctx, f, f.queue.front());
-            f.queue.pop_front();
-        }
+        while (!f.queue.empty() && may_send(f))
+            transmit_front(ctx, f);
+    }
+
+    template <class Ctx>
+    void transmit_front(Ctx& ctx, link_flow& f)
+    {
+        f.queued_bytes -= f.queue.front().payload.size();
+        transmit(ctx, f, f.queue.front());
+        f.queue.pop_front();
     }
 
     /// Whether some eager neighbour has at least `bytes` queued.
@@ -667,17 +698,32 @@ private:
         }
     }
 
-    /// A window whose acknowledgements stopped (lost, or a neighbour that never acks) opens again.
+    /** Windows that stopped moving for `ack_timeout` open again.
+
+        Copies in flight and no acknowledgement: the acks (or the copies)
+        were lost, or the neighbour never acks; presume them received and
+        grant ourselves a window. No credit left and nothing in flight: the
+        neighbour's window update may have been lost, so one queued copy
+        goes out as a probe, and its acknowledgement carries the credit.
+    */
     template <class Ctx>
     void reopen_stalled(Ctx& ctx)
     {
-        for (auto& [id, f] : flows_)
-            if (in_flight(f) > 0 && ctx.now() - f.last_progress >= cfg_.ack_timeout) {
+        for (auto& [id, f] : flows_) {
+            if (ctx.now() - f.last_progress < cfg_.ack_timeout)
+                continue;
+            if (in_flight(f) > 0) {
                 f.acked = f.sent;
+                if (!ahead(f.limit, f.sent + cfg_.send_window - 1))
+                    f.limit = f.sent + cfg_.send_window;
                 f.probe_seq = 0;
                 f.last_progress = ctx.now();
                 drain(ctx, id, f);
+            } else if (!f.queue.empty()) {
+                f.last_progress = ctx.now();
+                transmit_front(ctx, f);
             }
+        }
         maybe_ready(ctx);
         release_acks(ctx);
         arm_flow(ctx);
@@ -710,14 +756,6 @@ private:
         if (f.unacked == 0 || ahead(link_seq, f.received))
             f.received = link_seq;
         ++f.unacked;
-        // Backpressure travels upstream: while our own queues are backed
-        // up, the copies we were sent are not acknowledged, so the sender's
-        // window closes and its publisher is refused, instead of our queue
-        // overflowing into repairs. Released by release_acks().
-        if (holding_acks()) {
-            acks_held_ = true;
-            return;
-        }
         if (f.unacked >= cfg_.ack_every) {
             send_ack(ctx, f);
         } else if (!ack_armed_) {
@@ -726,17 +764,24 @@ private:
         }
     }
 
-    [[nodiscard]] bool holding_acks() const noexcept { return backlogged(cfg_.max_queue_bytes / 2); }
+    /** Whether we withhold credit: some eager queue holds a quarter of its bound.
 
-    /// Sends the acknowledgements held while our queues were backed up, once they are not.
+        Backpressure travels upstream: while our own queues are backed up,
+        our acks stop raising the senders' limits, so their windows close,
+        their queues fill and, hop by hop, the publisher is refused, instead
+        of our queues overflowing into repairs.
+    */
+    [[nodiscard]] bool holding_credit() const noexcept { return backlogged(cfg_.max_queue_bytes / 4); }
+
+    /// Once our queues drained, gives the credit withheld (a window update to each neighbour owed one).
     template <class Ctx>
     void release_acks(Ctx& ctx)
     {
-        if (!acks_held_ || holding_acks())
+        if (!credit_held_ || holding_credit())
             return;
-        acks_held_ = false;
+        credit_held_ = false;
         for (auto& [id, f] : flows_)
-            if (f.unacked)
+            if (f.unacked || ahead(f.received + cfg_.send_window, f.granted))
                 send_ack(ctx, f);
     }
 
@@ -744,7 +789,11 @@ private:
     void send_ack(Ctx& ctx, link_flow& f)
     {
         f.unacked = 0;
-        ctx.send(f.address, pt_ack{f.received});
+        if (holding_credit())
+            credit_held_ = true;
+        else if (ahead(f.received + cfg_.send_window, f.granted))
+            f.granted = f.received + cfg_.send_window;
+        ctx.send(f.address, pt_ack{f.received, f.granted});
     }
 
     // -- control traffic, coalesced ----------------------------------------------------
@@ -844,7 +893,6 @@ private:
     template <class Ctx>
     void request(Ctx& ctx, peer_info const& from, message_key const& key, std::uint16_t round)
     {
-        make_eager(from);
         ++stats_.grafts_sent;
         auto& slot = pending_grafts_[from.id];
         slot.first = from.address;
@@ -861,19 +909,17 @@ private:
             return;
         if (e.round + cfg_.optimization_threshold > it->second.round)
             return;
-        make_eager(announcer_peer);
         ++stats_.grafts_sent;
         // No entries: "push to me eagerly", without asking for this message
         // again, which would arrive as a duplicate and prune the new link.
         pending_grafts_[announcer_peer.id].first = announcer_peer.address;
         arm_flush(ctx);
-        for (auto const& p : eager_)
-            if (p.id == it->second.from) {
-                peer_info const old = p;
-                make_lazy(old);
-                prune(ctx, old);
-                break;
-            }
+        for (auto const* set : {&eager_, &lazy_})
+            for (auto const& p : *set)
+                if (p.id == it->second.from) {
+                    prune(ctx, p);
+                    break;
+                }
         it->second.from = announcer_peer.id; // one swap per message
     }
 
@@ -931,7 +977,7 @@ private:
     std::uint64_t next_seq_ = 0;
     std::uint64_t next_tag_ = first_graft_tag;
     bool refused_ = false;
-    bool acks_held_ = false;
+    bool credit_held_ = false;
     bool flush_armed_ = false, ack_armed_ = false, flow_armed_ = false;
 };
 

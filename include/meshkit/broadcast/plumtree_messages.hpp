@@ -58,15 +58,19 @@ struct pt_prune {
     static constexpr wire::type_id wire_id = 0x0023;
 };
 
-/** "I have received your copies up to `link_seq`": opens the sender's window on this link.
+/** "I have received your copies up to `link_seq`; send up to `limit`": the sender's window on this link.
 
     Sent after every `ack_every` payloads or `ack_delay` after the first
     unacknowledged one, whichever comes first; cumulative, so a lost ACK
-    is made good by the next.
+    is made good by the next. `limit` is the receiver's credit: normally
+    `link_seq` plus the window; a receiver whose own queues are backed up
+    keeps acknowledging but stops raising it, so the sender pauses without
+    taking the silence for loss (backpressure, hop by hop).
 */
 struct pt_ack {
     static constexpr wire::type_id wire_id = 0x0024;
     std::uint32_t link_seq = 0;
+    std::uint32_t limit = 0;
 };
 
 /// The messages the Plumtree engine speaks.
