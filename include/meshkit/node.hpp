@@ -189,6 +189,7 @@ public:
                 }
             });
         });
+        arm_transport_sampling();
     }
 
     /** Stops the node: arriving datagrams are ignored and pending timers do nothing.
@@ -235,6 +236,19 @@ public:
             engine_context<basic_node, I> ctx{*this};
             return std::get<I>(engines_).broadcast(ctx, payload);
         });
+    }
+
+    /** Adds what the transport counted since the last sample to the metrics sink, now.
+
+        For a transport that keeps its own counters
+        (`udp::transport::report_metrics`: kernel receive drops, truncated
+        and refused datagrams, batches). A running node samples every
+        second; call this before reading `metrics()` for the latest.
+    */
+    void sample_transport_metrics()
+    {
+        if constexpr (transport_reports_metrics)
+            transport_.report_metrics(metrics_);
     }
 
     /// The engine `broadcast` goes through.
@@ -421,6 +435,21 @@ private:
         metrics_.increment("meshkit_datagrams_sent_total", 1);
         metrics_.increment("meshkit_bytes_sent_total", tx_.size());
         return {};
+    }
+
+    static constexpr bool transport_reports_metrics =
+        requires(transport_type& t, metrics_type& m) { t.report_metrics(m); };
+
+    /// Samples the transport's counters every second while running (only for a transport that keeps them).
+    void arm_transport_sampling()
+    {
+        if constexpr (transport_reports_metrics)
+            (void)clock_.set_timer(clock_.now() + std::chrono::seconds(1), [this, gen = generation_] {
+                if (gen != generation_ || !running_)
+                    return;
+                sample_transport_metrics();
+                arm_transport_sampling();
+            });
     }
 
     template <std::size_t I>

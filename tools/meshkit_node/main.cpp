@@ -129,12 +129,29 @@ void run_until_stopped(asio::io_context& io, options const& o)
     io.run();
 }
 
-/// Reads stdin line by line into `on_line` (lines longer than 64 KiB are dropped, with a message).
+/** Reads stdin line by line into `on_line` (lines longer than 64 KiB are dropped, with a message).
+
+    `on_line` returns whether it took the line. When it did not (the mesh
+    pushes back: `errc::queue_full`), the reader keeps that line and reads
+    nothing more until `resume()`, which offers it again: stdin, not the
+    node, absorbs the backlog, and no line is lost.
+*/
 class line_reader {
 public:
-    line_reader(asio::io_context& io, std::function<void(std::string)> on_line)
+    line_reader(asio::io_context& io, std::function<bool(std::string const&)> on_line)
         : input_(io, ::dup(STDIN_FILENO)), buffer_(64 * 1024), on_line_(std::move(on_line))
     {
+        read();
+    }
+
+    /// Offers the held line again; reading goes on once it is taken.
+    void resume()
+    {
+        if (!held_)
+            return;
+        if (!on_line_(*held_))
+            return;
+        held_.reset();
         read();
     }
 
@@ -158,15 +175,18 @@ private:
             buffer_.consume(n);
             if (!line.empty() && line.back() == '\r')
                 line.pop_back();
-            if (!line.empty())
-                on_line_(std::move(line));
+            if (!line.empty() && !on_line_(line)) {
+                held_ = std::move(line);
+                return; // until resume()
+            }
             read();
         });
     }
 
     asio::posix::stream_descriptor input_;
     asio::streambuf buffer_;
-    std::function<void(std::string)> on_line_;
+    std::function<bool(std::string const&)> on_line_;
+    std::optional<std::string> held_;
 };
 
 /// Prints `line()` every `seconds` (nothing when 0), until `io` stops.
@@ -196,10 +216,11 @@ private:
     std::function<std::string()> line_;
 };
 
-/// The node's counters as `metrics name=value ...`.
+/// The node's counters as `metrics name=value ...`, the transport's own (kernel drops, ...) included.
 template <class Node>
 std::string counters_line(Node& node)
 {
+    node.sample_transport_metrics();
     std::string line = "metrics";
     for (auto const& [name, value] : node.metrics().counters())
         line += " " + name + "=" + std::to_string(value);
@@ -245,8 +266,11 @@ int run_overlay(options const& o)
         return 1;
     std::printf("listening %s id %s\n", node->local_endpoint().to_string().c_str(), node->id().short_hex().c_str());
 
-    node->on_event([](udp_node::event_type const& ev) {
-        if (auto const* d = std::get_if<broadcast::delivered>(&ev))
+    std::function<void()> ready_to_resume; // set once stdin is read, below
+    node->on_event([&ready_to_resume](udp_node::event_type const& ev) {
+        if (std::holds_alternative<broadcast::ready_to_publish>(ev) && ready_to_resume)
+            ready_to_resume();
+        else if (auto const* d = std::get_if<broadcast::delivered>(&ev))
             std::printf("deliver from %s hops %u seq %llu: %s\n", d->key.origin.short_hex().c_str(),
                         static_cast<unsigned>(d->hops), static_cast<unsigned long long>(d->key.seq),
                         text_of(d->payload).c_str());
@@ -259,15 +283,21 @@ int run_overlay(options const& o)
     });
     node->start();
 
-    // stdin: one broadcast per line.
-    line_reader lines(io, [&](std::string line) {
+    // stdin: one broadcast per line. When the mesh pushes back
+    // (queue_full), the line is kept and stdin waits for ready_to_publish:
+    // a producer faster than the mesh is slowed, never dropped.
+    line_reader lines(io, [&](std::string const& line) {
         auto r = node->broadcast(std::as_bytes(std::span(line.data(), line.size())));
         if (r)
             std::printf("sent seq %llu: %s\n", static_cast<unsigned long long>(r->seq), line.c_str());
+        else if (r.error() == make_error_code(errc::queue_full))
+            return false;
         else
             std::fprintf(stderr, "meshkit-node: not sent: %s (at most %zu bytes)\n", r.error().message().c_str(),
                          node->config().engine<broadcast::plumtree>().max_payload);
+        return true;
     });
+    ready_to_resume = [&lines] { lines.resume(); };
 
     periodic_printer metrics(io, o.metrics_every_s, [&] {
         return counters_line(*node) + " active=" + std::to_string(node->engine<membership::hyparview>().active_size()) +
@@ -400,7 +430,7 @@ int run_gossip_first(options const& o)
     // stdin: each line goes to every peer we have a connection with. One
     // still climbing the ladder queues it (the connector delivers it once
     // the path is up); a line nobody can take is reported, never dropped.
-    line_reader lines(io, [&](std::string line) {
+    line_reader lines(io, [&](std::string const& line) {
         auto const outcomes = reference::publish(*node, std::as_bytes(std::span(line.data(), line.size())));
         if (outcomes.empty())
             std::fprintf(stderr, "meshkit-node: not sent: no connection\n");
@@ -412,6 +442,7 @@ int run_gossip_first(options const& o)
                 std::fprintf(stderr, "meshkit-node: queued for %s until its connection is up\n",
                              sent.peer.short_hex().c_str());
         }
+           return true;
     });
 
     periodic_printer metrics(io, o.metrics_every_s, [&] {

@@ -46,7 +46,7 @@ struct broadcast_stats {
     std::uint64_t graft_replies_dropped = 0;
     /// Queued copies dropped because their neighbour's link went down.
     std::uint64_t queued_dropped = 0;
-    /// Announcements ignored because the missing-message table was full.
+    /// Announced messages requested at once, untracked, because the missing-message table was full (a lost reply is not retried).
     std::uint64_t missing_overflow = 0;
     /// Copies that reached the hop limit: delivered, not forwarded.
     std::uint64_t hop_limited = 0;

@@ -18,12 +18,14 @@
 #include <meshkit/type_list.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <span>
+#include <string_view>
 #include <vector>
 
 namespace meshkit::broadcast {
@@ -155,6 +157,9 @@ public:
         // restarted node's broadcasts are not taken for its previous life's.
         if (next_seq_ == 0)
             next_seq_ = first_sequence(ctx);
+        // The drop counters exist from the start, at 0: "none yet" is an answer.
+        for (std::string_view name : drop_metrics)
+            ctx.metrics().increment(name, 0);
         ctx.set_timer(cfg_.cache_evict_interval, evict_tag);
         // A stop() killed every pending timer: re-arm what the state still needs.
         timers_.clear();
@@ -212,6 +217,7 @@ public:
         if (v != seen_verdict::fresh) {
             if (g.key.origin == ctx.self()) {
                 ++stats_.own_returned;
+                ctx.metrics().increment("meshkit_broadcast_own_returned_total", 1);
             } else if (v == seen_verdict::too_old) {
                 ++stats_.too_old;
                 ctx.metrics().increment("meshkit_broadcast_too_old_total", 1);
@@ -242,6 +248,7 @@ public:
         ctx.emit(delivered{g.key, g.round, from, g.payload});
         if (g.round >= cfg_.max_hops) {
             ++stats_.hop_limited;
+            ctx.metrics().increment("meshkit_broadcast_hop_limited_total", 1);
             return;
         }
         pt_gossip fwd{g.key, static_cast<std::uint16_t>(g.round + 1), 0, g.payload};
@@ -392,7 +399,10 @@ public:
         erase(eager_, e.peer);
         erase(lazy_, e.peer);
         if (auto f = flows_.find(e.peer); f != flows_.end()) {
-            stats_.queued_dropped += f->second.queue.size();
+            if (auto const lost = f->second.queue.size()) {
+                stats_.queued_dropped += lost;
+                ctx.metrics().increment("meshkit_broadcast_queued_dropped_total", lost);
+            }
             flows_.erase(f);
         }
         std::erase_if(queued_, [&](queued_ihave const& q) { return q.to.id == e.peer; });
@@ -483,6 +493,15 @@ private:
     static constexpr std::uint64_t ack_tag = 3;
     static constexpr std::uint64_t flow_tag = 4;
     static constexpr std::uint64_t first_graft_tag = 16;
+
+    /// What is refused, dropped or forgotten, as metrics (docs/broadcast.md, "Statistics").
+    static constexpr std::array<std::string_view, 11> drop_metrics{
+        "meshkit_broadcast_publish_refused_total",   "meshkit_broadcast_own_returned_total",
+        "meshkit_broadcast_too_old_total",           "meshkit_broadcast_ids_evicted_early_total",
+        "meshkit_broadcast_repair_evicted_early_total", "meshkit_broadcast_graft_misses_total",
+        "meshkit_broadcast_eager_overflow_total",    "meshkit_broadcast_graft_replies_dropped_total",
+        "meshkit_broadcast_queued_dropped_total",    "meshkit_broadcast_missing_overflow_total",
+        "meshkit_broadcast_hop_limited_total"};
 
     /// IHAVE and GRAFT entries per datagram (46 + 1 + 25 * 42 bytes < 1,200); a receiver reads no more.
     static constexpr std::size_t max_entries = 25;

@@ -34,6 +34,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string_view>
 #include <system_error>
 #include <type_traits>
 #include <utility>
@@ -309,6 +310,33 @@ public:
     {
         read_kernel_drops();
         return state_->stats;
+    }
+
+    /** Adds to `sink` what the transport counted since the last call, as `meshkit_udp_*_total` counters.
+
+        The drops only this transport can see (the kernel's receive-buffer
+        overflows, truncated datagrams, datagrams a full send buffer
+        refused) and the batches, so a metrics sink, a Prometheus page or
+        `meshkit-node`'s metrics line shows them beside the engines' own.
+        `basic_node` calls it every second and on
+        `basic_node::sample_transport_metrics()`.
+    */
+    template <class Sink>
+    void report_metrics(Sink& sink)
+    {
+        transport_stats const now = stats();
+        // Every counter, even at 0: a drop counter that exists at 0 tells
+        // an operator "none yet", one that is missing tells nothing.
+        auto add = [&](std::string_view name, std::uint64_t transport_stats::*counter) {
+            sink.increment(name, now.*counter - reported_.*counter);
+        };
+        add("meshkit_udp_kernel_receive_drops_total", &transport_stats::kernel_receive_drops);
+        add("meshkit_udp_truncated_total", &transport_stats::truncated);
+        add("meshkit_udp_send_dropped_total", &transport_stats::send_dropped);
+        add("meshkit_udp_datagrams_sent_total", &transport_stats::datagrams_sent);
+        add("meshkit_udp_receive_batches_total", &transport_stats::receive_batches);
+        add("meshkit_udp_send_batches_total", &transport_stats::send_batches);
+        reported_ = now;
     }
 
     /// Converts between meshkit's endpoint and Asio's.
@@ -796,6 +824,7 @@ private:
 
     asio::ip::udp::socket socket_;
     std::shared_ptr<shared_state> state_;
+    transport_stats reported_{}; ///< what report_metrics() last reported
     asio::ip::udp::socket::native_handle_type fd_{};
     endpoint local_;
     std::size_t max_datagram_ = default_max_datagram;
