@@ -232,8 +232,23 @@ public:
             // some races, and pruning every loser would leave us off the
             // tree. The other parent is pruned at its next duplicate.
             ++stats_.duplicates;
-            if (is_neighbor(from) && from.id != last_first_from_)
+            if (!is_neighbor(from))
+                return;
+            // A duplicate over fewer hops than the first copy: the shorter
+            // path only lost a race (its sender's queue was longer). Keep
+            // it and prune the first copy's sender instead, so the tree
+            // settles on short paths rather than on whichever copy a busy
+            // scheduler happened to deliver first.
+            if (auto c = cache_.find(g.key); c != cache_.end() && g.round == 1 && g.round < c->second.round &&
+                                             c->second.from != from.id && !c->second.from.is_zero()) {
+                if (auto const* first = neighbor(c->second.from))
+                    prune(ctx, *first);
+                c->second.from = from.id;
+                c->second.round = g.round;
+                last_first_from_ = from.id;
+            } else if (from.id != last_first_from_) {
                 prune(ctx, from);
+            }
             return;
         }
         ++stats_.first_receipts;
@@ -295,15 +310,15 @@ public:
                 m.announcers.push_back({from, e.round});
                 m.grafts = 0; // a new announcer earns a new round of attempts
             }
-            // T1 leaves time for an eager copy on its way. With no eager
-            // neighbour none can be (every neighbour pruned us); with many
-            // messages missing and no eager copy for a round trip, a whole
-            // stream is passing us by (our eager parent went). Then wait
+            // T1 leaves time for an eager copy on its way. With many
+            // messages missing and no first copy for a round trip, a whole
+            // stream is passing us by (our parent went or pruned us): wait
             // only about a round trip (T2). Copies merely queued behind a
             // window still arrive, so a stream that keeps arriving is never
-            // taken for a lost parent.
-            bool const off_tree = eager_.empty() || (missing_.size() > cfg_.off_tree_backlog &&
-                                                     ctx.now() - last_fresh_ > cfg_.graft_timeout_2);
+            // taken for a lost parent. (Whom we push to, eager_, says
+            // nothing about who pushes to us: the tree is directional.)
+            bool const off_tree =
+                missing_.size() > cfg_.off_tree_backlog && ctx.now() - last_fresh_ > cfg_.graft_timeout_2;
             if (m.timer_tag == 0)
                 arm_graft(ctx, it->first, m, off_tree ? cfg_.graft_timeout_2 : cfg_.graft_timeout_1);
         }
@@ -562,6 +577,16 @@ private:
     {
         auto same = [&](peer_info const& q) { return q.id == p.id && q.address == p.address; };
         return std::any_of(eager_.begin(), eager_.end(), same) || std::any_of(lazy_.begin(), lazy_.end(), same);
+    }
+
+    /// The neighbour `id` as we know it (eager or lazy), or null.
+    [[nodiscard]] peer_info const* neighbor(node_id const& id) const noexcept
+    {
+        for (auto const* set : {&eager_, &lazy_})
+            for (auto const& p : *set)
+                if (p.id == id)
+                    return &p;
+        return nullptr;
     }
 
     static bool contains(std::vector<peer_info> const& v, node_id const& id)
@@ -933,12 +958,8 @@ private:
         // again, which would arrive as a duplicate and prune the new link.
         pending_grafts_[announcer_peer.id].first = announcer_peer.address;
         arm_flush(ctx);
-        for (auto const* set : {&eager_, &lazy_})
-            for (auto const& p : *set)
-                if (p.id == it->second.from) {
-                    prune(ctx, p);
-                    break;
-                }
+        if (auto const* old = neighbor(it->second.from))
+            prune(ctx, *old);
         it->second.from = announcer_peer.id; // one swap per message
     }
 
