@@ -295,6 +295,70 @@ TEST(PlumtreeUnderLoad, FourNodesFormingTheirTreeWhileAPublisherSends10000PerSec
     EXPECT_EQ(out.double_deliveries, 0u);
 }
 
+TEST(PlumtreeUnderLoad, ADuplicateStraightFromItsOriginPrunesTheRelayThatBeatItNotTheOrigin)
+{
+    // What a busy origin looks like to its children: its own copies wait
+    // in its queues, so a copy relayed by a sibling often arrives first. Pruning the sender of
+    // every duplicate would prune the origin and leave the children feeding
+    // each other: under real load they then starve, and the stream comes
+    // only through IHAVEs and GRAFTs. The engine keeps the shorter path:
+    // once the tree has settled, every copy comes straight from the origin,
+    // and nothing needs repair.
+    sim::network net{11, sim::link_model{sim::latency_distribution::fixed(100us)}};
+    std::vector<std::unique_ptr<sim_gossip_node>> nodes;
+    for (std::size_t i = 0; i < 4; ++i) {
+        discovery::static_seeds seeds;
+        if (i > 0)
+            seeds.add(nodes[0]->local_endpoint());
+        node_config cfg;
+        cfg.seed = 70 + i;
+        nodes.push_back(std::make_unique<sim_gossip_node>(net, cfg, std::move(seeds)));
+    }
+    // The origin's copies leave one after another: the first child gets
+    // its copy at once, the last 6 ms later, long after a sibling relayed it.
+    for (std::size_t i = 1; i < 4; ++i)
+        net.set_link(nodes[0]->local_endpoint(), nodes[i]->local_endpoint(),
+                     sim::link_model{sim::latency_distribution::fixed(100us + (i - 1) * 3ms)});
+    node_id const origin = nodes[0]->id();
+    std::vector<std::size_t> late_hops(4, 0), late_relayed(4, 0);
+    bool measuring = false;
+    for (std::size_t i = 1; i < 4; ++i)
+        nodes[i]->on_event([&, i](sim_gossip_node::event_type const& ev) {
+            if (auto const* d = std::get_if<broadcast::delivered>(&ev); d && d->key.origin == origin && measuring) {
+                ++late_hops[i];
+                late_relayed[i] += d->hops > 1 ? 1 : 0;
+            }
+        });
+    for (auto& n : nodes)
+        n->start();
+    net.advance(2s);
+    ASSERT_EQ(nodes[0]->engine<membership::hyparview>().active_size(), 3u); // a full mesh: every sibling can relay
+    std::vector<std::byte> const payload(64);
+    auto publish = [&](int count) {
+        for (int k = 0; k < count; ++k) {
+            ASSERT_TRUE(nodes[0]->broadcast(payload));
+            net.advance(1ms);
+        }
+    };
+    publish(1000); // the tree settles
+    net.advance(100ms);
+    auto grafts_before = [&] {
+        std::uint64_t g = 0;
+        for (auto& n : nodes)
+            g += n->broadcaster().stats().grafts_sent;
+        return g;
+    };
+    auto const grafts_settled = grafts_before();
+    measuring = true;
+    publish(1000);
+    net.advance(2s);
+    for (std::size_t i = 1; i < 4; ++i) {
+        EXPECT_EQ(late_hops[i], 1000u) << "node " << i;
+        EXPECT_EQ(late_relayed[i], 0u) << "node " << i << " still takes copies from a sibling";
+    }
+    EXPECT_EQ(grafts_before(), grafts_settled) << "a settled tree needs no repair";
+}
+
 TEST(PlumtreeUnderLoad, AMillionMessagesThroughSixteenNodesNoneToItsSenderNoneTwice)
 {
     // 10^6 broadcasts at 100,000 a second, as fast as backpressure lets the
