@@ -223,7 +223,7 @@ public:
                 retried = false;
                 continue;
             }
-            if (ec == asio::error::interrupted)
+            if (is_errno(ec, EINTR))
                 continue;
             if (is_icmp_report(ec) && !retried) {
                 // Linux hands a pending ICMP error to whichever call comes
@@ -234,8 +234,7 @@ public:
                 retried = true;
                 continue;
             }
-            if (ec == asio::error::would_block || ec == asio::error::try_again ||
-                ec == asio::error::no_buffer_space) {
+            if (is_errno(ec, EAGAIN) || is_errno(ec, EWOULDBLOCK) || is_errno(ec, ENOBUFS)) {
                 // No room in the kernel now; asking again for each of the
                 // rest would cost a system call apiece for the same answer.
                 s.stats.send_dropped += count - i;
@@ -401,8 +400,29 @@ private:
 
     static bool is_icmp_report(std::error_code const& ec) noexcept
     {
-        return ec == asio::error::connection_refused || ec == asio::error::host_unreachable ||
-               ec == asio::error::network_unreachable;
+        return is_errno(ec, ECONNREFUSED) || is_errno(ec, EHOSTUNREACH) || is_errno(ec, ENETUNREACH);
+    }
+
+    /** Whether `ec` is the system error `e`, whichever category carries it.
+
+        Our own system calls (recvmmsg, sendmmsg) report in
+        `std::system_category()`; Asio's calls in its own "asio.system"
+        category, whose codes compare equal neither to those nor to
+        `std::errc` conditions. Comparing an errno code with
+        `asio::error::would_block` is therefore always false: the receive
+        loop once took every "nothing more to read" for an error.
+    */
+    static bool is_errno(std::error_code const& ec, int e) noexcept
+    {
+        return ec.value() == e &&
+               (ec.category() == std::system_category() || ec.category() == asio::error::get_system_category());
+    }
+
+    /// A system error in `std::system_category()`, which compares equal to `std::errc` conditions (Asio's does not).
+    static std::error_code portable(std::error_code const& ec) noexcept
+    {
+        return ec.category() == asio::error::get_system_category() ? std::error_code(ec.value(), std::system_category())
+                                                                   : ec;
     }
 
     static std::error_code last_error() noexcept { return {errno, std::system_category()}; }
@@ -540,14 +560,14 @@ private:
             if (s.rx_next == s.rx_count) {
                 std::error_code ec;
                 read_batch(s, ec);
-                if (ec == asio::error::would_block || ec == asio::error::try_again) {
+                if (is_errno(ec, EAGAIN) || is_errno(ec, EWOULDBLOCK)) {
                     // Nothing to read. The wakeup may have come from the error
                     // queue alone (its ICMP error was taken by a send): read it,
                     // or the socket stays readable and wakes us for ever.
                     report_queued_errors(s);
                     return;
                 }
-                if (ec == asio::error::interrupted)
+                if (is_errno(ec, EINTR))
                     continue;
                 if (ec) {
                     report_errors(s, ec);
@@ -721,7 +741,7 @@ private:
     {
         auto found = drain_errors();
         if (found.empty() && ec)
-            found.emplace_back(ec, endpoint{});
+            found.emplace_back(portable(ec), endpoint{});
         reports.insert(reports.end(), found.begin(), found.end());
     }
 
