@@ -740,6 +740,38 @@ TEST(RelayedConnection, IsUsableFromBothSidesAsSoonAsEitherReportsIt)
     }
 }
 
+TEST(Connector, MessagesOnAConnectionItForgetsAreReportedNotDroppedSilently)
+{
+    // A connection the peer opened is forgotten when the peer falls
+    // silent. What the target sent on it and never saw acknowledged must
+    // be reported, with its count: silence would be a silent loss.
+    world w(71);
+    auto& x = w.add(nat_preset::open);
+    auto& y = w.add(nat_preset::open);
+    std::vector<nat::messages_undelivered> reports;
+    y.on_event([&](gossip_first_node::event_type const& e) {
+        if (auto const* u = std::get_if<nat::messages_undelivered>(&e))
+            reports.push_back(*u);
+    });
+    w.net.advance(20s);
+    ASSERT_FALSE(reference::connect(x, y.id()));
+    w.net.advance(10s);
+    auto const back = y.engine<nat::connector>().find(x.id());
+    ASSERT_TRUE(back && back->established && !back->initiated) << "y holds the connection x opened";
+    ASSERT_FALSE(reference::send(y, x.id(), bytes_of("acknowledged")));
+    w.net.advance(2s);
+    EXPECT_EQ(y.engine<nat::connector>().find(x.id())->pending_messages, 0u);
+    x.stop(); // x goes silent: nothing more is acknowledged
+    for (std::string const text : {"one", "two", "three"})
+        ASSERT_FALSE(reference::send(y, x.id(), bytes_of(text)));
+    w.net.advance(2min);
+    EXPECT_FALSE(y.engine<nat::connector>().find(x.id())) << "the silent peer's connection is forgotten";
+    ASSERT_EQ(reports.size(), 1u);
+    EXPECT_EQ(reports[0].peer, x.id());
+    EXPECT_EQ(reports[0].count, 3u);
+    EXPECT_EQ(y.engine<nat::connector>().stats().messages_undelivered, 3u);
+}
+
 TEST(Connector, StopsProbingAnAddressThatCannotAnswer)
 {
     // Found through real NAT: with fewer public peers than introducers

@@ -407,6 +407,9 @@ int run_gossip_first(options const& o)
                         a->introducers.size());
         else if (auto const* m = std::get_if<nat::peer_message>(&ev))
             std::printf("message from %s: %s\n", m->from.to_hex().c_str(), text_of(m->payload).c_str());
+        else if (auto const* u = std::get_if<nat::messages_undelivered>(&ev))
+            std::fprintf(stderr, "meshkit-node: %zu messages to %s unacknowledged when its connection was forgotten\n",
+                         u->count, u->peer.to_hex().c_str());
         else if (auto const* c = std::get_if<contact_failed>(&ev))
             std::fprintf(stderr, "meshkit-node: no answer from %s\n", c->address.to_string().c_str());
     });

@@ -56,6 +56,21 @@ struct address_observed {
     std::vector<endpoint> introducers;
 };
 
+/** A connection was forgotten while `count` application messages to `peer` were unacknowledged.
+
+    The peer fell silent for `connector_config::connection_timeout`. Those
+    messages were not delivered, or their acknowledgements were lost: the
+    connector cannot tell which, and does not send them again. A
+    connection this node opened to reach a peer is retried through the
+    ladder and keeps its messages; one the peer opened, and an introducer
+    session, are forgotten, and this report is how a message sent on one
+    is never dropped silently.
+*/
+struct messages_undelivered {
+    node_id peer;
+    std::size_t count = 0;
+};
+
 /// An application message from a connected peer, delivered once.
 struct peer_message {
     node_id from;

@@ -113,7 +113,7 @@ class connector {
 public:
     using messages = traversal_messages;
     using events = type_list<link_up, link_down, connection_failed, relay_failover, address_observed,
-                             peer_message, contact_failed, peers_wanted>;
+                             peer_message, messages_undelivered, contact_failed, peers_wanted>;
 
     /// Its run-time settings: `node_config::engine<connector>()` on a node.
     using config_type = connector_config;

@@ -19,6 +19,8 @@ struct connector_stats {
     std::uint64_t punches_coordinated = 0, punches_refused = 0;
     std::uint64_t relay_sessions_opened = 0, relay_sessions_refused = 0, relayed_frames = 0, relayed_bytes = 0;
     std::uint64_t messages_delivered = 0, messages_acked = 0, retransmissions = 0;
+    /// Messages still unacknowledged when a connection the peer opened was forgotten (reported as `messages_undelivered`).
+    std::uint64_t messages_undelivered = 0;
 };
 
 } // namespace meshkit::nat

@@ -778,7 +778,13 @@ void connector::tick(Ctx& ctx)
             gone.push_back(id);
     bool introducers_changed = false;
     for (auto const& id : gone) {
-        introducers_changed = introducers_changed || links_[id].introducer;
+        link const& l = links_[id];
+        introducers_changed = introducers_changed || l.introducer;
+        if (auto const unacked = l.channel.pending()) {
+            stats_.messages_undelivered += unacked;
+            ctx.metrics().increment("meshkit_connector_messages_undelivered_total", unacked);
+            ctx.emit(messages_undelivered{id, unacked});
+        }
         links_.erase(id);
     }
     if (introducers_changed)
