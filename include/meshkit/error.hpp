@@ -9,19 +9,18 @@
 
 namespace meshkit {
 
-/** Errors raised by the node, its transports and its storage backends.
+/** Errors raised by the node and its transports.
 
     Modules with errors of their own have their own enums and categories:
     `wire::errc` (decoding), `stream_errc` (streams), `nat::errc` (the
-    connection ladder's operations). What stays here is shared: bounds
-    (`queue_full`, `message_too_large`), addresses, and storage results.
+    connection ladder's operations), `storage::errc` (storage backends).
+    What stays here is shared: bounds (`queue_full`, `message_too_large`),
+    addresses, and the node's state. (1 was `not_found`, now
+    `storage::errc::not_found`.)
 */
 enum class errc {
-    /** A storage backend has no value under the requested key (storage only). */
-    not_found = 1,
-
     /** The destination address is not bound to any host (simulator) or cannot be resolved. */
-    host_unreachable,
+    host_unreachable = 2,
 
     /** The payload is larger than the transport's datagram limit. */
     message_too_large,
@@ -35,11 +34,8 @@ enum class errc {
     /** A message has been forwarded 255 times and cannot be forwarded again. */
     hop_limit,
 
-    /** A stored value failed its integrity check and no intact copy remains. */
-    storage_corrupt,
-
     /** A bounded queue is full: the caller must retry later (nothing was accepted). */
-    queue_full,
+    queue_full = 8,
 };
 
 /// The category of `meshkit::errc`.
@@ -50,13 +46,11 @@ inline std::error_category const& error_category() noexcept
         std::string message(int ev) const override
         {
             switch (static_cast<errc>(ev)) {
-            case errc::not_found: return "no value under that key";
             case errc::host_unreachable: return "no host at that address";
             case errc::message_too_large: return "payload exceeds the datagram limit";
             case errc::address_in_use: return "address already bound";
             case errc::not_running: return "node or host is not running";
             case errc::hop_limit: return "hop limit reached";
-            case errc::storage_corrupt: return "stored value is corrupt";
             case errc::queue_full: return "queue full, nothing accepted";
             }
             return "unknown meshkit error";

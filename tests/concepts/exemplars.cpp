@@ -21,6 +21,7 @@
 #include <meshkit/node_policies.hpp>
 #include <meshkit/sim/transport.hpp>
 #include <meshkit/sim/virtual_clock.hpp>
+#include <meshkit/storage/error.hpp>
 #include <meshkit/storage/memory_store.hpp>
 
 #include <gtest/gtest.h>
@@ -178,7 +179,7 @@ public:
         auto it = data_.find(std::string(key));
         if (it == data_.end()) {
             out.clear();
-            return meshkit::errc::not_found;
+            return meshkit::storage::errc::not_found;
         }
         out = it->second;
         return {};

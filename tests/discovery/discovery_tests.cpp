@@ -49,7 +49,7 @@ TEST(FileStore, StoresLoadsAndErasesWithAnyKey)
     temp_dir dir;
     storage::file_store s{dir.path};
     std::vector<std::byte> out;
-    EXPECT_EQ(s.load("meshkit/node_id", out), errc::not_found);
+    EXPECT_EQ(s.load("meshkit/node_id", out), storage::errc::not_found);
     ASSERT_FALSE(s.store("meshkit/node_id", bytes_of("v1")));
     ASSERT_FALSE(s.load("meshkit/node_id", out));
     EXPECT_EQ(text_of(out), "v1");
@@ -62,7 +62,7 @@ TEST(FileStore, StoresLoadsAndErasesWithAnyKey)
     ASSERT_FALSE(again.load("meshkit/node_id", out));
     EXPECT_EQ(text_of(out), "v2");
     ASSERT_FALSE(again.erase("meshkit/node_id"));
-    EXPECT_EQ(again.load("meshkit/node_id", out), errc::not_found);
+    EXPECT_EQ(again.load("meshkit/node_id", out), storage::errc::not_found);
 }
 
 TEST(FileStore, CrashBeforeTheRenameLeavesTheOldValue)
@@ -115,7 +115,7 @@ TEST(FileStore, CrashBetweenTheTwoRenamesLoadsThePreviousValue)
     EXPECT_EQ(text_of(out), "old");
     // With the fallback damaged too, the answer is "corrupt", not "never stored".
     truncate_file(s.path_of("k").string() + ".prev", 5);
-    EXPECT_EQ(s.load("k", out), errc::storage_corrupt);
+    EXPECT_EQ(s.load("k", out), storage::errc::corrupt);
 }
 
 TEST(FileStore, BothCopiesCorruptIsAnErrorNeverBadData)
@@ -127,7 +127,7 @@ TEST(FileStore, BothCopiesCorruptIsAnErrorNeverBadData)
     truncate_file(s.path_of("k"), 10);
     truncate_file(s.path_of("k").string() + ".prev", 3);
     std::vector<std::byte> out{std::byte{1}};
-    EXPECT_EQ(s.load("k", out), errc::storage_corrupt);
+    EXPECT_EQ(s.load("k", out), storage::errc::corrupt);
     EXPECT_TRUE(out.empty());
 }
 
@@ -145,7 +145,7 @@ TEST(FileStore, ALengthThatLiesAllocatesNothing)
     }
     fs::remove(s.path_of("k").string() + ".prev");
     std::vector<std::byte> out;
-    EXPECT_EQ(s.load("k", out), errc::storage_corrupt);
+    EXPECT_EQ(s.load("k", out), storage::errc::corrupt);
 }
 
 // -- bootstrap_cache -------------------------------------------------------------------

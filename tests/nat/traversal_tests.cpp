@@ -810,7 +810,7 @@ TEST(Connector, RefusalsSayWhatIsMissingInTheirOwnCategory)
     EXPECT_EQ(reference::connect(x, x.id()), nat::errc::unknown_peer);
     EXPECT_EQ(reference::send(x, y.id(), std::as_bytes(std::span("hi", 2))), nat::errc::not_connected);
     // Not a storage error: "no such peer" and "no value under that key" are told apart by category.
-    EXPECT_NE(reference::connect(x, stranger), meshkit::errc::not_found);
+    EXPECT_NE(reference::connect(x, stranger), meshkit::storage::errc::not_found);
     EXPECT_STREQ(reference::connect(x, stranger).category().name(), "meshkit.nat");
 }
 

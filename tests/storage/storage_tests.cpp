@@ -112,7 +112,7 @@ TYPED_TEST(StorageBackend, AMissingKeyIsNotFoundAndLeavesOutEmpty)
 {
     auto& s = this->backend.store();
     std::vector<std::byte> out = bytes_of("stale bytes from an earlier load");
-    EXPECT_EQ(s.load("meshkit/node_id", out), errc::not_found);
+    EXPECT_EQ(s.load("meshkit/node_id", out), storage::errc::not_found);
     EXPECT_TRUE(out.empty());
 }
 
@@ -151,7 +151,7 @@ TYPED_TEST(StorageBackend, EraseRemovesTheKeyAndErasingAMissingKeySucceeds)
     EXPECT_FALSE(s.erase("k"));
     std::vector<std::byte> out;
     // Not even an older copy comes back.
-    EXPECT_EQ(s.load("k", out), errc::not_found);
+    EXPECT_EQ(s.load("k", out), storage::errc::not_found);
     EXPECT_TRUE(out.empty());
     EXPECT_FALSE(s.erase("k")) << "erasing twice still succeeds";
 }
@@ -199,12 +199,12 @@ TEST(MemoryStore, CopiesShareOneMapAndAFreshStoreHasItsOwn)
     EXPECT_EQ(text_of(out), "written through the copy");
     EXPECT_EQ(a.size(), 1u);
     ASSERT_FALSE(a.erase("k"));
-    EXPECT_EQ(b.load("k", out), errc::not_found);
+    EXPECT_EQ(b.load("k", out), storage::errc::not_found);
     EXPECT_EQ(b.size(), 0u);
 
     storage::memory_store other;
     ASSERT_FALSE(a.store("k", bytes_of("v")));
-    EXPECT_EQ(other.load("k", out), errc::not_found);
+    EXPECT_EQ(other.load("k", out), storage::errc::not_found);
     EXPECT_EQ(other.size(), 0u);
 }
 
@@ -255,7 +255,7 @@ TEST(FileStore, EveryTruncationIsRefusedAndTheLastGoodValueIsUsed)
                 ASSERT_FALSE(ec) << "cut to " << len << " of " << good.size() << " bytes";
                 EXPECT_EQ(text_of(out), "the last good value");
             } else {
-                EXPECT_EQ(ec, errc::storage_corrupt) << "cut to " << len << " of " << good.size() << " bytes";
+                EXPECT_EQ(ec, storage::errc::corrupt) << "cut to " << len << " of " << good.size() << " bytes";
                 EXPECT_TRUE(out.empty());
             }
         }
@@ -286,7 +286,7 @@ TEST(FileStore, EveryChangedByteIsDetected)
                     ASSERT_FALSE(ec) << "byte " << at << " ^ " << unsigned{flip};
                     EXPECT_EQ(text_of(out), "the last good value") << "byte " << at << " ^ " << unsigned{flip};
                 } else {
-                    EXPECT_EQ(ec, errc::storage_corrupt) << "byte " << at << " ^ " << unsigned{flip};
+                    EXPECT_EQ(ec, storage::errc::corrupt) << "byte " << at << " ^ " << unsigned{flip};
                     EXPECT_TRUE(out.empty());
                 }
             }

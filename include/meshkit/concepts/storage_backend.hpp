@@ -3,6 +3,8 @@
 #ifndef MESHKIT_CONCEPTS_STORAGE_BACKEND_HPP
 #define MESHKIT_CONCEPTS_STORAGE_BACKEND_HPP
 
+#include <meshkit/storage/error.hpp>
+
 #include <concepts>
 #include <cstddef>
 #include <span>
@@ -20,7 +22,7 @@ namespace meshkit {
 
     1. `s.load(key, out)` replaces `out` with the value last stored under
        `key` and returns an empty `std::error_code`, or returns
-       `meshkit::errc::not_found` when there is none (leaving `out` empty),
+       `meshkit::storage::errc::not_found` when there is none (leaving `out` empty),
        or another error when the medium fails.
     2. `s.store(key, value)` makes `value` the value under `key`. When it
        returns success the value survives a restart of the process (for

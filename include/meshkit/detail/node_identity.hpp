@@ -9,6 +9,7 @@
 #include <meshkit/error.hpp>
 #include <meshkit/node_config.hpp>
 #include <meshkit/node_id.hpp>
+#include <meshkit/storage/error.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -84,7 +85,7 @@ node_id load_identity(Storage& storage, node_config const& cfg, Draw&& draw)
             return id;
     }
     node_id id = node_id::from_seed(draw());
-    if (ec == errc::not_found || ec == errc::storage_corrupt)
+    if (ec == storage::errc::not_found || ec == storage::errc::corrupt)
         (void)storage.store(identity_key, std::as_bytes(std::span(id.bytes)));
     return id;
 }

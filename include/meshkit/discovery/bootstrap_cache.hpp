@@ -10,6 +10,7 @@
 #include <meshkit/endpoint.hpp>
 #include <meshkit/error.hpp>
 #include <meshkit/node_id.hpp>
+#include <meshkit/storage/error.hpp>
 #include <meshkit/time.hpp>
 #include <meshkit/wire/codec.hpp>
 
@@ -342,7 +343,7 @@ public:
     {
         std::vector<std::byte> bytes;
         if (std::error_code ec = storage.load(storage_key, bytes))
-            return ec == errc::not_found ? std::error_code{} : ec;
+            return ec == storage::errc::not_found ? std::error_code{} : ec;
         auto decoded = wire::decode<std::vector<cached_peer>>(bytes);
         if (!decoded)
             return decoded.error();

@@ -4,7 +4,7 @@
 #define MESHKIT_STORAGE_FILE_STORE_HPP
 
 #include <meshkit/concepts/storage_backend.hpp>
-#include <meshkit/error.hpp>
+#include <meshkit/storage/error.hpp>
 
 #include <boost/crc.hpp>
 
@@ -64,9 +64,9 @@ public:
             return {};
         out.clear();
         // not_found only when neither copy exists; any damaged copy makes it corrupt.
-        if (ec == errc::not_found && prev == errc::not_found)
-            return make_error_code(errc::not_found);
-        return ec == errc::not_found ? prev : ec;
+        if (ec == storage::errc::not_found && prev == storage::errc::not_found)
+            return make_error_code(storage::errc::not_found);
+        return ec == storage::errc::not_found ? prev : ec;
     }
 
     std::error_code store(std::string_view key, std::span<std::byte const> value)
@@ -175,7 +175,7 @@ private:
         out.clear();
         std::FILE* f = std::fopen(path.c_str(), "rb");
         if (!f)
-            return errno == ENOENT ? make_error_code(errc::not_found) : errno_code();
+            return errno == ENOENT ? make_error_code(storage::errc::not_found) : errno_code();
         std::byte header[header_size];
         std::uint32_t m = 0, crc = 0;
         std::uint64_t length = 0;
@@ -197,7 +197,7 @@ private:
         std::fclose(f);
         if (!ok) {
             out.clear();
-            return make_error_code(errc::storage_corrupt);
+            return make_error_code(storage::errc::corrupt);
         }
         return {};
     }

@@ -4,7 +4,7 @@
 #define MESHKIT_STORAGE_MEMORY_STORE_HPP
 
 #include <meshkit/concepts/storage_backend.hpp>
-#include <meshkit/error.hpp>
+#include <meshkit/storage/error.hpp>
 
 #include <cstddef>
 #include <functional>
@@ -31,7 +31,7 @@ public:
         out.clear();
         auto it = data_->find(key);
         if (it == data_->end())
-            return errc::not_found;
+            return storage::errc::not_found;
         out = it->second;
         return {};
     }
