@@ -235,7 +235,7 @@ TEST(FileStore, CreatesItsDirectoryWithParents)
 
 // Whatever the checksum algorithm, a file cut short at any length, or with
 // any one byte changed (header or value), must be refused: load returns the
-// last intact value, or storage_corrupt when there is none, never the
+// last intact value, or storage::errc::corrupt when there is none, never the
 // damaged bytes.
 TEST(FileStore, EveryTruncationIsRefusedAndTheLastGoodValueIsUsed)
 {
