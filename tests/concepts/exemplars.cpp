@@ -25,6 +25,7 @@
 #include <meshkit/storage/memory_store.hpp>
 
 #include <gtest/gtest.h>
+#include <support/recording_context.hpp>
 
 #include <cstdio>
 #include <cstring>
@@ -519,6 +520,40 @@ TEST(ConceptExemplars, AnEngineReachesTheHierarchyAndStorageThroughItsContext)
     EXPECT_FALSE(again.hierarchy().parent());
     again.start();
     EXPECT_EQ(again.hierarchy().parent(), near.id());
+}
+
+TEST(ConceptExemplars, TheRecordingContextCarriesTheHierarchyAndStorageAnEngineReaches)
+{
+    // The same engine, driven hook by hook with no node: the test double
+    // hands it the bundle's hierarchy and storage policies, and the test
+    // reads what the engine did to them.
+    using namespace std::chrono_literals;
+    using ctx_type = meshkit::test::recording_context<exemplar::attacher, meshkit::metrics::in_memory_metrics,
+                                                      meshkit::test::no_discovery, exemplar::attacher::messages,
+                                                      exemplar::nearest_parent, exemplar::map_store>;
+    ctx_type ctx;
+    exemplar::attacher engine;
+    engine.start(ctx);
+    EXPECT_FALSE(ctx.hierarchy().parent()) << "nothing stored: no parent";
+
+    auto const far = meshkit::endpoint::v4(10, 0, 0, 1, 7000);
+    auto const far_id = meshkit::node_id::from_seed(1);
+    engine.add_candidate(ctx, far);
+    auto const asked = ctx.sent_of<exemplar::where_are_you>();
+    ASSERT_EQ(asked.size(), 1u);
+    ctx.clock += 30ms;
+    ctx.deliver(engine, far, far_id, exemplar::here_i_am{asked[0].second.nonce});
+    EXPECT_EQ(ctx.hierarchy().parent(), far_id);
+    std::vector<std::byte> stored;
+    ASSERT_FALSE(ctx.storage().load(exemplar::attacher::parent_key, stored));
+    EXPECT_EQ(stored.size(), 32u);
+
+    // A new engine on the same storage goes back to that parent.
+    ctx_type again;
+    again.store = ctx.store;
+    exemplar::attacher restarted;
+    restarted.start(again);
+    EXPECT_EQ(again.hierarchy().parent(), far_id);
 }
 
 TEST(ConceptExemplars, UserPoliciesComposeIntoARunningNode)

@@ -8,10 +8,12 @@
 #include <meshkit/detail/rng.hpp>
 #include <meshkit/endpoint.hpp>
 #include <meshkit/error.hpp>
+#include <meshkit/hierarchy/flat.hpp>
 #include <meshkit/inbound.hpp>
 #include <meshkit/metrics/in_memory_metrics.hpp>
 #include <meshkit/node_id.hpp>
 #include <meshkit/peer_events.hpp>
+#include <meshkit/storage/memory_store.hpp>
 #include <meshkit/time.hpp>
 #include <meshkit/type_list.hpp>
 #include <meshkit/wire/envelope.hpp>
@@ -51,6 +53,8 @@ struct no_discovery {};
     @tparam Discovery the policy `discovery()` returns, for engines that
     consult the node's peer cache.
     @tparam Messages the messages `send` and `forward` accept.
+    @tparam Hierarchy the policy `hierarchy()` returns (`hierarchy::flat` by default; a test sets its role).
+    @tparam Storage the backend `storage()` returns (a `storage::memory_store` by default, which the test can read).
 
     @par Example
     @code
@@ -64,7 +68,8 @@ struct no_discovery {};
     @endcode
 */
 template <class Engine, class Metrics = metrics::in_memory_metrics, class Discovery = no_discovery,
-          class Messages = typename Engine::messages>
+          class Messages = typename Engine::messages, class Hierarchy = hierarchy::flat,
+          class Storage = storage::memory_store>
 class recording_context {
 public:
     using message_type = typename Messages::variant_type;
@@ -101,6 +106,8 @@ public:
     detail::rng generator{5};
     Metrics sink{};
     Discovery peers{};
+    Hierarchy tier{};
+    Storage store{};
     /// What every `send` and `forward` returns (after recording the message): set it to make sends fail.
     std::error_code send_result{};
 
@@ -163,6 +170,8 @@ public:
     [[nodiscard]] detail::rng& rng() noexcept { return generator; }
     [[nodiscard]] Discovery& discovery() noexcept { return peers; }
     [[nodiscard]] Metrics& metrics() noexcept { return sink; }
+    [[nodiscard]] Hierarchy& hierarchy() noexcept { return tier; }
+    [[nodiscard]] Storage& storage() noexcept { return store; }
 
     // -- driving the engine as a node would -----------------------------------
 
