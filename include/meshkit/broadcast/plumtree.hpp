@@ -39,7 +39,7 @@ namespace meshkit::broadcast {
     on their way (an overlay of 1,000 to 100,000 nodes is 9 to 16 hops deep
     on such links), each graft closes a cycle and the duplicates it causes
     prune tree edges again. Measured on 1,000 nodes with random senders
-    (bench/ and tests/gossip): RMR 0.54 at 80 ms, 0.07 at 200 ms, 0.002 at
+    (bench/ and tests/broadcast): RMR 0.54 at 80 ms, 0.07 at 200 ms, 0.002 at
     400 ms, with no message missed and the same last-delivery time.
 
     Windows are set in time and bounded in bytes (docs/broadcast.md): a

@@ -1,9 +1,9 @@
 // Test that header file is self-contained.
-#include <meshkit/membership/hyparview.hpp>
+#include <meshkit/broadcast/plumtree.hpp>
 
 #include <meshkit/broadcast/flooding.hpp>
-#include <meshkit/broadcast/plumtree.hpp>
 #include <meshkit/broadcast/push_gossip.hpp>
+#include <meshkit/membership/hyparview.hpp>
 #include <meshkit/node_policies.hpp>
 #include <meshkit/sim/cluster.hpp>
 #include <meshkit/udp/udp_policies.hpp>
@@ -11,6 +11,7 @@
 #include <asio/io_context.hpp>
 
 #include <gtest/gtest.h>
+#include <support/overlay.hpp>
 
 #include <chrono>
 #include <cstring>
@@ -25,93 +26,10 @@ namespace {
 using namespace meshkit;
 using namespace std::chrono_literals;
 using membership::hyparview;
-
-std::vector<std::byte> payload(std::size_t n = 64)
-{
-    return std::vector<std::byte>(n, std::byte{0x5a});
-}
-
-sim::link_model internet_like()
-{
-    sim::link_model m;
-    m.latency = sim::latency_distribution::uniform(10ms, 50ms);
-    return m;
-}
-
-template <class Node>
-sim::cluster<Node> make_cluster(sim::network& net, std::size_t n, node_config cfg = {})
-{
-    typename sim::cluster<Node>::options o;
-    o.nodes = n;
-    o.config = cfg;
-    sim::cluster<Node> c{net, o};
-    c.start_all();
-    net.advance(20s);
-    return c;
-}
-
-/// Number of connected components among live nodes' active views.
-template <class Node>
-std::size_t components(sim::cluster<Node>& c)
-{
-    std::map<node_id, std::size_t> index;
-    for (auto i : c.live_indices())
-        index[c.node(i).id()] = i;
-    std::set<std::size_t> seen;
-    std::size_t count = 0;
-    for (auto start : c.live_indices()) {
-        if (seen.contains(start))
-            continue;
-        ++count;
-        std::queue<std::size_t> q;
-        q.push(start);
-        seen.insert(start);
-        while (!q.empty()) {
-            auto v = q.front();
-            q.pop();
-            for (auto const& p : c.node(v).template engine<hyparview>().active_view())
-                if (auto it = index.find(p.id); it != index.end() && seen.insert(it->second).second)
-                    q.push(it->second);
-        }
-    }
-    return count;
-}
-
-// -- HyParView ---------------------------------------------------------------------
-
-TEST(HyParView, ThousandNodesBuildASymmetricBoundedConnectedOverlay)
-{
-    sim::network net{101, internet_like()};
-    auto c = make_cluster<sim_gossip_node>(net, 1000);
-    std::map<node_id, std::set<node_id>> views;
-    std::size_t passive_total = 0;
-    for (auto i : c.live_indices()) {
-        auto& hv = c.node(i).engine<hyparview>();
-        EXPECT_GE(hv.active_size(), 1u);
-        EXPECT_LE(hv.active_size(), hv.config().active_capacity);
-        EXPECT_LE(hv.passive_view().size(), hv.config().passive_capacity);
-        passive_total += hv.passive_view().size();
-        for (auto const& p : hv.active_view())
-            views[c.node(i).id()].insert(p.id);
-    }
-    std::size_t asymmetric = 0;
-    for (auto const& [a, peers] : views)
-        for (auto const& b : peers)
-            asymmetric += !views[b].contains(a);
-    EXPECT_EQ(asymmetric, 0u) << "active views must be symmetric";
-    EXPECT_EQ(components(c), 1u);
-    EXPECT_GT(passive_total / 1000, 10u) << "joins and shuffles fill passive views";
-}
-
-TEST(HyParView, SameSeedBuildsTheSameOverlay)
-{
-    auto build = [] {
-        sim::network net{7, internet_like()};
-        auto c = make_cluster<sim_gossip_node>(net, 200);
-        return net.trace_hash();
-    };
-    EXPECT_EQ(build(), build());
-}
+using test::components;
+using test::internet_like;
+using test::make_cluster;
+using test::payload;
 
 // -- Plumtree, 1,000 nodes ------------------------------------------------------------
 
