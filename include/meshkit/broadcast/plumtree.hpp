@@ -234,11 +234,13 @@ public:
             ++stats_.duplicates;
             if (!is_neighbor(from))
                 return;
-            // A duplicate over fewer hops than the first copy: the shorter
-            // path only lost a race (its sender's queue was longer). Keep
-            // it and prune the first copy's sender instead, so the tree
-            // settles on short paths rather than on whichever copy a busy
-            // scheduler happened to deliver first.
+            // A duplicate straight from its origin (round 1) after a relayed
+            // first copy: the direct path only lost a race (a busy origin's
+            // copies leave its queues one after another). Keep the origin
+            // and prune the relay, or the origin's children end up feeding
+            // each other and starve under load. Only round 1: preferring
+            // fewer hops at every level makes each origin pull the links
+            // its way, and with random senders redundancy rose (RMR 0.3).
             if (auto c = cache_.find(g.key); c != cache_.end() && g.round == 1 && g.round < c->second.round &&
                                              c->second.from != from.id && !c->second.from.is_zero()) {
                 if (auto const* first = neighbor(c->second.from))
