@@ -241,8 +241,8 @@ public:
             // each other and starve under load. Only round 1: preferring
             // fewer hops at every level makes each origin pull the links
             // its way, and with random senders redundancy rose (RMR 0.3).
-            if (auto c = cache_.find(g.key); c != cache_.end() && g.round == 1 && g.round < c->second.round &&
-                                             c->second.from != from.id && !c->second.from.is_zero()) {
+            if (auto c = cache_.find(g.key);
+                c != cache_.end() && g.round == 1 && c->second.round > 1 && c->second.from != from.id) {
                 if (auto const* first = neighbor(c->second.from))
                     prune(ctx, *first);
                 c->second.from = from.id;
@@ -385,9 +385,9 @@ public:
         }
         if (progress)
             f.last_progress = ctx.now();
-        drain(ctx, it->first, f);
+        drain(ctx, f);
         maybe_ready(ctx);
-        release_acks(ctx);
+        release_credit(ctx);
     }
 
     template <class Ctx>
@@ -428,7 +428,7 @@ public:
         for (auto& [key, m] : missing_)
             std::erase_if(m.announcers, [&](announcer const& a) { return a.peer.id == e.peer; });
         maybe_ready(ctx);
-        release_acks(ctx);
+        release_credit(ctx);
     }
 
     template <class Ctx>
@@ -577,8 +577,8 @@ private:
     /// True when `p` is a neighbour at the address it has as one.
     [[nodiscard]] bool is_neighbor(peer_info const& p) const noexcept
     {
-        auto same = [&](peer_info const& q) { return q.id == p.id && q.address == p.address; };
-        return std::any_of(eager_.begin(), eager_.end(), same) || std::any_of(lazy_.begin(), lazy_.end(), same);
+        auto const* known = neighbor(p.id);
+        return known && known->address == p.address;
     }
 
     /// The neighbour `id` as we know it (eager or lazy), or null.
@@ -711,7 +711,7 @@ private:
     }
 
     template <class Ctx>
-    void drain(Ctx& ctx, node_id const&, link_flow& f)
+    void drain(Ctx& ctx, link_flow& f)
     {
         while (!f.queue.empty() && may_send(f))
             transmit_front(ctx, f);
@@ -760,18 +760,18 @@ private:
                 continue;
             if (in_flight(f) > 0) {
                 f.acked = f.sent;
-                if (!ahead(f.limit, f.sent + cfg_.send_window - 1))
+                if (ahead(f.sent + cfg_.send_window, f.limit))
                     f.limit = f.sent + cfg_.send_window;
                 f.probe_seq = 0;
                 f.last_progress = ctx.now();
-                drain(ctx, id, f);
+                drain(ctx, f);
             } else if (!f.queue.empty()) {
                 f.last_progress = ctx.now();
                 transmit_front(ctx, f);
             }
         }
         maybe_ready(ctx);
-        release_acks(ctx);
+        release_credit(ctx);
         arm_flow(ctx);
     }
 
@@ -821,7 +821,7 @@ private:
 
     /// Once our queues drained, gives the credit withheld (a window update to each neighbour owed one).
     template <class Ctx>
-    void release_acks(Ctx& ctx)
+    void release_credit(Ctx& ctx)
     {
         if (!credit_held_ || holding_credit())
             return;
