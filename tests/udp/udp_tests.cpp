@@ -5,6 +5,7 @@
 #include <meshkit/concepts/clock.hpp>
 #include <meshkit/concepts/transport.hpp>
 #include <meshkit/error.hpp>
+#include <meshkit/metrics/in_memory_metrics.hpp>
 
 #include <support/bytes.hpp>
 
@@ -502,6 +503,16 @@ TEST(UdpTransport, CountsEveryDatagramTheKernelDroppedForAFullReceiveBuffer)
     EXPECT_EQ(s.datagrams_received + s.kernel_receive_drops, sent);
     EXPECT_EQ(delivered, s.datagrams_received);
     EXPECT_EQ(s.truncated, 0u);
+
+    // The same drops as metrics: what report_metrics adds is what the
+    // transport counted, once (a second report adds nothing new).
+    metrics::in_memory_metrics m;
+    rx.report_metrics(m);
+    EXPECT_EQ(m.counter("meshkit_udp_kernel_receive_drops_total"), s.kernel_receive_drops);
+    EXPECT_EQ(m.counter("meshkit_udp_receive_batches_total"), s.receive_batches);
+    EXPECT_TRUE(m.counters().contains("meshkit_udp_truncated_total")) << "reported even at 0";
+    rx.report_metrics(m);
+    EXPECT_EQ(m.counter("meshkit_udp_kernel_receive_drops_total"), s.kernel_receive_drops);
 }
 
 TEST(UdpTransport, ADatagramLongerThanASlotIsCountedAsTruncatedNotDelivered)
