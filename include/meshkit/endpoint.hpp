@@ -4,6 +4,7 @@
 #define MESHKIT_ENDPOINT_HPP
 
 #include <meshkit/detail/hash.hpp>
+#include <meshkit/transport_protocol.hpp>
 
 #include <arpa/inet.h>
 
@@ -20,16 +21,21 @@
 
 namespace meshkit {
 
-/** A UDP address: an IP address and a port.
+/** An address a node's transport can reach: an IP address, a port, and the transport.
 
     IPv4 is held as an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, RFC 4291),
     so one fixed-size aggregate covers both families, compares and hashes
-    cheaply, and goes on the wire as 18 bytes. The simulator, the UDP
-    transport and every engine share this type.
+    cheaply, and goes on the wire as 19 bytes. `transport` says which of a
+    node's transports the address belongs to: the same IP and port over UDP
+    and over TCP are two endpoints, and a node sends to an endpoint only on
+    the transport it names (see `basic_node`). The simulator, the
+    transports and every engine share this type.
 */
 struct endpoint {
     std::array<std::uint8_t, 16> ip{};
     std::uint16_t port = 0;
+    /// The transport the address belongs to; UDP unless said otherwise.
+    transport_protocol transport = transport_protocol::udp;
 
     friend constexpr auto operator<=>(endpoint const&, endpoint const&) = default;
 
@@ -39,7 +45,15 @@ struct endpoint {
     {
         using words = std::array<std::uint64_t, 2>;
         auto const wa = std::bit_cast<words>(a.ip), wb = std::bit_cast<words>(b.ip);
-        return a.port == b.port && wa[0] == wb[0] && wa[1] == wb[1];
+        return a.port == b.port && a.transport == b.transport && wa[0] == wb[0] && wa[1] == wb[1];
+    }
+
+    /// The same IP address and port on transport `p`.
+    [[nodiscard]] constexpr endpoint on(transport_protocol p) const noexcept
+    {
+        endpoint e = *this;
+        e.transport = p;
+        return e;
     }
 
     /// An IPv4 endpoint from the address in host byte order.
@@ -78,24 +92,46 @@ struct endpoint {
         return std::uint32_t{ip[12]} << 24 | std::uint32_t{ip[13]} << 16 | std::uint32_t{ip[14]} << 8 | ip[15];
     }
 
-    /// True when no address has been set (all zero, port 0).
-    [[nodiscard]] constexpr bool is_unspecified() const noexcept { return *this == endpoint{}; }
+    /// True when no address has been set (all zero, port 0), whatever the transport.
+    [[nodiscard]] constexpr bool is_unspecified() const noexcept { return on(transport_protocol::udp) == endpoint{}; }
 
-    /// `a.b.c.d:port` or `[v6]:port`.
+    /// `a.b.c.d:port` or `[v6]:port`, after `tcp://` (or another scheme) when the transport is not UDP.
     [[nodiscard]] std::string to_string() const
     {
+        std::string const scheme =
+            transport == transport_protocol::udp ? std::string() : meshkit::to_string(transport) + "://";
         char buf[INET6_ADDRSTRLEN] = {};
         if (is_v4()) {
             std::uint8_t v4bytes[4] = {ip[12], ip[13], ip[14], ip[15]};
             ::inet_ntop(AF_INET, v4bytes, buf, sizeof buf);
-            return std::string(buf) + ":" + std::to_string(port);
+            return scheme + std::string(buf) + ":" + std::to_string(port);
         }
         ::inet_ntop(AF_INET6, ip.data(), buf, sizeof buf);
-        return "[" + std::string(buf) + "]:" + std::to_string(port);
+        return scheme + "[" + std::string(buf) + "]:" + std::to_string(port);
     }
 
-    /// Parses `a.b.c.d:port` or `[v6]:port`; anything else yields no value.
+    /** Parses `a.b.c.d:port` or `[v6]:port`, optionally after a scheme (`udp://`, `tcp://`, `t200://`).
+
+        Without a scheme the address is UDP. Anything else yields no value.
+    */
     [[nodiscard]] static std::optional<endpoint> parse(std::string_view text)
+    {
+        transport_protocol protocol = transport_protocol::udp;
+        if (auto const sep = text.find("://"); sep != std::string_view::npos) {
+            auto const p = parse_transport_protocol(text.substr(0, sep));
+            if (!p)
+                return std::nullopt;
+            protocol = *p;
+            text.remove_prefix(sep + 3);
+        }
+        auto e = parse_address(text);
+        if (e)
+            e->transport = protocol;
+        return e;
+    }
+
+private:
+    [[nodiscard]] static std::optional<endpoint> parse_address(std::string_view text)
     {
         std::string host;
         std::string_view port_text;
@@ -143,8 +179,11 @@ struct std::hash<meshkit::endpoint> {
         std::uint64_t hi, lo;
         std::memcpy(&hi, e.ip.data(), 8);
         std::memcpy(&lo, e.ip.data() + 8, 8);
+        // UDP (0) hashes as the port alone did before endpoints carried a transport.
+        std::uint64_t const port_and_transport =
+            e.port | std::uint64_t{static_cast<std::uint8_t>(e.transport)} << 16;
         return static_cast<std::size_t>(
-            meshkit::detail::hash_combine(meshkit::detail::hash_combine(hi, lo), e.port));
+            meshkit::detail::hash_combine(meshkit::detail::hash_combine(hi, lo), port_and_transport));
     }
 };
 

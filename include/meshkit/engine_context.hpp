@@ -9,11 +9,13 @@
 #include <meshkit/error.hpp>
 #include <meshkit/node_id.hpp>
 #include <meshkit/time.hpp>
+#include <meshkit/wire/channel.hpp>
 #include <meshkit/wire/envelope.hpp>
 
 #include <cstddef>
 #include <cstdint>
 #include <system_error>
+#include <vector>
 
 namespace meshkit {
 
@@ -44,10 +46,21 @@ public:
     /// How many times this identity was started on this storage (`basic_node::incarnation`).
     [[nodiscard]] std::uint64_t incarnation() const noexcept { return node_->incarnation(); }
 
-    /// The address this node is bound at.
+    /// The address this node's datagram transport is bound at.
     [[nodiscard]] endpoint local_endpoint() const { return node_->local_endpoint(); }
 
-    /// Sends `m` to `to` in a new envelope from this node. @return the transport's or encoder's error.
+    /// Where this node's first transport of channel `c` listens (unspecified when none carries `c`).
+    [[nodiscard]] endpoint local_endpoint(wire::channel c) const { return node_->local_endpoint(c); }
+
+    /// Where each of this node's transports listens, in the bundle's order: what a record advertises.
+    [[nodiscard]] std::vector<endpoint> local_endpoints() const { return node_->local_endpoints(); }
+
+    /** Sends `m` to `to` in a new envelope from this node.
+
+        `to` must belong to a transport of this node that carries `m`'s
+        channel. @return the transport's or encoder's error, or
+        `errc::unknown_transport` / `errc::wrong_channel`.
+    */
     template <class M>
     std::error_code send(endpoint const& to, M const& m)
     {

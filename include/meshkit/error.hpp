@@ -15,7 +15,7 @@ namespace meshkit {
     `wire::errc` (decoding), `stream_errc` (streams), `nat::errc` (the
     connection ladder's operations), `storage::errc` (storage backends).
     What stays here is shared: bounds (`queue_full`, `message_too_large`),
-    addresses, and the node's state. (1 was `not_found`, now
+    addresses and the transports they name, and the node's state. (1 was `not_found`, now
     `storage::errc::not_found`.)
 */
 enum class errc {
@@ -36,6 +36,10 @@ enum class errc {
 
     /** A bounded queue is full: the caller must retry later (nothing was accepted). */
     queue_full = 8,
+    /** The address names a transport (`endpoint::transport`) the node does not have. */
+    unknown_transport,
+    /** The address's transport carries the other channel: a stream message to a UDP address, or the reverse. */
+    wrong_channel,
 };
 
 /// The category of `meshkit::errc`.
@@ -52,6 +56,8 @@ inline std::error_category const& error_category() noexcept
             case errc::not_running: return "node or host is not running";
             case errc::hop_limit: return "hop limit reached";
             case errc::queue_full: return "queue full, nothing accepted";
+            case errc::unknown_transport: return "the address names a transport this node does not have";
+            case errc::wrong_channel: return "the address's transport does not carry this message's channel";
             }
             return "unknown meshkit error";
         }

@@ -17,6 +17,7 @@
 #include <meshkit/detail/node_traits.hpp>
 #include <meshkit/detail/rng.hpp>
 #include <meshkit/detail/stream_table.hpp>
+#include <meshkit/detail/transport_set.hpp>
 #include <meshkit/endpoint.hpp>
 #include <meshkit/engine_context.hpp>
 #include <meshkit/error.hpp>
@@ -29,6 +30,7 @@
 #include <meshkit/type_list.hpp>
 #include <meshkit/stream_events.hpp>
 #include <meshkit/stream_lifecycle.hpp>
+#include <meshkit/transport_protocol.hpp>
 #include <meshkit/wire/channel.hpp>
 #include <meshkit/wire/error.hpp>
 #include <meshkit/wire/registry.hpp>
@@ -52,6 +54,10 @@ namespace meshkit {
     `Policies` names one type per policy: `transport`, `clock`, `discovery`,
     `hierarchy`, `storage` and `metrics`, and optionally `engines`, a
     `type_list` of the sans-IO protocol engines to run (default: liveness).
+    A node with several transports names them as `transports`, a
+    `type_list` whose first is a datagram transport (e.g.
+    `type_list<udp::transport, tcp::transport>`); each carries one channel,
+    and each endpoint says which transport it belongs to.
     Derive from a ready bundle and override what differs:
 
     @code
@@ -75,8 +81,10 @@ namespace meshkit {
 */
 template <class Policies>
 class basic_node {
-    static_assert(transport<typename detail::transport_of<Policies>::type>,
+    static_assert(detail::names_transport_list<Policies> || transport<typename detail::transport_of<Policies>::type>,
                   "meshkit: Policies::transport does not model meshkit::transport (see docs/concepts/transport.md)");
+    static_assert(!detail::names_transport_list<Policies> ||
+                  detail::check_transport_set(static_cast<typename detail::transports_of<Policies>::type*>(nullptr)));
     static_assert(clock<typename detail::clock_of<Policies>::type>,
                   "meshkit: Policies::clock does not model meshkit::clock (see docs/concepts/clock.md)");
     static_assert(discovery_strategy<typename detail::discovery_of<Policies>::type>,
@@ -95,7 +103,6 @@ class basic_node {
                   "meshkit: every type in Policies::engines must model meshkit::engine, and Policies::engines must "
                   "be a meshkit::type_list (see docs/concepts/engine.md)");
 
-    static_assert(detail::stream_transport_checked<typename detail::stream_transport_of<Policies>::type>());
     static_assert(!detail::any_needs_peer_cache<typename detail::engines_of<Policies>::type>::value ||
                       peer_cache<typename detail::discovery_of<Policies>::type>,
                   "meshkit: an engine in Policies::engines (the connection ladder, cache gossip) needs a discovery "
@@ -106,11 +113,13 @@ class basic_node {
 
 public:
     using policies = Policies;
-    using transport_type = typename detail::transport_of<Policies>::type;
-    /// The stream transport, or `detail::no_stream_transport` when the bundle names none.
-    using stream_transport_type = typename detail::stream_transport_of<Policies>::type;
-    /// Whether the node carries stream messages (its bundle names a `stream_transport`).
-    static constexpr bool has_streams = !std::is_same_v<stream_transport_type, detail::no_stream_transport>;
+    /// The node's transports, in order: a `type_list` whose first is a datagram transport.
+    using transports_type = typename detail::transports_of<Policies>::type;
+    /// The first transport, a datagram one: the node's address, clock and liveness are its.
+    using transport_type = first_t<transports_type>;
+    /// Whether the node carries stream messages (a transport of its bundle is a stream transport).
+    static constexpr bool has_streams =
+        detail::transport_set_of<transports_type>::type::template carries<wire::channel::stream>;
     using clock_type = typename detail::clock_of<Policies>::type;
     using discovery_type = typename detail::discovery_of<Policies>::type;
     using hierarchy_type = typename detail::hierarchy_of<Policies>::type;
@@ -127,24 +136,26 @@ public:
 
     /** Builds a node in an environment, such as a `sim::network`.
 
-        The transport is built from `(env, config.listen)`, the clock from
-        `(env, transport)` when it can be, else from `(env)`. The other
-        policies are passed in, or default-constructed.
+        The first transport is built from `(env, config.listen)`, each other
+        from `(env, address)` at the first's IP and port on its own protocol
+        (UDP and TCP ports are separate, so a node listens on one port
+        number for both). The clock is built from `(env, first transport)`
+        when it can be, else from `(env)`. The other policies are passed
+        in, or default-constructed.
     */
     template <class Env>
         requires std::constructible_from<transport_type, Env&, endpoint const&>
     explicit basic_node(Env& env, node_config config = {}, discovery_type discovery = {},
                         hierarchy_type hierarchy = {}, storage_type storage = {}, metrics_type metrics = {})
         : config_(std::move(config))
-        , transport_(env, config_.listen)
-        , streams_(env, transport_.local_endpoint()) // one host, one port, two protocols
-        , clock_(make_clock(env, transport_))
+        , transports_(env, config_.listen)
+        , clock_(make_clock(env, transports_.first()))
         , discovery_(std::move(discovery))
         , hierarchy_(std::move(hierarchy))
         , storage_(std::move(storage))
         , metrics_(std::move(metrics))
         , engines_(make_engines(std::make_index_sequence<std::tuple_size_v<engines_type>>{}))
-        , rng_(detail::initial_seed(config_, transport_))
+        , rng_(detail::initial_seed(config_, transports_.first()))
     {
         id_ = detail::load_identity(storage_, config_, [this] { return rng_(); });
         // A discovery policy that persists (the peer cache) starts from what it saved.
@@ -153,21 +164,28 @@ public:
         // construction takes the next epoch from storage as the high bits.
         incarnation_ = detail::next_incarnation(storage_);
         next_message_id_ = incarnation_ << 40 | (rng_() & 0xffffffffu);
-        transport_.on_receive([this](endpoint const& from, std::span<std::byte const> d) {
-            on_bytes(from, d, wire::channel::datagram);
+        transports_.for_each([this]<std::size_t J>(auto& t) {
+            if constexpr (detail::channel_carried_by<transport_at<J>> == wire::channel::datagram) {
+                t.on_receive([this](endpoint const& from, std::span<std::byte const> d) {
+                    on_bytes(from.on(detail::protocol_of<transport_at<J>>), d, wire::channel::datagram,
+                             transports_.template get<J>().max_datagram_size());
+                });
+                if constexpr (requires { t.on_error([](std::error_code const&, endpoint const&) {}); })
+                    t.on_error([this](std::error_code const& ec, endpoint const& peer) {
+                        on_transport_error(ec, peer.on(detail::protocol_of<transport_at<J>>));
+                    });
+            } else {
+                t.on_stream([this](stream_event const& e) { on_stream_event<J>(e); });
+            }
         });
-        if constexpr (has_streams)
-            streams_.on_stream([this](stream_event const& e) { on_stream_event(e); });
-        if constexpr (requires { transport_.on_restart([] {}); })
-            transport_.on_restart([this] {
+        if constexpr (requires { transports_.first().on_restart([] {}); })
+            transports_.first().on_restart([this] {
                 // The host's timers died with the crash: restart the engines' clocks.
                 if (running_) {
                     stop();
                     start();
                 }
             });
-        if constexpr (requires { transport_.on_error([](std::error_code const&, endpoint const&) {}); })
-            transport_.on_error([this](std::error_code const& ec, endpoint const& peer) { on_transport_error(ec, peer); });
     }
 
     basic_node(basic_node const&) = delete;
@@ -247,8 +265,10 @@ public:
     */
     void sample_transport_metrics()
     {
-        if constexpr (transport_reports_metrics)
-            transport_.report_metrics(metrics_);
+        transports_.for_each([this]<std::size_t J>(auto& t) {
+            if constexpr (requires { t.report_metrics(metrics_); })
+                t.report_metrics(metrics_);
+        });
     }
 
     /// The engine `broadcast` goes through.
@@ -290,7 +310,29 @@ public:
     // -- identity and parts ----------------------------------------------
 
     [[nodiscard]] node_id const& id() const noexcept { return id_; }
-    [[nodiscard]] endpoint local_endpoint() const { return transport_.local_endpoint(); }
+    /// Where the first (datagram) transport listens.
+    [[nodiscard]] endpoint local_endpoint() const { return transports_.template local_endpoint<0>(); }
+
+    /// Where the first transport of channel `c` listens; unspecified when no transport carries `c`.
+    [[nodiscard]] endpoint local_endpoint(wire::channel c) const
+    {
+        if (c == wire::channel::datagram)
+            return local_endpoint();
+        if constexpr (has_streams)
+            return transports_.template local_endpoint<first_stream>();
+        else
+            return {};
+    }
+
+    /// Where each transport listens, in the bundle's order: what a peer record advertises.
+    [[nodiscard]] std::vector<endpoint> local_endpoints() const
+    {
+        std::vector<endpoint> all;
+        [&]<std::size_t... J>(std::index_sequence<J...>) {
+            (all.push_back(transports_.template local_endpoint<J>()), ...);
+        }(std::make_index_sequence<transport_set::size>{});
+        return all;
+    }
     [[nodiscard]] node_config const& config() const noexcept { return config_; }
     [[nodiscard]] node_stats const& stats() const noexcept { return stats_; }
     /** How many times a node of this identity was built on this storage, this one included.
@@ -302,12 +344,21 @@ public:
     /// Why the discovery policy's saved state could not be loaded at construction, if it could not.
     [[nodiscard]] std::error_code discovery_load_error() const noexcept { return discovery_load_error_; }
 
-    [[nodiscard]] transport_type& transport() noexcept { return transport_; }
-    /// The stream transport (only when the bundle names one).
-    [[nodiscard]] stream_transport_type& stream_transport() noexcept
+    /// The first (datagram) transport.
+    [[nodiscard]] transport_type& transport() noexcept { return transports_.first(); }
+
+    /// The transport of type `T` in the bundle's list.
+    template <class T>
+    [[nodiscard]] T& transport() noexcept
+    {
+        return transports_.template get<type_list_index<T, transports_type>>();
+    }
+
+    /// The first stream transport (only when the bundle names one).
+    [[nodiscard]] auto& stream_transport() noexcept
         requires has_streams
     {
-        return streams_;
+        return transports_.template get<first_stream>();
     }
     [[nodiscard]] clock_type& clock() noexcept { return clock_; }
     [[nodiscard]] clock_type const& clock() const noexcept { return clock_; }
@@ -333,6 +384,11 @@ public:
 private:
     template <class, std::size_t>
     friend class engine_context;
+
+    using transport_set = typename detail::transport_set_of<transports_type>::type;
+    template <std::size_t J>
+    using transport_at = typename transport_set::template type_at<J>;
+    static constexpr std::size_t first_stream = transport_set::template first_of_channel<wire::channel::stream>;
 
     template <class Env>
     static clock_type make_clock(Env& env, transport_type& t)
@@ -409,36 +465,65 @@ private:
         return send_with(to, wire::envelope{M::wire_id, id_, ++next_message_id_, 0}, m);
     }
 
+    /** Sends `m` on the transport `to` names, which must carry `m`'s channel.
+
+        A message kind travels on one channel (`wire::channel_of`) and an
+        address belongs to one transport (`endpoint::transport`): a stream
+        message to a UDP address, or an address on a transport this node
+        lacks, is refused with an error and counted, never sent elsewhere.
+    */
     template <class M>
     std::error_code send_with(endpoint const& to, wire::envelope const& header, M const& m)
     {
+        constexpr wire::channel channel = wire::channel_of<M>;
+        static_assert(channel == wire::channel::datagram || has_streams,
+                      "meshkit: an engine sends a stream message (travels_on = wire::channel::stream) but "
+                      "Policies::transports names no stream transport (see docs/concepts/stream_transport.md)");
         tx_.clear();
         messages::encode(header, m, tx_);
-        if constexpr (wire::channel_of<M> == wire::channel::stream) {
-            static_assert(has_streams, "meshkit: an engine sends a stream message (travels_on = wire::channel::stream) "
-                                       "but Policies names no stream_transport (see docs/concepts/stream_transport.md)");
-            return send_frame(to, tx_);
+        std::error_code ec = errc::unknown_transport;
+        transports_.with_protocol(to.transport, [&]<std::size_t J>(auto& t) {
+            if constexpr (detail::channel_carried_by<transport_at<J>> != channel)
+                ec = errc::wrong_channel;
+            else if constexpr (channel == wire::channel::stream)
+                ec = send_frame<J>(to, tx_);
+            else
+                ec = send_datagram(t, to, tx_);
+        });
+        if (ec == errc::unknown_transport || ec == errc::wrong_channel) {
+            ++stats_.send_errors;
+            metrics_.increment("meshkit_send_errors_total", 1);
+            metrics_.increment("meshkit_send_no_transport_total", 1);
         }
-        if (tx_.size() > transport_.max_datagram_size()) {
+        return ec;
+    }
+
+    template <class Transport>
+    std::error_code send_datagram(Transport& t, endpoint const& to, std::span<std::byte const> datagram)
+    {
+        if (datagram.size() > t.max_datagram_size()) {
             ++stats_.send_errors;
             metrics_.increment("meshkit_send_errors_total", 1);
             return errc::message_too_large;
         }
-        std::error_code ec = transport_.send(to, tx_);
+        std::error_code ec = t.send(to, datagram);
         if (ec) {
             ++stats_.send_errors;
             metrics_.increment("meshkit_send_errors_total", 1);
             return ec;
         }
         ++stats_.datagrams_sent;
-        stats_.bytes_sent += tx_.size();
+        stats_.bytes_sent += datagram.size();
         metrics_.increment("meshkit_datagrams_sent_total", 1);
-        metrics_.increment("meshkit_bytes_sent_total", tx_.size());
+        metrics_.increment("meshkit_bytes_sent_total", datagram.size());
         return {};
     }
 
-    static constexpr bool transport_reports_metrics =
-        requires(transport_type& t, metrics_type& m) { t.report_metrics(m); };
+    template <class T>
+    static constexpr bool reports_metrics = requires(T& t, metrics_type& m) { t.report_metrics(m); };
+    static constexpr bool transport_reports_metrics = []<std::size_t... J>(std::index_sequence<J...>) {
+        return (reports_metrics<transport_at<J>> || ...);
+    }(std::make_index_sequence<transport_set::size>{});
 
     /// Samples the transport's counters every second while running (only for a transport that keeps them).
     void arm_transport_sampling()
@@ -570,8 +655,9 @@ private:
         });
     }
 
-    /// One datagram, or one stream frame, from `from`.
-    void on_bytes(endpoint const& from, std::span<std::byte const> bytes, wire::channel channel)
+    /// One datagram, or one stream frame, from `from` (an address on the transport it came on).
+    void on_bytes(endpoint const& from, std::span<std::byte const> bytes, wire::channel channel,
+                  std::size_t max_datagram_size = 0)
     {
         if (!running_)
             return;
@@ -582,7 +668,7 @@ private:
             ++stats_.datagrams_received;
         }
         stats_.bytes_received += bytes.size();
-        if (!on_stream && bytes.size() > transport_.max_datagram_size()) {
+        if (!on_stream && bytes.size() > max_datagram_size) {
             // Nobody meshkit talks to sends more than the limit: refuse it
             // before decoding, so no vector in it can claim more. (A stream
             // transport refuses frames over its limit before reading them.)
@@ -612,11 +698,11 @@ private:
         detail::persist_discovery(discovery_, storage_, clock_.now());
     }
 
-    /// Sends an encoded stream message on the stream to `to`, opening it on first use.
+    /// Sends an encoded stream message on stream transport `J`'s stream to `to`, opening it on first use.
+    template <std::size_t J>
     std::error_code send_frame(endpoint const& to, std::span<std::byte const> frame)
-        requires has_streams
     {
-        std::error_code const ec = stream_table_.send(streams_, to, frame);
+        std::error_code const ec = std::get<J>(stream_tables_).send(transports_.template get<J>(), to, frame);
         if (ec) {
             ++stats_.send_errors;
             metrics_.increment("meshkit_send_errors_total", 1);
@@ -629,30 +715,32 @@ private:
         return {};
     }
 
+    template <std::size_t J>
     void on_stream_event(stream_event const& e)
-        requires has_streams
     {
+        auto& streams = transports_.template get<J>();
+        auto& table = std::get<J>(stream_tables_);
         if (auto const* f = std::get_if<stream_frame>(&e)) {
-            if (auto const peer = stream_table_.peer_of(f->id))
-                on_bytes(*peer, f->bytes, wire::channel::stream);
+            if (auto const peer = table.peer_of(f->id))
+                on_bytes(peer->on(detail::protocol_of<transport_at<J>>), f->bytes, wire::channel::stream);
             return;
         }
         if (!running_) {
             // A stopped node keeps its table right, but tells nobody.
             if (auto const* c = std::get_if<stream_closed>(&e))
-                (void)stream_table_.on_closed(c->id);
+                (void)table.on_closed(c->id);
             else if (auto const* o = std::get_if<stream_connected>(&e))
-                (void)stream_table_.on_connected(streams_, *o);
+                (void)table.on_connected(streams, *o);
             return;
         }
         in_hook([&] {
             if (auto const* c = std::get_if<stream_connected>(&e)) {
-                if (auto const peer = stream_table_.on_connected(streams_, *c))
+                if (auto const peer = table.on_connected(streams, *c))
                     queue_event(stream_opened{*peer, c->inbound});
             } else if (auto const* w = std::get_if<stream_writable>(&e)) {
-                stream_table_.on_writable(streams_, w->id);
+                table.on_writable(streams, w->id);
             } else if (auto const* closed = std::get_if<stream_closed>(&e)) {
-                if (auto const gone = stream_table_.on_closed(closed->id)) {
+                if (auto const gone = table.on_closed(closed->id)) {
                     if (gone->unsent != 0)
                         metrics_.increment("meshkit_frames_unsent_total", gone->unsent);
                     queue_event(stream_ended{gone->peer, closed->reason, gone->unsent});
@@ -689,8 +777,7 @@ private:
     }
 
     node_config config_;
-    transport_type transport_;
-    [[no_unique_address]] stream_transport_type streams_;
+    transport_set transports_;
     clock_type clock_;
     [[no_unique_address]] discovery_type discovery_;
     [[no_unique_address]] hierarchy_type hierarchy_;
@@ -706,7 +793,8 @@ private:
     std::error_code discovery_load_error_;
     node_stats stats_;
     std::vector<std::byte> tx_;
-    [[no_unique_address]] typename detail::stream_table_of<stream_transport_type>::type stream_table_;
+    /// Per transport: the streams open on it (nothing for a datagram transport).
+    typename detail::stream_tables_of<transports_type>::type stream_tables_;
     std::function<void(event_type const&)> handler_;
     /// Raised inside hooks, waiting for the outermost one to return.
     std::deque<event_type> queued_events_;

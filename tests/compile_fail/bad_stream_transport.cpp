@@ -1,7 +1,7 @@
-// Must not compile: the stream transport's send returns bool instead of
-// std::error_code, and the check basic_node runs on a bundle's stream
-// transport must say so with meshkit's message (pinned by CTest).
-#include <meshkit/concepts/stream_transport.hpp>
+// Must not compile: the stream transport in a bundle's transports has a send
+// that returns bool instead of std::error_code, and basic_node's check must
+// say so with meshkit's message (pinned by CTest).
+#include <meshkit/node_policies.hpp>
 #include <meshkit/sim/stream_transport.hpp>
 
 struct broken_stream_transport : meshkit::sim::stream_transport {
@@ -9,10 +9,12 @@ struct broken_stream_transport : meshkit::sim::stream_transport {
     bool send(meshkit::stream_id, std::span<std::byte const>) { return true; }
 };
 
-static_assert(meshkit::detail::check_stream_transport<broken_stream_transport>());
+struct broken_policies : meshkit::sim_policies {
+    using transports = meshkit::type_list<meshkit::sim::transport, broken_stream_transport>;
+};
 
 int main()
 {
     meshkit::sim::network net{1};
-    broken_stream_transport t{net};
+    meshkit::basic_node<broken_policies> node{net};
 }

@@ -4,6 +4,13 @@
 #include <meshkit/nat/observed_address.hpp>
 #include <meshkit/storage/file_store.hpp>
 #include <meshkit/discovery/peer_record.hpp>
+#include <meshkit/wire/codec.hpp>
+#include <meshkit/wire/registry.hpp>
+#include <meshkit/udp/transport.hpp>
+#include <meshkit/discovery/registry.hpp>
+#include <meshkit/discovery/peer_gossip.hpp>
+#include <meshkit/discovery/registry_messages.hpp>
+#include <meshkit/discovery/gossip_messages.hpp>
 #include <meshkit/storage/memory_store.hpp>
 
 #include <support/bytes.hpp>
@@ -386,4 +393,38 @@ TEST(ObservedAddress, IsBounded)
                   endpoint::v4(192, 0, 2, 9, 40000), at(std::chrono::seconds(i)));
     EXPECT_EQ(o.size(), 4u);
 }
+TEST(PeerRecords, AFullListOfTheLargestRecordsFitsOneDatagram)
+{
+    // The largest record meshkit builds: an IPv6 address and 4 introducers,
+    // each address carrying its transport byte.
+    discovery::peer_record big;
+    big.id = node_id::from_seed(1);
+    big.address = endpoint::parse("[2001:db8::1]:65535");
+    big.version = ~std::uint64_t{0};
+    big.age_s = ~std::uint32_t{0};
+    for (int i = 0; i < 4; ++i)
+        big.introducers.push_back(*endpoint::parse("[2001:db8::2]:65535"));
+    std::vector<std::byte> one;
+    wire::encode(big, one);
+    EXPECT_EQ(one.size(), 144u);
+
+    using gossip = wire::registry<discovery::fb_peer_list_response>;
+    using registry = wire::registry<discovery::rg_list_response>;
+    wire::envelope const header{discovery::fb_peer_list_response::wire_id, node_id::from_seed(2), 1, 0};
+    std::vector<std::byte> list, listing;
+    gossip::encode(header,
+                   discovery::fb_peer_list_response{~std::uint64_t{0}, ~std::uint64_t{0}, 0xffff, 0xffff,
+                                                    std::vector<discovery::peer_record>(
+                                                        discovery::peer_gossip_config{}.records_per_chunk, big)},
+                   list);
+    registry::encode(wire::envelope{discovery::rg_list_response::wire_id, node_id::from_seed(2), 1, 0},
+                     discovery::rg_list_response{~std::uint64_t{0}, std::vector<discovery::peer_record>(
+                                                                        discovery::registry_config{}.list_limit, big)},
+                     listing);
+    EXPECT_LE(list.size(), udp::transport::default_max_datagram);
+    EXPECT_LE(listing.size(), udp::transport::default_max_datagram);
+    EXPECT_EQ(list.size(), 1075u);
+    EXPECT_EQ(listing.size(), 1063u);
+}
+
 } // namespace

@@ -3,6 +3,7 @@
 // streams on first use, keeps them, and tells engines and the application
 // when they open and end. On the simulator, and on real UDP + TCP.
 
+#include <meshkit/metrics/in_memory_metrics.hpp>
 #include <meshkit/node_policies.hpp>
 #include <meshkit/sim/stream_transport.hpp>
 #include <meshkit/tcp/transport.hpp>
@@ -53,7 +54,9 @@ public:
     void add_candidate(Ctx& ctx, endpoint const& peer)
     {
         for (std::uint32_t i = 0; i < count; ++i) {
-            if (auto ec = ctx.send(peer, chunk{i, std::vector<std::byte>(chunk_bytes, std::byte{0x5a})}))
+            // The same node's stream address: its IP and port over TCP.
+            if (auto ec = ctx.send(peer.on(transport_protocol::tcp),
+                                   chunk{i, std::vector<std::byte>(chunk_bytes, std::byte{0x5a})}))
                 send_errors.push_back(ec);
             if (auto ec = ctx.send(peer, beat{i}))
                 send_errors.push_back(ec);
@@ -89,7 +92,7 @@ public:
 };
 
 struct sim_stream_policies : sim_policies {
-    using stream_transport = ::meshkit::sim::stream_transport;
+    using transports = type_list<sim::transport, sim::stream_transport>;
     using engines = type_list<bulk>;
 };
 using sim_stream_node = basic_node<sim_stream_policies>;
@@ -118,7 +121,8 @@ TEST(NodeStreams, StreamMessagesArriveWholeAndInOrderBesideDatagrams)
     EXPECT_EQ(b.stats().frames_received, 40u);
     // One stream, seen opening on both sides; the receiver's is inbound.
     ASSERT_EQ(a.engine<bulk>().opened.size(), 1u);
-    EXPECT_EQ(a.engine<bulk>().opened[0].peer, b.local_endpoint());
+    EXPECT_EQ(a.engine<bulk>().opened[0].peer, b.local_endpoint(wire::channel::stream));
+    EXPECT_EQ(a.engine<bulk>().opened[0].peer.transport, transport_protocol::tcp);
     EXPECT_FALSE(a.engine<bulk>().opened[0].inbound);
     ASSERT_EQ(got.opened.size(), 1u);
     EXPECT_TRUE(got.opened[0].inbound);
@@ -143,7 +147,7 @@ TEST(NodeStreams, AHostWithoutStreamsRefusesAndWhatWaitedIsReported)
     net.advance(5s);
     auto const& e = a.engine<bulk>();
     ASSERT_EQ(e.ended.size(), 1u);
-    EXPECT_EQ(e.ended[0].peer, datagrams_only.local_endpoint());
+    EXPECT_EQ(e.ended[0].peer, datagrams_only.local_endpoint().on(transport_protocol::tcp));
     EXPECT_EQ(e.ended[0].reason, stream_errc::refused);
     EXPECT_EQ(e.ended[0].unsent, 3u) << "the three chunks that waited for the stream are reported, not dropped";
     EXPECT_TRUE(e.opened.empty());
@@ -164,6 +168,44 @@ TEST(NodeStreams, AStreamMessageForgedIntoADatagramIsRefused)
     EXPECT_TRUE(a.engine<bulk>().chunks.empty());
 }
 
+struct sim_stream_metered_policies : sim_stream_policies {
+    using metrics = ::meshkit::metrics::in_memory_metrics;
+};
+
+TEST(NodeStreams, AnAddressOnTheWrongTransportIsRefusedAndCountedNeverSentElsewhere)
+{
+    sim::network net{85};
+    basic_node<sim_stream_metered_policies> a{net};
+    sim_stream_node b{net};
+    b.engine<bulk>().count = 0;
+    b.engine<bulk>().chunk_bytes = 8;
+    a.engine<bulk>().count = 0;
+    a.start();
+    b.start();
+    // One IP and port, two transports: the node names both.
+    endpoint const b_udp = b.local_endpoint(), b_tcp = b.local_endpoint(wire::channel::stream);
+    EXPECT_EQ(b_udp.transport, transport_protocol::udp);
+    EXPECT_EQ(b_tcp, b_udp.on(transport_protocol::tcp));
+    EXPECT_EQ(b.local_endpoints(), (std::vector<endpoint>{b_udp, b_tcp}));
+
+    std::vector<std::error_code> results;
+    a.with_engine<bulk>([&](bulk&, auto& ctx) {
+        results.push_back(ctx.send(b_udp, chunk{1, std::vector<std::byte>(8)}));       // stream kind, UDP address
+        results.push_back(ctx.send(b_tcp, beat{1}));                                  // datagram kind, TCP address
+        results.push_back(ctx.send(b_udp.on(transport_protocol{200}), beat{2}));      // a transport a lacks
+        results.push_back(ctx.send(b_udp, beat{3}));                                  // right
+        results.push_back(ctx.send(b_tcp, chunk{4, std::vector<std::byte>(8)}));       // right
+    });
+    net.advance(2s);
+    EXPECT_EQ(results, (std::vector<std::error_code>{errc::wrong_channel, errc::wrong_channel,
+                                                     errc::unknown_transport, {}, {}}));
+    EXPECT_EQ(a.stats().send_errors, 3u);
+    EXPECT_EQ(a.metrics().counter("meshkit_send_no_transport_total"), 3u);
+    auto const& got = b.engine<bulk>();
+    EXPECT_EQ(got.beats, (std::vector<std::uint32_t>{3})) << "only the well-addressed datagram arrives";
+    EXPECT_EQ(got.chunks, (std::vector<std::uint32_t>{4})) << "only the well-addressed frame arrives";
+}
+
 TEST(NodeStreams, TheSameSeedGivesTheSameTrace)
 {
     auto run = [] {
@@ -180,7 +222,7 @@ TEST(NodeStreams, TheSameSeedGivesTheSameTrace)
 }
 
 struct udp_tcp_policies : udp_policies {
-    using stream_transport = ::meshkit::tcp::transport;
+    using transports = type_list<udp::transport, tcp::transport>;
     using engines = type_list<bulk>;
 };
 using udp_tcp_node = basic_node<udp_tcp_policies>;
@@ -202,6 +244,9 @@ TEST(NodeStreams, OverRealUdpAndTcpOnLoopback)
     EXPECT_EQ(got.beats.size(), 40u) << "UDP carries the beats (loopback loses none)";
     ASSERT_EQ(got.opened.size(), 1u);
     EXPECT_TRUE(got.opened[0].inbound);
+    // The kernel's two port spaces: one port number, a UDP and a TCP address.
+    EXPECT_EQ(b.local_endpoint(wire::channel::stream), b.local_endpoint().on(transport_protocol::tcp));
+    EXPECT_EQ(a.engine<bulk>().opened.at(0).peer, b.local_endpoint(wire::channel::stream));
 }
 
 } // namespace

@@ -16,6 +16,7 @@
 #include <meshkit/storage/memory_store.hpp>
 #include <meshkit/time.hpp>
 #include <meshkit/type_list.hpp>
+#include <meshkit/wire/channel.hpp>
 #include <meshkit/wire/envelope.hpp>
 
 #include <algorithm>
@@ -102,6 +103,8 @@ public:
     time_point clock{};
     node_id me = node_id::from_seed(100);
     endpoint addr = endpoint::v4(10, 0, 0, 100, 7000);
+    /// Where its stream transport listens; unspecified: it has none.
+    endpoint stream_addr{};
     std::uint64_t incarnation_count = 1;
     detail::rng generator{5};
     Metrics sink{};
@@ -123,6 +126,16 @@ public:
     [[nodiscard]] node_id const& self() const noexcept { return me; }
     [[nodiscard]] std::uint64_t incarnation() const noexcept { return incarnation_count; }
     [[nodiscard]] endpoint local_endpoint() const noexcept { return addr; }
+    [[nodiscard]] endpoint local_endpoint(wire::channel c) const noexcept
+    {
+        return c == wire::channel::stream ? stream_addr : addr;
+    }
+    [[nodiscard]] std::vector<endpoint> local_endpoints() const
+    {
+        if (stream_addr.is_unspecified())
+            return {addr};
+        return {addr, stream_addr};
+    }
 
     template <class M>
     std::error_code send(endpoint const& to, M const& m)

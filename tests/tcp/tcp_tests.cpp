@@ -432,7 +432,8 @@ TEST(TcpTransport, NoEventIsDeliveredInsideACall)
 
 TEST(TcpTransport, ConvertsEndpointsAndFoldsV4MappedAddressesToV4)
 {
-    auto const e = endpoint::v4(10, 1, 2, 3, 4567);
+    // What the TCP transport reports is a TCP address.
+    auto const e = endpoint::v4(10, 1, 2, 3, 4567).on(transport_protocol::tcp);
     EXPECT_EQ(tcp::transport::from_asio(tcp::transport::to_asio(e)), e);
     asio::ip::tcp::endpoint const mapped{asio::ip::make_address("::ffff:10.1.2.3"), 4567};
     EXPECT_EQ(tcp::transport::from_asio(mapped), e);

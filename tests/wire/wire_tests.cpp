@@ -203,6 +203,45 @@ TEST(WireEnvelope, IsFortySixBytesAndRoundTrips)
     EXPECT_TRUE(v->body.empty());
 }
 
+TEST(WireEndpoint, NineteenBytesThatSayWhichTransportTheAddressBelongsTo)
+{
+    // A record that advertises a stream address must say so: the same IP and
+    // port over TCP is another address, and it survives the wire.
+    auto const udp_address = endpoint::v4(10, 1, 2, 3, 4000);
+    auto const tcp_address = udp_address.on(transport_protocol::tcp);
+    EXPECT_NE(udp_address, tcp_address);
+    EXPECT_NE(std::hash<endpoint>{}(udp_address), std::hash<endpoint>{}(tcp_address));
+    for (endpoint const& e : {udp_address, tcp_address, udp_address.on(transport_protocol{200})}) {
+        std::vector<std::byte> bytes;
+        wire::encode(e, bytes);
+        ASSERT_EQ(bytes.size(), 19u);
+        EXPECT_EQ(bytes[18], std::byte{static_cast<std::uint8_t>(e.transport)});
+        auto back = wire::decode<endpoint>(bytes);
+        ASSERT_TRUE(back);
+        EXPECT_EQ(*back, e);
+    }
+}
+
+TEST(WireEndpoint, TextNamesTheTransportAndABareAddressIsUdp)
+{
+    EXPECT_EQ(endpoint::v4(10, 1, 2, 3, 4000).to_string(), "10.1.2.3:4000");
+    EXPECT_EQ(endpoint::v4(10, 1, 2, 3, 4000).on(transport_protocol::tcp).to_string(), "tcp://10.1.2.3:4000");
+    EXPECT_EQ(endpoint::v4(10, 1, 2, 3, 4000).on(transport_protocol{200}).to_string(), "t200://10.1.2.3:4000");
+    for (char const* text : {"10.1.2.3:4000", "udp://10.1.2.3:4000", "tcp://10.1.2.3:4000", "tcp://[::1]:9",
+                             "t200://10.1.2.3:1"}) {
+        auto const e = endpoint::parse(text);
+        ASSERT_TRUE(e) << text;
+        auto const again = endpoint::parse(e->to_string());
+        ASSERT_TRUE(again) << text;
+        EXPECT_EQ(*again, *e) << text;
+    }
+    EXPECT_EQ(endpoint::parse("10.1.2.3:4000")->transport, transport_protocol::udp);
+    EXPECT_EQ(endpoint::parse("tcp://10.1.2.3:4000")->transport, transport_protocol::tcp);
+    for (char const* bad :
+         {"quic://10.1.2.3:1", "t256://10.1.2.3:1", "t01://10.1.2.3:1", "tcp:/10.1.2.3:1", "://1.2.3.4:5"})
+        EXPECT_FALSE(endpoint::parse(bad)) << bad;
+}
+
 TEST(WireEnvelope, RejectsForeignAndFutureDatagrams)
 {
     std::vector<std::byte> bytes;

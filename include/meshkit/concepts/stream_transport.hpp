@@ -55,7 +55,7 @@ concept stream_transport = requires(T& t, T const& ct, endpoint const& to, strea
 
 namespace detail {
 
-/** Checks a bundle's stream transport with meshkit's message; `basic_node` calls it.
+/** Checks a stream transport in a bundle's `transports` with meshkit's message; `basic_node` calls it.
 
     Use as `static_assert(detail::check_stream_transport<S>())`: a type that
     does not model the concept stops the build at the message below (pinned
@@ -66,7 +66,7 @@ template <class T>
 consteval bool check_stream_transport() noexcept
 {
     static_assert(stream_transport<T>,
-                  "meshkit: Policies::stream_transport does not model meshkit::stream_transport (see "
+                  "meshkit: a stream transport in Policies::transports does not model meshkit::stream_transport (see "
                   "docs/concepts/stream_transport.md). It needs: endpoint local_endpoint() const; "
                   "stream_id connect(endpoint const&); std::error_code send(stream_id, "
                   "std::span<std::byte const>); void close(stream_id); void on_stream(stream_handler); "

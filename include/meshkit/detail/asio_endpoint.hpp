@@ -11,6 +11,8 @@
 
 #include <cstring>
 
+#include <sys/socket.h>
+
 /*  Converting between meshkit's endpoint and Asio's, for the UDP and TCP
     transports alike: an IPv4 address is kept as IPv4, and an IPv4-mapped
     IPv6 address (what a dual-stack socket reports) is folded back to IPv4,
@@ -30,19 +32,22 @@ AsioEndpoint to_asio(endpoint const& e)
     return {asio::ip::address_v6(b), e.port};
 }
 
-/// An Asio endpoint as meshkit's, with IPv4-mapped addresses folded to IPv4.
+/// An Asio endpoint as meshkit's, with IPv4-mapped addresses folded to IPv4, on the Asio endpoint's protocol.
 template <class AsioEndpoint>
 endpoint from_asio(AsioEndpoint const& a)
 {
+    transport_protocol const protocol =
+        a.protocol().type() == SOCK_STREAM ? transport_protocol::tcp : transport_protocol::udp;
     auto addr = a.address();
     if (addr.is_v6() && addr.to_v6().is_v4_mapped())
         addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
     if (addr.is_v4())
-        return endpoint::v4(addr.to_v4().to_uint(), a.port());
+        return endpoint::v4(addr.to_v4().to_uint(), a.port()).on(protocol);
     endpoint e;
     auto const b = addr.to_v6().to_bytes();
     std::memcpy(e.ip.data(), b.data(), 16);
     e.port = a.port();
+    e.transport = protocol;
     return e;
 }
 

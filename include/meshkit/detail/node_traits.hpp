@@ -5,6 +5,7 @@
 
 #include <meshkit/concepts/engine.hpp>
 #include <meshkit/concepts/stream_transport.hpp>
+#include <meshkit/concepts/transport.hpp>
 #include <meshkit/detail/stream_table.hpp>
 #include <meshkit/membership/liveness.hpp>
 #include <meshkit/peer_events.hpp>
@@ -41,30 +42,27 @@ MESHKIT_DETAIL_POLICY_OF(storage)
 MESHKIT_DETAIL_POLICY_OF(metrics)
 #undef MESHKIT_DETAIL_POLICY_OF
 
-/// Stands in for the stream transport of a bundle that names none: the node then has datagrams only.
-struct no_stream_transport {
-    no_stream_transport() = default;
-    /// Built from whatever a stream transport would be, so the node constructs both alike.
-    template <class... Args>
-    constexpr explicit no_stream_transport(Args&&...) noexcept {}
+/** The transports a bundle names: `Policies::transports` (a `type_list`), else its one `transport`.
+
+    A bundle that derives from one naming `transport` and adds `transports`
+    gets the list: the list wins.
+*/
+template <class P> struct transports_of { using type = type_list<typename transport_of<P>::type>; };
+template <class P> requires requires { typename P::transports; }
+struct transports_of<P> { using type = typename P::transports; };
+
+/// Whether the bundle names its transports as a list (else one `transport`, checked with its own message).
+template <class P>
+inline constexpr bool names_transport_list = requires { typename P::transports; };
+
+/// The node's table of open streams on stream transport `T`; nothing for a datagram transport.
+struct no_stream_table {};
+template <class T> struct stream_table_of { using type = no_stream_table; };
+template <class T> requires stream_transport<T> struct stream_table_of<T> { using type = stream_table<T>; };
+template <class List> struct stream_tables_of;
+template <class... Ts> struct stream_tables_of<type_list<Ts...>> {
+    using type = std::tuple<typename stream_table_of<Ts>::type...>;
 };
-template <class P> struct stream_transport_of { using type = no_stream_transport; };
-template <class P> requires requires { typename P::stream_transport; }
-struct stream_transport_of<P> { using type = typename P::stream_transport; };
-
-/// Checks a named stream transport with meshkit's message; nothing to check without one.
-template <class S>
-consteval bool stream_transport_checked() noexcept
-{
-    if constexpr (std::is_same_v<S, no_stream_transport>)
-        return true;
-    else
-        return check_stream_transport<S>();
-}
-
-/// The node's table of open streams, or nothing without a stream transport.
-template <class S> struct stream_table_of { using type = stream_table<S>; };
-template <> struct stream_table_of<no_stream_transport> { using type = no_stream_transport; };
 
 template <class P> struct engines_of { using type = type_list<membership::liveness>; };
 template <class P> requires requires { typename P::engines; } struct engines_of<P> { using type = typename P::engines; };

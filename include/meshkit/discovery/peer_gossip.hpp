@@ -56,8 +56,13 @@ struct peer_gossip_config {
     /// The origin re-announces itself at a random moment in this range, so live records stay fresh.
     duration refresh_min = std::chrono::minutes(5);
     duration refresh_max = std::chrono::minutes(15);
-    /// Records per `fb_peer_list_response` (one datagram), and per sync.
-    std::size_t records_per_chunk = 8;
+    /** Records per `fb_peer_list_response` (one datagram), and per sync.
+
+        Seven of the largest records (an address and 4 introducers, 144
+        bytes) make a 1,075-byte datagram, under the 1,200-byte limit;
+        eight would be 1,219.
+    */
+    std::size_t records_per_chunk = 7;
     std::size_t max_sync_records = 4096;
     std::size_t max_neighbors = 1024;
     std::size_t max_pending_requests = 64;
@@ -171,7 +176,7 @@ public:
         self_.nat = e.nat;
         self_.introducers = e.introducers;
         if (self_.introducers.size() > max_introducers)
-            self_.introducers.resize(max_introducers); // eight records must fit one datagram
+            self_.introducers.resize(max_introducers); // a chunk of records must fit one datagram
         bump_version(ctx);
         // Observations and introducers arrive in bursts as a node joins:
         // gather them for `settle_delay`, then tell the mesh once.

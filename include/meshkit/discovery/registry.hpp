@@ -29,8 +29,8 @@ struct registry_config {
     std::size_t max_entries = 1024;
     /// Connection reports kept for inspection (the counters keep everything).
     std::size_t max_reports = 4096;
-    /// Registrations per list response: one datagram's worth.
-    std::size_t list_limit = 8;
+    /// Registrations per list response: one datagram's worth (seven of the largest records: 1,063 bytes).
+    std::size_t list_limit = 7;
 };
 
 /** The registry node's engine: bootstrap registrations and connection reports, never discovery.

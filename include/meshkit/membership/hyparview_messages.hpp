@@ -46,7 +46,7 @@ struct hv_disconnect {
 
     Entries are addresses only: a passive entry is something to contact, and
     the contacted node's id arrives with its answer. That keeps a passive
-    view at 18 bytes an entry instead of 50.
+    view at 19 bytes an entry instead of 51.
 */
 struct hv_shuffle {
     static constexpr wire::type_id wire_id = 0x0015;

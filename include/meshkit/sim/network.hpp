@@ -486,8 +486,24 @@ private:
     std::vector<host> hosts_;
     std::vector<std::function<void()>> restart_hooks_; // by host; rarely set, never on the hot path
     std::vector<clock_skew> host_clocks_;              // by host; empty unless a test skews a clock
-    boost::unordered_flat_map<endpoint, clock_skew, std::hash<endpoint>> pending_clocks_; // for hosts not bound yet
-    boost::unordered_flat_map<endpoint, host_id, std::hash<endpoint>> by_address_;
+    // A host is a machine, named by its IP and port: `tcp://` and UDP
+    // addresses of one IP and port name the same host (its stream listener
+    // and its datagram socket), so host lookups ignore the transport.
+    struct host_address_hash {
+        std::size_t operator()(endpoint const& e) const noexcept
+        {
+            return std::hash<endpoint>{}(e.on(transport_protocol::udp));
+        }
+    };
+    struct host_address_equal {
+        bool operator()(endpoint const& a, endpoint const& b) const noexcept
+        {
+            return a.on(transport_protocol::udp) == b.on(transport_protocol::udp);
+        }
+    };
+    boost::unordered_flat_map<endpoint, clock_skew, host_address_hash, host_address_equal>
+        pending_clocks_; // for hosts not bound yet
+    boost::unordered_flat_map<endpoint, host_id, host_address_hash, host_address_equal> by_address_;
     std::vector<packet> packets_;
     std::vector<std::uint32_t> free_packets_;
     std::vector<timer_slot> timers_;

@@ -80,7 +80,7 @@ public:
     ~stream_transport() { net_->detach_streams(host_); }
 
     /// The address peers connect to (it changes on `network::rebind`).
-    [[nodiscard]] endpoint local_endpoint() const { return net_->address_of(host_); }
+    [[nodiscard]] endpoint local_endpoint() const { return net_->address_of(host_).on(protocol); }
 
     /** Starts opening a stream to `to`; the outcome is an event.
 
@@ -130,6 +130,9 @@ public:
 
     /// The simulator is deterministic.
     static constexpr bool deterministic = true;
+
+    /// The simulator's streams model TCP, so its addresses are `tcp://` like a real node's.
+    static constexpr transport_protocol protocol = transport_protocol::tcp;
 
     /// The network this listener is on.
     [[nodiscard]] network& net() const noexcept { return *net_; }

@@ -65,6 +65,9 @@ public:
     /// The simulator is deterministic: nodes on it derive their randomness from their seed.
     static constexpr bool deterministic = true;
 
+    /// The simulator's datagrams model UDP, so its addresses are UDP addresses like a real node's.
+    static constexpr transport_protocol protocol = transport_protocol::udp;
+
     /// The network's datagram limit.
     [[nodiscard]] std::size_t max_datagram_size() const noexcept { return net_->max_datagram_size(); }
 

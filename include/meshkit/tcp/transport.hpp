@@ -111,6 +111,9 @@ public:
     /// The largest frame `send` accepts and the largest a peer may announce.
     [[nodiscard]] std::size_t max_frame_size() const noexcept;
 
+    /// Addresses on this transport are TCP addresses: what it reports, and what a node sends frames to.
+    static constexpr transport_protocol protocol = transport_protocol::tcp;
+
     /// The most bytes one stream may have queued (frames plus 4-byte headers) that the kernel has not taken.
     [[nodiscard]] std::size_t max_queued_bytes() const noexcept;
 

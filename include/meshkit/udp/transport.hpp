@@ -260,6 +260,9 @@ public:
 
     [[nodiscard]] std::size_t max_datagram_size() const noexcept { return max_datagram_; }
 
+    /// Addresses on this transport are UDP addresses.
+    static constexpr transport_protocol protocol = transport_protocol::udp;
+
     /** Changes the datagram limit, e.g. for a path known to carry more.
 
         A limit above the slot size (2,048 bytes) grows the slots: the send

@@ -48,7 +48,8 @@ inline result<host_id> network::bind(endpoint const& at, receive_handler handler
         return it->second;
     }
     auto id = static_cast<host_id>(hosts_.size());
-    hosts_.push_back(host{at, std::move(handler), realm_of(at), 0, 0, true, true, true, false});
+    hosts_.push_back(
+        host{at.on(transport_protocol::udp), std::move(handler), realm_of(at), 0, 0, true, true, true, false});
     by_address_.emplace(at, id);
     if (auto it = pending_clocks_.find(at); it != pending_clocks_.end()) {
         host_clocks_.resize(std::max<std::size_t>(host_clocks_.size(), id + 1));
@@ -205,7 +206,7 @@ inline std::error_code network::rebind(endpoint const& from, endpoint const& to)
     by_address_.erase(it);
     by_address_.erase(to); // a stale, unbound host may have held it
     by_address_.emplace(to, id);
-    hosts_[id].address = to;
+    hosts_[id].address = to.on(transport_protocol::udp); // a host's own address is its datagram one
     hosts_[id].realm = realm_of(to);
     return {};
 }

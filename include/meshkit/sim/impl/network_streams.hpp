@@ -24,9 +24,12 @@
 
 namespace meshkit::sim {
 
-inline result<host_id> network::attach_streams(endpoint const& at, stream_settings const& settings,
+inline result<host_id> network::attach_streams(endpoint const& listen_at, stream_settings const& settings,
                                                stream_handler handler)
 {
+    // Hosts are named by their IP and port; the stream listener is the
+    // host's TCP side, so a `tcp://` address names the same host.
+    endpoint const at = listen_at.on(transport_protocol::udp);
     host_id id = 0;
     if (auto it = by_address_.find(at); it != by_address_.end()) {
         id = it->second;
@@ -248,19 +251,20 @@ inline endpoint network::seen_address(host_id from, host_id to, std::uint64_t co
     }
     // An ephemeral port, as a connecting socket has: not the peer's listening port.
     e.port = static_cast<std::uint16_t>(49152 + conn % 16384);
-    return e;
+    return e.on(transport_protocol::tcp);
 }
 
-inline stream_id network::connect_stream(host_id from, endpoint const& to)
+inline stream_id network::connect_stream(host_id from, endpoint const& address)
 {
     std::uint64_t const n = next_conn_++;
     stream_conn& c = conns_[n];
+    endpoint const to = address.on(transport_protocol::udp); // the host; see attach_streams
     c.target = to;
     stream_end& a = c.ends[0];
     a.host = from;
     a.phase = stream_phase::connecting;
     a.reported = false;
-    a.peer = to;
+    a.peer = address.on(transport_protocol::tcp);
     bool const live = from < hosts_.size() && hosts_[from].up && from < stream_hosts_.size() &&
                       stream_hosts_[from].attached;
     if (!live) {
