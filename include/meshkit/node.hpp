@@ -13,6 +13,7 @@
 #include <meshkit/concepts/storage_backend.hpp>
 #include <meshkit/concepts/transport.hpp>
 #include <meshkit/detail/discovery_persistence.hpp>
+#include <meshkit/detail/event_queue.hpp>
 #include <meshkit/detail/node_identity.hpp>
 #include <meshkit/detail/node_traits.hpp>
 #include <meshkit/detail/rng.hpp>
@@ -37,7 +38,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <span>
 #include <system_error>
@@ -555,54 +555,16 @@ private:
     template <class E>
     void queue_event(E const& e)
     {
-        queued_events_.emplace_back(std::in_place_type<E>, e);
+        events_.push(e);
     }
 
-    /** Runs `f` as a hook: events it raises are queued, and delivered when the outermost hook returns.
-
-        Delivering runs more hooks (engines' `on_event`, the application's
-        handler, whatever that handler calls); their events join the end of
-        the same queue, so the order is the order raised.
-    */
+    /// Runs `f` as a hook: events it raises are delivered, in order, when the outermost hook returns.
     template <class F>
     std::invoke_result_t<F&> in_hook(F&& f)
     {
-        using result_type = std::invoke_result_t<F&>;
-        struct depth_guard {
-            std::size_t& depth;
-            explicit depth_guard(std::size_t& d) noexcept : depth(d) { ++depth; }
-            ~depth_guard() { --depth; }
-        };
-        if constexpr (std::is_void_v<result_type>) {
-            {
-                depth_guard const g{hook_depth_};
-                f();
-            }
-            deliver_queued_events();
-        } else {
-            result_type r = [&]() -> result_type {
-                depth_guard const g{hook_depth_};
-                return f();
-            }();
-            deliver_queued_events();
-            return static_cast<result_type>(r);
-        }
-    }
-
-    void deliver_queued_events()
-    {
-        if (hook_depth_ != 0 || delivering_)
-            return; // the outer loop delivers them
-        delivering_ = true;
-        struct reset {
-            bool& flag;
-            ~reset() { flag = false; }
-        } const done{delivering_};
-        while (!queued_events_.empty()) {
-            event_type e = std::move(queued_events_.front());
-            queued_events_.pop_front();
+        return events_.run(f, [this](event_type const& e) {
             std::visit([&](auto const& ev) { route_event(ev); }, e);
-        }
+        });
     }
 
     template <class E>
@@ -797,9 +759,7 @@ private:
     typename detail::stream_tables_of<transports_type>::type stream_tables_;
     std::function<void(event_type const&)> handler_;
     /// Raised inside hooks, waiting for the outermost one to return.
-    std::deque<event_type> queued_events_;
-    std::size_t hook_depth_ = 0;
-    bool delivering_ = false;
+    detail::event_queue<event_type> events_;
 };
 
 } // namespace meshkit
