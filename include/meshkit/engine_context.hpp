@@ -55,6 +55,13 @@ public:
     /// Where each of this node's transports listens, in the bundle's order: what a record advertises.
     [[nodiscard]] std::vector<endpoint> local_endpoints() const { return node_->local_endpoints(); }
 
+    /** Closes the node's stream to `peer` (an attachment it ends, a peer it refused).
+
+        Frames already handed over still go out; `stream_ended` with
+        `closed_locally` follows. @return false when there is no such stream.
+    */
+    bool close_stream(endpoint const& peer) { return node_->close_stream(peer); }
+
     /** Sends `m` to `to` in a new envelope from this node.
 
         `to` must belong to a transport of this node that carries `m`'s

@@ -29,6 +29,17 @@ enum class link_method : std::uint8_t {
     attached,
 };
 
+/** Whether a link of this method joins the flat mesh: direct and punched links do.
+
+    A relayed link's address is its relay's, and an attached link is a
+    transient served by its substrate's attachment engine: broadcast
+    engines and cache gossip run over neither.
+*/
+constexpr bool is_mesh_link(link_method m) noexcept
+{
+    return m == link_method::direct || m == link_method::punched;
+}
+
 /// A short lowercase name, for logs and reports.
 constexpr char const* to_string(link_method m) noexcept
 {

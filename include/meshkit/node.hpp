@@ -660,6 +660,20 @@ private:
         detail::persist_discovery(discovery_, storage_, clock_.now());
     }
 
+    /** Closes the stream to `peer` on the transport it names; `stream_ended{closed_locally}` follows.
+
+        @return false when the node holds no stream to `peer` (or `peer` is no stream address).
+    */
+    bool close_stream(endpoint const& peer)
+    {
+        bool closed = false;
+        transports_.with_protocol(peer.transport, [&]<std::size_t J>(auto& t) {
+            if constexpr (detail::channel_carried_by<transport_at<J>> == wire::channel::stream)
+                closed = std::get<J>(stream_tables_).close(t, peer);
+        });
+        return closed;
+    }
+
     /// Sends an encoded stream message on stream transport `J`'s stream to `to`, opening it on first use.
     template <std::size_t J>
     std::error_code send_frame(endpoint const& to, std::span<std::byte const> frame)

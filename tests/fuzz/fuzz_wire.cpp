@@ -4,6 +4,7 @@
 //
 // Run: tools/fuzz.sh [seconds]
 
+#include <meshkit/attach/messages.hpp>
 #include <meshkit/discovery/gossip_messages.hpp>
 #include <meshkit/discovery/registry_messages.hpp>
 #include <meshkit/endpoint.hpp>
@@ -40,10 +41,12 @@ struct everything {
 
 // A synthetic message with every field shape, plus the real messages whose
 // fields are richest: the gossip-first node's (optional addresses, nested
-// vectors of records, byte payloads, enums).
+// vectors of records, byte payloads, enums) and the substrate/transient
+// attachments' (substrate records with strings, goodbye reasons).
 using registry = meshkit::wire::registry_union<
     meshkit::wire::registry<meshkit::membership::ping, meshkit::membership::pong, everything>,
-    meshkit::nat::traversal_messages, meshkit::discovery::gossip_messages, meshkit::discovery::registry_messages>;
+    meshkit::nat::traversal_messages, meshkit::discovery::gossip_messages, meshkit::discovery::registry_messages,
+    meshkit::attach::attach_messages>;
 
 } // namespace
 

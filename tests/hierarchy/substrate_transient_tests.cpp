@@ -8,6 +8,7 @@
 #include <chrono>
 #include <optional>
 #include <stdexcept>
+#include <string>
 
 // hierarchy::substrate_transient: REPRAM's roles and its anti-flap rule
 // (more than 25 % faster or same enclave, held 2 cycles, 1 cycle of
@@ -108,6 +109,11 @@ TEST(SubstrateTransient, SettingsAreChecked)
     c.role = node_role::transient;
     c.min_improvement = 1.0;
     EXPECT_THROW(hierarchy::substrate_transient{c}, std::invalid_argument);
+    c.min_improvement = 0.25;
+    c.enclave = std::string(65, 'e'); // the attachment protocol carries at most 64 bytes
+    EXPECT_THROW(hierarchy::substrate_transient{c}, std::invalid_argument);
+    c.enclave = std::string(64, 'e');
+    EXPECT_NO_THROW(hierarchy::substrate_transient{c});
 }
 
 } // namespace

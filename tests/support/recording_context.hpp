@@ -119,6 +119,7 @@ public:
     std::vector<sent> outbox;
     std::vector<timer> timers;
     std::vector<event_type> events;
+    std::vector<endpoint> closed_streams;
 
     // -- the engine_context members -------------------------------------------
 
@@ -129,6 +130,12 @@ public:
     [[nodiscard]] endpoint local_endpoint(wire::channel c) const noexcept
     {
         return c == wire::channel::stream ? stream_addr : addr;
+    }
+    /// Records the close; reports a stream was held.
+    bool close_stream(endpoint const& peer)
+    {
+        closed_streams.push_back(peer);
+        return true;
     }
     [[nodiscard]] std::vector<endpoint> local_endpoints() const
     {

@@ -26,6 +26,8 @@ public:
     */
     void on(link_up const& e)
     {
+        if (e.method == link_method::attached)
+            return; // a transient child: its substrate's attachment engine serves it
         if (e.method == link_method::relayed) {
             on(link_down{e.peer, e.address});
             return;

@@ -393,6 +393,9 @@ public:
     template <class Ctx>
     void on_event(Ctx& ctx, link_up const& e)
     {
+        // A transient child is served by its substrate's attachment engine, not the tree.
+        if (e.method == link_method::attached)
+            return;
         // A relayed link's address is the relay's: no tree edge goes through it.
         if (e.method == link_method::relayed) {
             on_event(ctx, link_down{e.peer, e.address});

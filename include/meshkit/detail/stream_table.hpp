@@ -87,6 +87,21 @@ public:
         return std::nullopt;
     }
 
+    /** Closes the stream to `peer`: what the transport holds still goes out, then the peer sees it closed.
+
+        Frames still waiting here (the stream was connecting) are reported
+        as unsent when its `stream_closed` arrives. @return false when the
+        table holds no stream to `peer`.
+    */
+    bool close(Streams& t, endpoint const& peer)
+    {
+        entry* e = by_peer(peer);
+        if (!e)
+            return false;
+        t.close(e->id);
+        return true;
+    }
+
     /// The transport has room again on `id`.
     void on_writable(Streams& t, stream_id id)
     {

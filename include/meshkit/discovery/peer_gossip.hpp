@@ -157,8 +157,8 @@ public:
     template <class Ctx>
     void on_event(Ctx& ctx, link_up const& e)
     {
-        // Gossip runs over paths that work without a third party.
-        if (e.method == link_method::relayed)
+        // Gossip runs over paths that work without a third party, between mesh members.
+        if (!is_mesh_link(e.method))
             return;
         add_neighbor(ctx, e.peer, e.address);
     }

@@ -29,9 +29,13 @@ struct substrate_transient_config {
     /// Evaluation cycles after an attachment during which no move is considered.
     std::uint32_t cooldown_cycles = 1;
 
-    /// @throws std::invalid_argument for a role other than substrate or transient, or an improvement outside [0, 1).
+    /** @throws std::invalid_argument for a role other than substrate or transient, an enclave name over 64
+        bytes (what the attachment protocol carries), or an improvement outside [0, 1).
+    */
     void validate() const
     {
+        if (enclave.size() > 64)
+            throw std::invalid_argument("meshkit: substrate_transient_config::enclave is longer than 64 bytes");
         if (role != node_role::substrate && role != node_role::transient)
             throw std::invalid_argument("meshkit: substrate_transient_config::role must be substrate or transient");
         if (!(min_improvement >= 0 && min_improvement < 1))

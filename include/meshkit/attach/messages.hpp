@@ -1,0 +1,112 @@
+// attach/messages.hpp
+// ~~~~~~~~~~~~~~~~~~~
+#ifndef MESHKIT_ATTACH_MESSAGES_HPP
+#define MESHKIT_ATTACH_MESSAGES_HPP
+
+#include <meshkit/endpoint.hpp>
+#include <meshkit/node_id.hpp>
+#include <meshkit/wire/channel.hpp>
+#include <meshkit/wire/message.hpp>
+#include <meshkit/wire/registry.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+// The attachment protocol between a transient node and a substrate node
+// (REPRAM Discovery Protocol v2): hello, welcome or goodbye, heartbeats, on a
+// stream; and the substrates' own records, exchanged with mesh neighbours in
+// datagrams. No field is a clock reading: records carry versions.
+
+namespace meshkit::attach {
+
+/// The longest enclave name accepted; a longer one is refused, not truncated.
+inline constexpr std::size_t max_enclave_length = 64;
+
+/// A substrate node as others learn it: where transients attach to it, its enclave, how full it is.
+struct substrate_record {
+    node_id id;
+    /// Its stream address (`tcp://`): where a transient opens its attachment.
+    endpoint address;
+    std::string enclave;
+    std::uint32_t children = 0;
+    std::uint32_t max_children = 0;
+    /// Raised by the substrate on every change and refresh (its incarnation in the high 32 bits): newest wins.
+    std::uint64_t version = 0;
+
+    friend bool operator==(substrate_record const&, substrate_record const&) = default;
+};
+
+/// A transient asks to attach (on a stream it opened to the substrate's stream address).
+struct at_hello {
+    static constexpr wire::type_id wire_id = 0x0070;
+    static constexpr wire::channel travels_on = wire::channel::stream;
+    std::string enclave;
+    /// `attach::capability` bits; none are defined yet, and unknown bits are ignored.
+    std::uint8_t capabilities = 0;
+};
+
+/// The substrate accepts: what it knows of the mesh's substrates (bounded), and the child's place.
+struct at_welcome {
+    static constexpr wire::type_id wire_id = 0x0071;
+    static constexpr wire::channel travels_on = wire::channel::stream;
+    /// The substrate itself first, then others it knows, same enclave as the child first.
+    std::vector<substrate_record> substrates;
+    /// Children now attached to it, this one included.
+    std::uint32_t children = 0;
+};
+
+/// Why a substrate ends or refuses an attachment.
+enum class goodbye_reason : std::uint8_t {
+    /** It holds `max_children` already (0: it takes none). */
+    full = 1,
+    /** It is shutting down: move now. */
+    shutdown,
+    /** The hello was malformed (an enclave name over the limit). */
+    refused,
+};
+
+/// A short lowercase name, for logs.
+constexpr char const* to_string(goodbye_reason r) noexcept
+{
+    switch (r) {
+    case goodbye_reason::full: return "full";
+    case goodbye_reason::shutdown: return "shutdown";
+    case goodbye_reason::refused: return "refused";
+    }
+    return "unknown";
+}
+
+/// The substrate refuses or ends an attachment, naming up to 5 substrates to try instead, same enclave first.
+struct at_goodbye {
+    static constexpr wire::type_id wire_id = 0x0072;
+    static constexpr wire::channel travels_on = wire::channel::stream;
+    goodbye_reason reason = goodbye_reason::full;
+    std::vector<substrate_record> alternatives;
+};
+
+/// A transient's heartbeat to its substrate; the substrate echoes the nonce.
+struct at_ping {
+    static constexpr wire::type_id wire_id = 0x0073;
+    static constexpr wire::channel travels_on = wire::channel::stream;
+    std::uint64_t nonce = 0;
+};
+
+/// The substrate's answer to `at_ping`.
+struct at_pong {
+    static constexpr wire::type_id wire_id = 0x0074;
+    static constexpr wire::channel travels_on = wire::channel::stream;
+    std::uint64_t nonce = 0;
+};
+
+/// A substrate's record and a few it knows, to a mesh neighbour (a datagram): how substrates learn each other.
+struct at_announce {
+    static constexpr wire::type_id wire_id = 0x0075;
+    std::vector<substrate_record> records;
+};
+
+using attach_messages = wire::registry<at_hello, at_welcome, at_goodbye, at_ping, at_pong, at_announce>;
+
+} // namespace meshkit::attach
+
+#endif // MESHKIT_ATTACH_MESSAGES_HPP

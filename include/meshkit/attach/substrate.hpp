@@ -1,0 +1,308 @@
+// attach/substrate.hpp
+// ~~~~~~~~~~~~~~~~~~~~
+#ifndef MESHKIT_ATTACH_SUBSTRATE_HPP
+#define MESHKIT_ATTACH_SUBSTRATE_HPP
+
+#include <meshkit/attach/messages.hpp>
+#include <meshkit/attach/substrate_view.hpp>
+#include <meshkit/concepts/clock.hpp>
+#include <meshkit/endpoint.hpp>
+#include <meshkit/inbound.hpp>
+#include <meshkit/link_events.hpp>
+#include <meshkit/node_id.hpp>
+#include <meshkit/stream_lifecycle.hpp>
+#include <meshkit/time.hpp>
+#include <meshkit/type_list.hpp>
+#include <meshkit/wire/channel.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace meshkit::attach {
+
+/// The settings of `attach::substrate` (REPRAM's defaults).
+struct substrate_config {
+    /// Children held at once; a hello beyond it gets `goodbye{full}`. 0 takes none.
+    std::size_t max_children = 100;
+    /// A child that sends nothing for `max_missed` heartbeats is dropped (REPRAM: 30 s, 3).
+    duration heartbeat_interval = std::chrono::seconds(30);
+    std::uint32_t max_missed = 3;
+    /// Substrates a goodbye names (REPRAM: 5), and a welcome carries.
+    std::size_t max_alternatives = 5;
+    std::size_t welcome_substrates = 8;
+    /// How often it tells mesh neighbours its record, and what it knows of others (8 records a datagram).
+    duration announce_interval = std::chrono::seconds(10);
+    std::size_t announce_records = 8;
+    /// Substrates remembered, each forgotten after `3 × announce_interval` without news.
+    std::size_t max_known_substrates = 64;
+};
+
+/// What `attach::substrate` counted.
+struct substrate_stats {
+    std::uint64_t welcomed = 0;
+    std::uint64_t refused_full = 0;
+    std::uint64_t refused_malformed = 0;
+    std::uint64_t children_timed_out = 0;
+    std::uint64_t children_left = 0;
+    /// Heartbeats, or hellos' repeats, from a stream that is no child: ignored.
+    std::uint64_t not_a_child = 0;
+};
+
+/** The substrate side of REPRAM's attachments: takes transient children up to a cap, and says where else to go.
+
+    An engine for a node whose hierarchy role is `substrate`, beside the
+    mesh's own engines (HyParView and Plumtree). Each transient opens a
+    stream to the node's stream address and says `at_hello`; the substrate
+    answers `at_welcome`, with what it knows of the mesh's substrates, or,
+    when it holds `max_children`, `at_goodbye{full}` naming up to five
+    others, same enclave first. Children ping; one silent for
+    `max_missed` heartbeats, or whose stream ends, is dropped.
+    `shutdown(ctx)` tells every child to go (`goodbye{shutdown}`) with its
+    alternatives, so they move at once instead of waiting out a heartbeat
+    timeout.
+
+    Substrates learn each other from their mesh neighbours: each sends its
+    record, and a few it knows, in an `at_announce` datagram to every
+    neighbour when the link comes up and every `announce_interval`.
+
+    Raises `link_up` and `link_down` with `link_method::attached` for each
+    child (broadcast engines ignore attached links: children are served by
+    this engine, not the mesh).
+*/
+class substrate {
+public:
+    using messages = attach_messages;
+    using events = type_list<link_up, link_down>;
+    using config_type = substrate_config;
+
+    substrate() = default;
+    explicit substrate(substrate_config cfg) : cfg_(cfg), view_(cfg.max_known_substrates, 3 * cfg.announce_interval) {}
+
+    /// One attached transient.
+    struct child {
+        node_id id;
+        /// The stream it attached on, as this node sees it.
+        endpoint address;
+        std::string enclave;
+        time_point last_heard{};
+    };
+
+    template <class Ctx>
+    void start(Ctx& ctx)
+    {
+        ++version_;
+        tick_ = ctx.set_timer(tick_period(), tick_tag);
+    }
+
+    /** Tells every child to move now (`goodbye{shutdown}` with alternatives) and forgets them.
+
+        Call before stopping the node, as REPRAM's `stop()` does: children
+        move in one round trip instead of a heartbeat timeout.
+    */
+    template <class Ctx>
+    void shutdown(Ctx& ctx)
+    {
+        shutting_down_ = true;
+        for (child const& c : children_) {
+            ctx.send(c.address, at_goodbye{goodbye_reason::shutdown, view_.best(c.enclave, cfg_.max_alternatives)});
+            ctx.close_stream(c.address); // after the goodbye: what was sent goes out first
+            ctx.emit(link_down{c.id, c.address});
+        }
+        children_.clear();
+    }
+
+    template <class Ctx>
+    void on_message(Ctx& ctx, inbound const& in, at_hello const& h)
+    {
+        node_id const id = in.header.sender;
+        if (h.enclave.size() > max_enclave_length) {
+            ++stats_.refused_malformed;
+            ctx.send(in.from, at_goodbye{goodbye_reason::refused, {}});
+            ctx.close_stream(in.from);
+            return;
+        }
+        auto it = find_child(id);
+        if (it == children_.end() && (shutting_down_ || children_.size() >= cfg_.max_children)) {
+            ++stats_.refused_full;
+            ctx.send(in.from, at_goodbye{shutting_down_ ? goodbye_reason::shutdown : goodbye_reason::full,
+                                         view_.best(h.enclave, cfg_.max_alternatives, id)});
+            // A refused hello leaves no state here, not even its stream.
+            ctx.close_stream(in.from);
+            return;
+        }
+        if (it == children_.end()) {
+            children_.push_back(child{id, in.from, h.enclave, ctx.now()});
+            it = children_.end() - 1;
+            ++version_;
+        } else {
+            it->address = in.from; // it came back on a new stream
+            it->enclave = h.enclave;
+            it->last_heard = ctx.now();
+        }
+        ++stats_.welcomed;
+        at_welcome w;
+        w.substrates.push_back(self_record(ctx));
+        for (auto& r : view_.best(h.enclave, cfg_.welcome_substrates - 1, id))
+            w.substrates.push_back(std::move(r));
+        w.children = static_cast<std::uint32_t>(children_.size());
+        ctx.send(in.from, w);
+        ctx.emit(link_up{id, in.from, link_method::attached});
+    }
+
+    template <class Ctx>
+    void on_message(Ctx& ctx, inbound const& in, at_ping const& p)
+    {
+        auto it = find_child(in.header.sender);
+        if (it == children_.end() || it->address != in.from) {
+            ++stats_.not_a_child;
+            return;
+        }
+        it->last_heard = ctx.now();
+        ctx.send(in.from, at_pong{p.nonce});
+    }
+
+    template <class Ctx>
+    void on_message(Ctx& ctx, inbound const&, at_announce const& a)
+    {
+        for (auto const& r : a.records)
+            if (r.id != ctx.self())
+                view_.merge(r, ctx.now());
+    }
+
+    // A substrate never receives these: they are a transient's.
+    template <class Ctx>
+    void on_message(Ctx&, inbound const&, at_welcome const&)
+    {
+    }
+    template <class Ctx>
+    void on_message(Ctx&, inbound const&, at_goodbye const&)
+    {
+    }
+    template <class Ctx>
+    void on_message(Ctx&, inbound const&, at_pong const&)
+    {
+    }
+
+    /// A mesh neighbour (not a child, not a relayed link): tell it about the substrates.
+    template <class Ctx>
+    void on_event(Ctx& ctx, link_up const& e)
+    {
+        if (e.method == link_method::attached || e.method == link_method::relayed)
+            return;
+        if (std::find(neighbors_.begin(), neighbors_.end(), e.address) == neighbors_.end())
+            neighbors_.push_back(e.address);
+        announce_to(ctx, e.address);
+    }
+
+    template <class Ctx>
+    void on_event(Ctx&, link_down const& e)
+    {
+        std::erase(neighbors_, e.address);
+    }
+
+    /// A child's stream ended: it left, or the path failed.
+    template <class Ctx>
+    void on_event(Ctx& ctx, stream_ended const& e)
+    {
+        auto it = std::find_if(children_.begin(), children_.end(), [&](child const& c) { return c.address == e.peer; });
+        if (it == children_.end())
+            return;
+        ++stats_.children_left;
+        ctx.emit(link_down{it->id, it->address});
+        children_.erase(it);
+        ++version_;
+    }
+
+    template <class Ctx>
+    void on_timer(Ctx& ctx, std::uint64_t tag)
+    {
+        if (tag != tick_tag)
+            return;
+        tick_ = ctx.set_timer(tick_period(), tick_tag);
+        time_point const now = ctx.now();
+        duration const silence = cfg_.heartbeat_interval * static_cast<std::int64_t>(cfg_.max_missed);
+        for (auto it = children_.begin(); it != children_.end();) {
+            if (now - it->last_heard > silence) {
+                ++stats_.children_timed_out;
+                ctx.close_stream(it->address);
+                ctx.emit(link_down{it->id, it->address});
+                it = children_.erase(it);
+                ++version_;
+            } else {
+                ++it;
+            }
+        }
+        view_.expire(now);
+        if (now - last_announce_ >= cfg_.announce_interval || last_announce_ == time_point{}) {
+            last_announce_ = now;
+            ++version_;
+            for (endpoint const& n : neighbors_)
+                announce_to(ctx, n);
+        }
+    }
+
+    [[nodiscard]] std::vector<child> const& children() const noexcept { return children_; }
+    [[nodiscard]] substrate_view const& known_substrates() const noexcept { return view_; }
+    [[nodiscard]] substrate_stats const& stats() const noexcept { return stats_; }
+    [[nodiscard]] substrate_config const& config() const noexcept { return cfg_; }
+
+private:
+    static constexpr std::uint64_t tick_tag = 1;
+
+    duration tick_period() const
+    {
+        return std::max<duration>(std::min(cfg_.heartbeat_interval, cfg_.announce_interval) / 2,
+                                  std::chrono::milliseconds(100));
+    }
+
+    std::vector<child>::iterator find_child(node_id const& id)
+    {
+        return std::find_if(children_.begin(), children_.end(), [&](child const& c) { return c.id == id; });
+    }
+
+    template <class Ctx>
+    std::string const& enclave_of(Ctx& ctx) const
+    {
+        if constexpr (requires { ctx.hierarchy().config().enclave; })
+            return ctx.hierarchy().config().enclave;
+        else
+            return default_enclave_;
+    }
+
+    template <class Ctx>
+    substrate_record self_record(Ctx& ctx) const
+    {
+        return substrate_record{ctx.self(), ctx.local_endpoint(wire::channel::stream), enclave_of(ctx),
+                                static_cast<std::uint32_t>(children_.size()),
+                                static_cast<std::uint32_t>(cfg_.max_children), ctx.incarnation() << 32 | version_};
+    }
+
+    template <class Ctx>
+    void announce_to(Ctx& ctx, endpoint const& to)
+    {
+        at_announce a;
+        a.records.push_back(self_record(ctx));
+        for (auto& r : view_.best(enclave_of(ctx), cfg_.announce_records - 1))
+            a.records.push_back(std::move(r));
+        ctx.send(to, a);
+    }
+
+    substrate_config cfg_{};
+    substrate_view view_{cfg_.max_known_substrates, 3 * cfg_.announce_interval};
+    std::vector<child> children_;
+    std::vector<endpoint> neighbors_;
+    substrate_stats stats_;
+    std::uint64_t version_ = 0;
+    time_point last_announce_{};
+    timer_handle tick_{};
+    bool shutting_down_ = false;
+    std::string default_enclave_ = "default";
+};
+
+} // namespace meshkit::attach
+
+#endif // MESHKIT_ATTACH_SUBSTRATE_HPP
