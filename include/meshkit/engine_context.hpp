@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <system_error>
 #include <vector>
 
@@ -54,6 +55,15 @@ public:
 
     /// Where each of this node's transports listens, in the bundle's order: what a record advertises.
     [[nodiscard]] std::vector<endpoint> local_endpoints() const { return node_->local_endpoints(); }
+
+    /** Broadcasts `payload` through the node's broadcast engine, as `basic_node::broadcast` does.
+
+        For an engine that bridges into the mesh: a substrate puts its
+        children's publications in. The broadcast engine's hook runs inside
+        this one; what it raises is delivered after the outermost hook, as
+        always. @return the broadcast engine's result.
+    */
+    auto broadcast(std::span<std::byte const> payload) { return node_->broadcast(payload); }
 
     /** Closes the node's stream to `peer` (an attachment it ends, a peer it refused).
 

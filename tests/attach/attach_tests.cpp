@@ -10,6 +10,7 @@
 #include <meshkit/node.hpp>
 #include <meshkit/node_policies.hpp>
 #include <meshkit/sim/stream_transport.hpp>
+#include <meshkit/wire/codec.hpp>
 
 #include <support/recording_context.hpp>
 
@@ -17,6 +18,10 @@
 
 #include <chrono>
 #include <deque>
+#include <utility>
+#include <set>
+#include <map>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,6 +77,8 @@ struct world {
     std::vector<std::unique_ptr<substrate_node>> substrates;
     std::vector<std::unique_ptr<transient_node>> transients;
     std::deque<std::vector<attach::detached>> detached; // a deque: handlers hold references into it
+    /// Per node (substrates first, then transients, in creation order): every publication delivered.
+    std::deque<std::vector<attach::published>> got;
 
     explicit world(std::uint64_t seed) : net(seed) {}
 
@@ -79,6 +86,11 @@ struct world {
     {
         auto& s = substrates.emplace_back(std::make_unique<substrate_node>(
             net, substrate_config(max_children), discovery::static_seeds{}, role(node_role::substrate, enclave)));
+        auto& log = got.emplace_back();
+        s->on_event([&log](auto const& e) {
+            if (auto const* p = std::get_if<attach::published>(&e))
+                log.push_back(*p);
+        });
         s->start();
         if (substrates.size() > 1)
             s->join(substrates.front()->local_endpoint());
@@ -90,9 +102,12 @@ struct world {
         auto& t = transients.emplace_back(std::make_unique<transient_node>(
             net, transient_config(), discovery::static_seeds{}, role(node_role::transient, enclave)));
         auto& log = detached.emplace_back();
-        t->on_event([&log](auto const& e) {
+        auto& mine = got.emplace_back();
+        t->on_event([&log, &mine](auto const& e) {
             if (auto const* d = std::get_if<attach::detached>(&e))
                 log.push_back(*d);
+            if (auto const* p = std::get_if<attach::published>(&e))
+                mine.push_back(*p);
         });
         t->start();
         t->join(first_substrate);
@@ -278,6 +293,188 @@ TEST(Attach, ThreeUnansweredHeartbeatsEndAnAttachmentWhoseStreamStillLooksOpen)
     EXPECT_EQ(engine.stats().parents_lost, 1u);
     EXPECT_EQ(ctx.closed_streams, std::vector<endpoint>{substrate});
     EXPECT_EQ(ctx.events_of<link_down>().size(), 1u);
+}
+
+std::vector<std::byte> text(std::string const& s)
+{
+    std::vector<std::byte> b(s.size());
+    std::memcpy(b.data(), s.data(), s.size());
+    return b;
+}
+
+/// How many times each (origin, number) was delivered in `log`.
+std::map<std::pair<node_id, std::uint64_t>, int> counts(std::vector<attach::published> const& log)
+{
+    std::map<std::pair<node_id, std::uint64_t>, int> c;
+    for (auto const& p : log)
+        ++c[{p.origin, p.seq}];
+    return c;
+}
+
+TEST(Attach, PublicationsReachEveryNodeOnceAndAreAcknowledged)
+{
+    world w{9};
+    for (int i = 0; i < 3; ++i)
+        w.add_substrate();
+    w.net.advance(5s);
+    for (int i = 0; i < 6; ++i)
+        w.add_transient(world::stream_address(*w.substrates[static_cast<std::size_t>(i % 3)]));
+    w.net.advance(3s);
+    for (auto& t : w.transients)
+        ASSERT_TRUE(world::parent(*t));
+    std::set<std::pair<node_id, std::uint64_t>> all;
+    for (int round = 0; round < 20; ++round) {
+        for (auto& t : w.transients)
+            EXPECT_FALSE(t->with_engine<attach::transient>(
+                [&](auto& e, auto& ctx) { return e.publish(ctx, text("t" + std::to_string(round))); }));
+        for (auto& s : w.substrates)
+            EXPECT_FALSE(s->with_engine<attach::substrate>(
+                [&](auto& e, auto& ctx) { return e.publish(ctx, text("s" + std::to_string(round))); }));
+        w.net.advance(100ms);
+    }
+    w.net.advance(5s);
+    for (auto const& log : w.got)
+        for (auto const& p : log)
+            all.insert({p.origin, p.seq});
+    EXPECT_EQ(all.size(), 9u * 20u) << "every publication of 9 publishers reached someone";
+    for (std::size_t n = 0; n < w.got.size(); ++n) {
+        bool const is_transient = n >= w.substrates.size();
+        node_id const self = is_transient ? w.transients[n - w.substrates.size()]->id() : w.substrates[n]->id();
+        auto const c = counts(w.got[n]);
+        for (auto const& key : all) {
+            int const expected = is_transient && key.first == self ? 0 : 1; // a transient's own come not back
+            auto const it = c.find(key);
+            EXPECT_EQ(it == c.end() ? 0 : it->second, expected) << "node " << n;
+        }
+    }
+    for (auto& t : w.transients) {
+        EXPECT_EQ(t->engine<attach::transient>().unacknowledged(), 0u);
+        EXPECT_EQ(t->engine<attach::transient>().stats().publications_acknowledged, 20u);
+    }
+}
+
+TEST(Attach, NothingPublishedIsLostWhenSubstratesShutDownOrCrashMidStream)
+{
+    world w{10};
+    for (int i = 0; i < 4; ++i)
+        w.add_substrate();
+    w.net.advance(5s);
+    auto& a = *w.substrates[0];
+    auto& b = *w.substrates[1];
+    auto& publisher = w.add_transient(world::stream_address(a));
+    auto& listener = w.add_transient(world::stream_address(b));
+    w.net.advance(3s);
+    ASSERT_EQ(world::parent(publisher), a.id());
+    ASSERT_EQ(world::parent(listener), b.id());
+    std::uint32_t sent = 0;
+    auto publish_for = [&](duration d) {
+        for (time_point const end = w.net.now() + d; w.net.now() < end; w.net.advance(50ms)) {
+            ++sent;
+            ASSERT_FALSE(publisher.with_engine<attach::transient>(
+                [&](auto& e, auto& ctx) { return e.publish(ctx, text("line " + std::to_string(sent))); }));
+        }
+    };
+    publish_for(3s);
+    a.with_engine<attach::substrate>([](auto& s, auto& ctx) { s.shutdown(ctx); }); // the publisher moves
+    publish_for(3s);
+    w.net.crash(b.local_endpoint()); // the listener's substrate dies
+    publish_for(3s);
+    auto const now_parent = world::parent(publisher);
+    ASSERT_TRUE(now_parent);
+    for (auto& s : w.substrates)
+        if (s->id() == *now_parent)
+            w.net.crash(s->local_endpoint()); // and the publisher's new one
+    publish_for(3s);
+    w.net.advance(20s);
+    EXPECT_EQ(publisher.engine<attach::transient>().unacknowledged(), 0u);
+    EXPECT_EQ(publisher.engine<attach::transient>().stats().publications_dropped, 0u);
+    auto const c = counts(w.got[w.substrates.size() + 1]);
+    std::set<std::uint64_t> seqs;
+    for (auto const& [key, n] : c) {
+        EXPECT_EQ(n, 1) << "delivered once";
+        if (key.first == publisher.id())
+            seqs.insert(key.second);
+    }
+    EXPECT_EQ(seqs.size(), sent) << "every line reached the listener, across two moves of each";
+    EXPECT_GE(listener.engine<attach::transient>().stats().parents_lost, 1u);
+    auto const& ps = publisher.engine<attach::transient>().stats();
+    auto const& ls = listener.engine<attach::transient>().stats();
+    // Not vacuous: a publication went twice (unacknowledged when its substrate went), the
+    // listener's new substrate resent what it may have missed, and the copies it had were dropped.
+    EXPECT_GT(ps.publications_sent, sent);
+    std::uint64_t caught_up = 0, incomplete = 0;
+    for (auto& sub : w.substrates) {
+        caught_up += sub->engine<attach::substrate>().stats().caught_up;
+        incomplete += sub->engine<attach::substrate>().stats().catch_up_incomplete;
+    }
+    EXPECT_GT(caught_up, 0u);
+    EXPECT_EQ(incomplete, 0u) << "the log reached back far enough";
+    EXPECT_GT(ls.duplicates, 0u);
+    EXPECT_EQ(ls.delivered, sent);
+}
+
+TEST(Attach, WhileDetachedPublicationsAreKeptAndGoOutOnTheNextAttachment)
+{
+    world w{11};
+    auto& a = w.add_substrate();
+    auto& t = w.add_transient(world::stream_address(a));
+    w.net.advance(2s);
+    ASSERT_EQ(world::parent(t), a.id());
+    w.net.crash(a.local_endpoint());
+    w.net.advance(3s);
+    ASSERT_FALSE(world::parent(t));
+    for (int i = 0; i < 5; ++i)
+        EXPECT_FALSE(t.with_engine<attach::transient>([&](auto& e, auto& ctx) { return e.publish(ctx, text("kept")); }));
+    EXPECT_EQ(t.engine<attach::transient>().unacknowledged(), 5u);
+    auto big = std::vector<std::byte>(attach::max_publication_size + 1);
+    EXPECT_EQ(t.with_engine<attach::transient>([&](auto& e, auto& ctx) { return e.publish(ctx, big); }),
+              errc::message_too_large);
+    w.net.restart(a.local_endpoint());
+    w.net.advance(20s);
+    ASSERT_EQ(world::parent(t), a.id());
+    EXPECT_EQ(t.engine<attach::transient>().unacknowledged(), 0u);
+    EXPECT_EQ(w.got[0].size(), 5u) << "the substrate delivered all five";
+}
+
+TEST(Attach, ASubstrateAcknowledgesOnlyWhatTheMeshTookAndRelaysAResendOnce)
+{
+    using ctx_type = test::recording_context<attach::substrate, metrics::in_memory_metrics, test::no_discovery,
+                                             attach::attach_messages, hierarchy::substrate_transient>;
+    ctx_type ctx;
+    ctx.tier = role(node_role::substrate);
+    attach::substrate engine;
+    engine.start(ctx);
+    endpoint const child = endpoint::v4(10, 0, 0, 9, 50000).on(transport_protocol::tcp);
+    node_id const child_id = node_id::from_seed(9);
+    ctx.deliver(engine, child, child_id, attach::at_hello{"default", 0, 0});
+    ASSERT_EQ(engine.children().size(), 1u);
+
+    ctx.broadcast_result = errc::queue_full; // the mesh's queues are full
+    ctx.deliver(engine, child, child_id, attach::at_publish{7, text("x")});
+    EXPECT_TRUE(ctx.sent_of<attach::at_ack>().empty()) << "not taken, so not acknowledged: the child resends";
+    EXPECT_EQ(engine.stats().publications_refused, 1u);
+
+    ctx.broadcast_result = {};
+    ctx.deliver(engine, child, child_id, attach::at_publish{7, text("x")});
+    ctx.deliver(engine, child, child_id, attach::at_publish{7, text("x")}); // its ack was lost: a second resend
+    EXPECT_EQ(ctx.sent_of<attach::at_ack>().size(), 2u);
+    EXPECT_EQ(engine.stats().publications_relayed, 1u);
+    EXPECT_EQ(engine.stats().publications_repeated, 1u);
+    EXPECT_EQ(ctx.broadcasts.size(), 2u) << "the refused attempt and the one taken; none for the repeat";
+    auto const mesh = wire::decode<attach::publication>(ctx.broadcasts.back());
+    ASSERT_TRUE(mesh);
+    EXPECT_EQ(mesh->origin, child_id) << "the mesh carries the child as the publisher, not the substrate";
+    EXPECT_EQ(mesh->seq, 7u);
+    EXPECT_EQ(ctx.events_of<attach::published>().size(), 1u);
+    EXPECT_TRUE(ctx.sent_of<attach::at_deliver>().empty()) << "never sent back to its publisher";
+
+    // Oversized, or from a stream that is no child: dropped, counted, unacknowledged.
+    ctx.deliver(engine, child, child_id, attach::at_publish{8, std::vector<std::byte>(attach::max_publication_size + 1)});
+    ctx.deliver(engine, endpoint::v4(10, 0, 0, 66, 1).on(transport_protocol::tcp), node_id::from_seed(66),
+                attach::at_publish{1, text("forged")});
+    EXPECT_EQ(engine.stats().publications_oversized, 1u);
+    EXPECT_EQ(engine.stats().not_a_child, 1u);
+    EXPECT_EQ(ctx.sent_of<attach::at_ack>().size(), 2u);
 }
 
 TEST(Attach, TheSameSeedGivesTheSameTrace)

@@ -4,6 +4,7 @@
 #ifndef MESHKIT_TESTS_SUPPORT_RECORDING_CONTEXT_HPP
 #define MESHKIT_TESTS_SUPPORT_RECORDING_CONTEXT_HPP
 
+#include <meshkit/broadcast/message_key.hpp>
 #include <meshkit/concepts/clock.hpp>
 #include <meshkit/detail/rng.hpp>
 #include <meshkit/endpoint.hpp>
@@ -13,6 +14,7 @@
 #include <meshkit/metrics/in_memory_metrics.hpp>
 #include <meshkit/node_id.hpp>
 #include <meshkit/peer_events.hpp>
+#include <meshkit/result.hpp>
 #include <meshkit/storage/memory_store.hpp>
 #include <meshkit/time.hpp>
 #include <meshkit/type_list.hpp>
@@ -23,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <system_error>
 #include <type_traits>
 #include <utility>
@@ -113,6 +116,8 @@ public:
     Storage store{};
     /// What every `send` and `forward` returns (after recording the message): set it to make sends fail.
     std::error_code send_result{};
+    /// What `broadcast` returns as its error when set (the broadcast engine refused: `errc::queue_full`).
+    std::error_code broadcast_result{};
 
     // -- what the engine did --------------------------------------------------
 
@@ -120,6 +125,7 @@ public:
     std::vector<timer> timers;
     std::vector<event_type> events;
     std::vector<endpoint> closed_streams;
+    std::vector<std::vector<std::byte>> broadcasts;
 
     // -- the engine_context members -------------------------------------------
 
@@ -130,6 +136,14 @@ public:
     [[nodiscard]] endpoint local_endpoint(wire::channel c) const noexcept
     {
         return c == wire::channel::stream ? stream_addr : addr;
+    }
+    /// Records the payload; returns `broadcast_result` when it is set, else a fresh key from this node.
+    result<broadcast::message_key> broadcast(std::span<std::byte const> payload)
+    {
+        broadcasts.emplace_back(payload.begin(), payload.end());
+        if (broadcast_result)
+            return result<broadcast::message_key>(boost::system::in_place_error, broadcast_result);
+        return broadcast::message_key{me, broadcasts.size()};
     }
     /// Records the close; reports a stream was held.
     bool close_stream(endpoint const& peer)

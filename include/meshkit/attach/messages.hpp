@@ -3,12 +3,14 @@
 #ifndef MESHKIT_ATTACH_MESSAGES_HPP
 #define MESHKIT_ATTACH_MESSAGES_HPP
 
+#include <meshkit/broadcast/message_key.hpp>
 #include <meshkit/endpoint.hpp>
 #include <meshkit/node_id.hpp>
 #include <meshkit/wire/channel.hpp>
 #include <meshkit/wire/message.hpp>
 #include <meshkit/wire/registry.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -44,6 +46,12 @@ struct at_hello {
     std::string enclave;
     /// `attach::capability` bits; none are defined yet, and unknown bits are ignored.
     std::uint8_t capabilities = 0;
+    /** How long ago (ms) it last received a publication, on any attachment; 0 when never.
+
+        An age, not a time: the new substrate resends what it logged since
+        then (with a margin), and the transient drops what it already has.
+    */
+    std::uint32_t catch_up_ms = 0;
 };
 
 /// The substrate accepts: what it knows of the mesh's substrates (bounded), and the child's place.
@@ -105,7 +113,55 @@ struct at_announce {
     std::vector<substrate_record> records;
 };
 
-using attach_messages = wire::registry<at_hello, at_welcome, at_goodbye, at_ping, at_pong, at_announce>;
+/** A publication as the mesh carries it (the payload of a broadcast): who published it, and its number.
+
+    The origin is the publisher, a transient or a substrate, not the
+    substrate that put it into the mesh: a publication resent through a
+    second substrate after a migration is the same publication, and every
+    node delivers it once.
+*/
+struct publication {
+    node_id origin;
+    std::uint64_t seq = 0;
+    std::vector<std::byte> data;
+};
+
+/// The most bytes a publication may carry: a broadcast's payload less the origin, number and length.
+inline constexpr std::size_t max_publication_size = broadcast::default_max_payload - 32 - 8 - 3; // 1,060
+
+/// A transient publishes (to its substrate); resent on the next attachment until acknowledged.
+struct at_publish {
+    static constexpr wire::type_id wire_id = 0x0076;
+    static constexpr wire::channel travels_on = wire::channel::stream;
+    std::uint64_t seq = 0;
+    std::vector<std::byte> data;
+};
+
+/// The substrate took publication `seq` into the mesh (or had it already).
+struct at_ack {
+    static constexpr wire::type_id wire_id = 0x0077;
+    static constexpr wire::channel travels_on = wire::channel::stream;
+    std::uint64_t seq = 0;
+};
+
+/// A publication, from the substrate to a child: everything the mesh delivers, and catch-up.
+struct at_deliver {
+    static constexpr wire::type_id wire_id = 0x0078;
+    static constexpr wire::channel travels_on = wire::channel::stream;
+    node_id origin;
+    std::uint64_t seq = 0;
+    std::vector<std::byte> data;
+};
+
+/// A publication reached this node for the first time (substrate or transient): the application's delivery.
+struct published {
+    node_id origin;
+    std::uint64_t seq = 0;
+    std::vector<std::byte> data;
+};
+
+using attach_messages = wire::registry<at_hello, at_welcome, at_goodbye, at_ping, at_pong, at_announce, at_publish,
+                                       at_ack, at_deliver>;
 
 } // namespace meshkit::attach
 

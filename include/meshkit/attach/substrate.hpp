@@ -5,6 +5,9 @@
 
 #include <meshkit/attach/messages.hpp>
 #include <meshkit/attach/substrate_view.hpp>
+#include <meshkit/broadcast/delivered.hpp>
+#include <meshkit/broadcast/message_key.hpp>
+#include <meshkit/broadcast/seen_messages.hpp>
 #include <meshkit/concepts/clock.hpp>
 #include <meshkit/endpoint.hpp>
 #include <meshkit/inbound.hpp>
@@ -13,12 +16,17 @@
 #include <meshkit/stream_lifecycle.hpp>
 #include <meshkit/time.hpp>
 #include <meshkit/type_list.hpp>
+#include <meshkit/error.hpp>
 #include <meshkit/wire/channel.hpp>
+#include <meshkit/wire/codec.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -39,6 +47,16 @@ struct substrate_config {
     std::size_t announce_records = 8;
     /// Substrates remembered, each forgotten after `3 × announce_interval` without news.
     std::size_t max_known_substrates = 64;
+    /** The log of recent publications a re-attaching child catches up from: the newest
+        `log_entries`, at most `log_bytes` of data, none older than `log_window`. */
+    std::size_t log_entries = 4096;
+    std::size_t log_bytes = std::size_t{4} << 20;
+    duration log_window = std::chrono::minutes(5);
+    /// Added to a child's `catch_up_ms`: publications in flight while it moved.
+    duration catch_up_margin = std::chrono::seconds(2);
+    /// Publication ids remembered to deliver each once (`broadcast::seen_messages`).
+    std::size_t seen_bytes = std::size_t{1} << 20;
+    duration seen_window = std::chrono::minutes(10);
 };
 
 /// What `attach::substrate` counted.
@@ -48,8 +66,26 @@ struct substrate_stats {
     std::uint64_t refused_malformed = 0;
     std::uint64_t children_timed_out = 0;
     std::uint64_t children_left = 0;
-    /// Heartbeats, or hellos' repeats, from a stream that is no child: ignored.
+    /// Heartbeats or publications from a stream that is no child: ignored.
     std::uint64_t not_a_child = 0;
+    /// Children's publications taken into the mesh, and acknowledged.
+    std::uint64_t publications_relayed = 0;
+    /// A child's resend of a publication taken already: acknowledged again, not relayed twice.
+    std::uint64_t publications_repeated = 0;
+    /// Children's publications the mesh refused for now (its queues full): not acknowledged, so resent.
+    std::uint64_t publications_refused = 0;
+    /// Oversized publications from a child: dropped and not acknowledged.
+    std::uint64_t publications_oversized = 0;
+    /// Publications delivered here (the application's `published`), and sent on to children.
+    std::uint64_t delivered = 0;
+    std::uint64_t forwarded_to_children = 0;
+    /// A publication seen before (a second path, a resend): not delivered again.
+    std::uint64_t duplicates = 0;
+    /// Broadcasts whose payload is no publication (another application's): ignored.
+    std::uint64_t foreign_broadcasts = 0;
+    /// Publications resent to re-attaching children, and catch-ups that reached past the log.
+    std::uint64_t caught_up = 0;
+    std::uint64_t catch_up_incomplete = 0;
 };
 
 /** The substrate side of REPRAM's attachments: takes transient children up to a cap, and says where else to go.
@@ -76,11 +112,14 @@ struct substrate_stats {
 class substrate {
 public:
     using messages = attach_messages;
-    using events = type_list<link_up, link_down>;
+    using events = type_list<link_up, link_down, published>;
     using config_type = substrate_config;
 
     substrate() = default;
-    explicit substrate(substrate_config cfg) : cfg_(cfg), view_(cfg.max_known_substrates, 3 * cfg.announce_interval) {}
+    explicit substrate(substrate_config cfg)
+        : cfg_(cfg), view_(cfg.max_known_substrates, 3 * cfg.announce_interval), seen_(cfg.seen_bytes, cfg.seen_window)
+    {
+    }
 
     /// One attached transient.
     struct child {
@@ -94,8 +133,29 @@ public:
     template <class Ctx>
     void start(Ctx& ctx)
     {
+        if (next_seq_ == 0)
+            next_seq_ = broadcast::first_sequence(ctx);
         ++version_;
         tick_ = ctx.set_timer(tick_period(), tick_tag);
+    }
+
+    /** Publishes `data` from this node: into the mesh, to its children, and to its own application.
+
+        @return `errc::message_too_large` above `max_publication_size`, or
+        the broadcast engine's error (`errc::queue_full`: retry after
+        `ready_to_publish`); nothing was published then.
+    */
+    template <class Ctx>
+    std::error_code publish(Ctx& ctx, std::span<std::byte const> data)
+    {
+        if (data.size() > max_publication_size)
+            return errc::message_too_large;
+        publication p{ctx.self(), next_seq_, {data.begin(), data.end()}};
+        if (std::error_code ec = into_mesh(ctx, p))
+            return ec;
+        ++next_seq_;
+        deliver_here(ctx, std::move(p), std::nullopt);
+        return {};
     }
 
     /** Tells every child to move now (`goodbye{shutdown}` with alternatives) and forgets them.
@@ -151,6 +211,51 @@ public:
         w.children = static_cast<std::uint32_t>(children_.size());
         ctx.send(in.from, w);
         ctx.emit(link_up{id, in.from, link_method::attached});
+        if (h.catch_up_ms != 0)
+            catch_up(ctx, *it, std::chrono::milliseconds(h.catch_up_ms) + cfg_.catch_up_margin);
+    }
+
+    /// A child publishes: into the mesh, then acknowledged; a repeat is acknowledged again, never relayed twice.
+    template <class Ctx>
+    void on_message(Ctx& ctx, inbound const& in, at_publish const& m)
+    {
+        auto it = find_child(in.header.sender);
+        if (it == children_.end() || it->address != in.from) {
+            ++stats_.not_a_child;
+            return;
+        }
+        it->last_heard = ctx.now();
+        if (m.data.size() > max_publication_size) {
+            ++stats_.publications_oversized;
+            return;
+        }
+        broadcast::message_key const key{in.header.sender, m.seq};
+        if (seen_.contains(key)) {
+            ++stats_.publications_repeated;
+            ctx.send(in.from, at_ack{m.seq});
+            return;
+        }
+        publication p{in.header.sender, m.seq, m.data};
+        if (into_mesh(ctx, p)) {
+            ++stats_.publications_refused;
+            return; // unacknowledged: the child resends it
+        }
+        ++stats_.publications_relayed;
+        endpoint const from = in.from;
+        deliver_here(ctx, std::move(p), from);
+        ctx.send(from, at_ack{m.seq});
+    }
+
+    /// A broadcast reached this node: a publication is delivered here and sent on to every child.
+    template <class Ctx>
+    void on_event(Ctx& ctx, broadcast::delivered const& d)
+    {
+        auto p = wire::decode<publication>(d.payload);
+        if (!p) {
+            ++stats_.foreign_broadcasts;
+            return;
+        }
+        deliver_here(ctx, std::move(*p), std::nullopt);
     }
 
     template <class Ctx>
@@ -184,6 +289,14 @@ public:
     }
     template <class Ctx>
     void on_message(Ctx&, inbound const&, at_pong const&)
+    {
+    }
+    template <class Ctx>
+    void on_message(Ctx&, inbound const&, at_ack const&)
+    {
+    }
+    template <class Ctx>
+    void on_message(Ctx&, inbound const&, at_deliver const&)
     {
     }
 
@@ -282,6 +395,59 @@ private:
     }
 
     template <class Ctx>
+    std::error_code into_mesh(Ctx& ctx, publication const& p)
+    {
+        tx_.clear();
+        wire::encode(p, tx_);
+        auto r = ctx.broadcast(tx_);
+        return r ? std::error_code{} : r.error();
+    }
+
+    /// Delivers `p` here once: to the application, the log, and every child but `skip` (its publisher).
+    template <class Ctx>
+    void deliver_here(Ctx& ctx, publication p, std::optional<endpoint> skip)
+    {
+        if (seen_.insert(broadcast::message_key{p.origin, p.seq}, ctx.now()) != broadcast::seen_verdict::fresh) {
+            ++stats_.duplicates;
+            return;
+        }
+        ++stats_.delivered;
+        for (child const& c : children_)
+            if (!skip || c.address != *skip) {
+                ctx.send(c.address, at_deliver{p.origin, p.seq, p.data});
+                ++stats_.forwarded_to_children;
+            }
+        remember(ctx.now(), p);
+        ctx.emit(published{p.origin, p.seq, std::move(p.data)});
+    }
+
+    void remember(time_point now, publication const& p)
+    {
+        log_.push_back(logged{p, now});
+        log_bytes_ += p.data.size();
+        while (!log_.empty() && (log_.size() > cfg_.log_entries || log_bytes_ > cfg_.log_bytes ||
+                                 now - log_.front().received > cfg_.log_window)) {
+            trimmed_newest_ = log_.front().received;
+            log_bytes_ -= log_.front().p.data.size();
+            log_.pop_front();
+        }
+    }
+
+    /// Resends to `c` what it may have missed: logged within `window`, not its own.
+    template <class Ctx>
+    void catch_up(Ctx& ctx, child const& c, duration window)
+    {
+        time_point const since = ctx.now() - window;
+        if (trimmed_newest_ && *trimmed_newest_ >= since)
+            ++stats_.catch_up_incomplete; // the log no longer reaches back that far
+        for (logged const& l : log_)
+            if (l.received >= since && l.p.origin != c.id) {
+                ctx.send(c.address, at_deliver{l.p.origin, l.p.seq, l.p.data});
+                ++stats_.caught_up;
+            }
+    }
+
+    template <class Ctx>
     void announce_to(Ctx& ctx, endpoint const& to)
     {
         at_announce a;
@@ -301,6 +467,17 @@ private:
     timer_handle tick_{};
     bool shutting_down_ = false;
     std::string default_enclave_ = "default";
+
+    struct logged {
+        publication p;
+        time_point received;
+    };
+    broadcast::seen_messages seen_{cfg_.seen_bytes, cfg_.seen_window};
+    std::deque<logged> log_;
+    std::size_t log_bytes_ = 0;
+    std::optional<time_point> trimmed_newest_;
+    std::uint64_t next_seq_ = 0;
+    std::vector<std::byte> tx_;
 };
 
 } // namespace meshkit::attach

@@ -5,8 +5,11 @@
 
 #include <meshkit/attach/messages.hpp>
 #include <meshkit/attach/substrate_view.hpp>
+#include <meshkit/broadcast/message_key.hpp>
+#include <meshkit/broadcast/seen_messages.hpp>
 #include <meshkit/concepts/clock.hpp>
 #include <meshkit/endpoint.hpp>
+#include <meshkit/error.hpp>
 #include <meshkit/inbound.hpp>
 #include <meshkit/link_events.hpp>
 #include <meshkit/node_id.hpp>
@@ -18,6 +21,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
+#include <span>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +42,12 @@ struct transient_config {
     double retry_jitter = 0.2;
     /// Substrates remembered besides the configured ones.
     std::size_t max_known_substrates = 64;
+    /** Publications kept until acknowledged (while attached, and while detached): when full, the oldest is
+        dropped and counted (`publications_dropped`), never silently. */
+    std::size_t max_unacknowledged = 1024;
+    /// Publication ids remembered to deliver each once (`broadcast::seen_messages`).
+    std::size_t seen_bytes = std::size_t{1} << 20;
+    duration seen_window = std::chrono::minutes(10);
 };
 
 /// The transient gave up on every substrate it knows for now, and retries after `retry_in`.
@@ -57,8 +68,15 @@ struct transient_stats {
     std::uint64_t parents_lost = 0;
     std::uint64_t heartbeat_losses = 0;
     std::uint64_t detached_rounds = 0;
-    /// Welcomes, goodbyes and pongs from a stream that is neither the attachment nor the attempt: ignored.
+    /// Welcomes, goodbyes, pongs, acks and deliveries from a stream that is neither the attachment nor the attempt: ignored.
     std::uint64_t ignored = 0;
+    /// Its own publications: sent (first sends and resends), acknowledged, dropped unacknowledged from a full buffer.
+    std::uint64_t publications_sent = 0;
+    std::uint64_t publications_acknowledged = 0;
+    std::uint64_t publications_dropped = 0;
+    /// Publications delivered to the application, and copies it already had (overlap, catch-up).
+    std::uint64_t delivered = 0;
+    std::uint64_t duplicates = 0;
 };
 
 /** The transient side of REPRAM's attachments: attached to exactly one substrate, and never without trying.
@@ -81,15 +99,20 @@ struct transient_stats {
 class transient {
 public:
     using messages = attach_messages;
-    using events = type_list<link_up, link_down, detached>;
+    using events = type_list<link_up, link_down, detached, published>;
     using config_type = transient_config;
 
     transient() = default;
-    explicit transient(transient_config cfg) : cfg_(cfg), view_(cfg.max_known_substrates, std::chrono::hours(24 * 365)) {}
+    explicit transient(transient_config cfg)
+        : cfg_(cfg), view_(cfg.max_known_substrates, std::chrono::hours(24 * 365)), seen_(cfg.seen_bytes, cfg.seen_window)
+    {
+    }
 
     template <class Ctx>
     void start(Ctx& ctx)
     {
+        if (next_seq_ == 0)
+            next_seq_ = broadcast::first_sequence(ctx);
         running_ = true;
         if (!attached_ && !attempt_)
             try_next(ctx);
@@ -104,6 +127,63 @@ public:
         seeds_.push_back(address);
         if (running_ && !attached_ && !attempt_ && !retry_armed_)
             try_next(ctx);
+    }
+
+    /** Publishes `data` through the substrate: kept until acknowledged, resent on every new attachment.
+
+        Taken while detached too (buffered). @return
+        `errc::message_too_large` above `max_publication_size`; nothing else
+        refuses, but a full buffer drops its oldest publication and counts it.
+    */
+    template <class Ctx>
+    std::error_code publish(Ctx& ctx, std::span<std::byte const> data)
+    {
+        if (data.size() > max_publication_size)
+            return errc::message_too_large;
+        if (unacked_.size() >= std::max<std::size_t>(1, cfg_.max_unacknowledged)) {
+            ++stats_.publications_dropped;
+            unacked_.pop_front();
+        }
+        unacked_.push_back(outgoing{next_seq_++, {data.begin(), data.end()}});
+        if (attached_)
+            send_publication(ctx, unacked_.back());
+        return {};
+    }
+
+    /// Publications taken and not yet acknowledged by a substrate.
+    [[nodiscard]] std::size_t unacknowledged() const noexcept { return unacked_.size(); }
+
+    template <class Ctx>
+    void on_message(Ctx&, inbound const& in, at_ack const& a)
+    {
+        if (!attached_ || in.from != attached_->address) {
+            ++stats_.ignored;
+            return;
+        }
+        auto it = std::find_if(unacked_.begin(), unacked_.end(), [&](outgoing const& o) { return o.seq == a.seq; });
+        if (it != unacked_.end()) {
+            unacked_.erase(it);
+            ++stats_.publications_acknowledged;
+        }
+    }
+
+    /// A publication from the substrate: delivered once, whichever attachment it came on.
+    template <class Ctx>
+    void on_message(Ctx& ctx, inbound const& in, at_deliver const& d)
+    {
+        bool const from_parent = attached_ && in.from == attached_->address;
+        if (!from_parent) {
+            ++stats_.ignored;
+            return;
+        }
+        last_delivery_ = ctx.now();
+        if (d.origin == ctx.self() ||
+            seen_.insert(broadcast::message_key{d.origin, d.seq}, ctx.now()) != broadcast::seen_verdict::fresh) {
+            ++stats_.duplicates;
+            return;
+        }
+        ++stats_.delivered;
+        ctx.emit(published{d.origin, d.seq, d.data});
     }
 
     template <class Ctx>
@@ -126,6 +206,9 @@ public:
         ctx.hierarchy().attach(in.header.sender);
         heartbeat_timer_ = ctx.set_timer(cfg_.heartbeat_interval, heartbeat_tag);
         ctx.emit(link_up{in.header.sender, in.from, link_method::attached, true});
+        // What the last substrate never acknowledged goes through this one.
+        for (outgoing& o : unacked_)
+            send_publication(ctx, o);
     }
 
     template <class Ctx>
@@ -171,6 +254,10 @@ public:
     void on_message(Ctx&, inbound const&, at_announce const&)
     {
     }
+    template <class Ctx>
+    void on_message(Ctx&, inbound const&, at_publish const&)
+    {
+    }
 
     /// The stream to the substrate (or to the one being tried) ended: refused, reset, closed.
     template <class Ctx>
@@ -201,6 +288,10 @@ public:
             ++missed_;
             ctx.send(attached_->address, at_ping{++nonce_});
             heartbeat_timer_ = ctx.set_timer(cfg_.heartbeat_interval, heartbeat_tag);
+            // A publication the substrate could not take yet (its mesh queues were full) goes again.
+            for (outgoing& o : unacked_)
+                if (ctx.now() - o.last_sent >= cfg_.heartbeat_interval)
+                    send_publication(ctx, o);
         }
     }
 
@@ -266,8 +357,32 @@ private:
         tried_.push_back(next->address);
         ++stats_.attempts;
         attempt_ = next;
-        ctx.send(next->address, at_hello{enclave_of(ctx), 0});
+        ctx.send(next->address, at_hello{enclave_of(ctx), 0, catch_up_age(ctx)});
         attempt_timer_ = ctx.set_timer(cfg_.attach_timeout, attempt_tag);
+    }
+
+    struct outgoing {
+        std::uint64_t seq;
+        std::vector<std::byte> data;
+        time_point last_sent{};
+    };
+
+    template <class Ctx>
+    void send_publication(Ctx& ctx, outgoing& o)
+    {
+        o.last_sent = ctx.now();
+        ++stats_.publications_sent;
+        ctx.send(attached_->address, at_publish{o.seq, o.data});
+    }
+
+    /// How long ago it last received a publication, for the new substrate's catch-up; 0 when never.
+    template <class Ctx>
+    std::uint32_t catch_up_age(Ctx& ctx) const
+    {
+        if (!last_delivery_)
+            return 0;
+        auto const ms = std::chrono::duration_cast<std::chrono::milliseconds>(ctx.now() - *last_delivery_).count();
+        return static_cast<std::uint32_t>(std::clamp<std::int64_t>(ms, 1, 0xffffffff));
     }
 
     template <class Ctx>
@@ -317,6 +432,10 @@ private:
     bool running_ = false;
     bool retry_armed_ = false;
     std::string default_enclave_ = "default";
+    broadcast::seen_messages seen_{cfg_.seen_bytes, cfg_.seen_window};
+    std::deque<outgoing> unacked_;
+    std::optional<time_point> last_delivery_;
+    std::uint64_t next_seq_ = 0;
 };
 
 } // namespace meshkit::attach
