@@ -46,6 +46,11 @@ struct transient_policies : sim_policies {
 };
 using transient_node = basic_node<transient_policies>;
 
+/// An attachment engine's context without a node, with the hierarchy policy it records attachments in.
+template <class Engine>
+using engine_context_double = test::recording_context<Engine, metrics::in_memory_metrics, test::no_discovery,
+                                                      attach::attach_messages, hierarchy::substrate_transient>;
+
 hierarchy::substrate_transient role(node_role r, std::string enclave = "default")
 {
     hierarchy::substrate_transient_config c;
@@ -262,8 +267,7 @@ TEST(Attach, ThreeUnansweredHeartbeatsEndAnAttachmentWhoseStreamStillLooksOpen)
 {
     // A half-open TCP connection never resets: only the heartbeats notice.
     // Driven without a node, so nothing but the engine's own timers acts.
-    using ctx_type = test::recording_context<attach::transient, metrics::in_memory_metrics, test::no_discovery,
-                                             attach::attach_messages, hierarchy::substrate_transient>;
+    using ctx_type = engine_context_double<attach::transient>;
     ctx_type ctx;
     ctx.tier = role(node_role::transient);
     attach::transient_config cfg;
@@ -438,8 +442,7 @@ TEST(Attach, WhileDetachedPublicationsAreKeptAndGoOutOnTheNextAttachment)
 
 TEST(Attach, ASubstrateAcknowledgesOnlyWhatTheMeshTookAndRelaysAResendOnce)
 {
-    using ctx_type = test::recording_context<attach::substrate, metrics::in_memory_metrics, test::no_discovery,
-                                             attach::attach_messages, hierarchy::substrate_transient>;
+    using ctx_type = engine_context_double<attach::substrate>;
     ctx_type ctx;
     ctx.tier = role(node_role::substrate);
     attach::substrate engine;

@@ -136,7 +136,7 @@ public:
         if (next_seq_ == 0)
             next_seq_ = broadcast::first_sequence(ctx);
         ++version_;
-        tick_ = ctx.set_timer(tick_period(), tick_tag);
+        (void)ctx.set_timer(tick_period(), tick_tag);
     }
 
     /** Publishes `data` from this node: into the mesh, to its children, and to its own application.
@@ -278,25 +278,9 @@ public:
                 view_.merge(r, ctx.now());
     }
 
-    // A substrate never receives these: they are a transient's.
-    template <class Ctx>
-    void on_message(Ctx&, inbound const&, at_welcome const&)
-    {
-    }
-    template <class Ctx>
-    void on_message(Ctx&, inbound const&, at_goodbye const&)
-    {
-    }
-    template <class Ctx>
-    void on_message(Ctx&, inbound const&, at_pong const&)
-    {
-    }
-    template <class Ctx>
-    void on_message(Ctx&, inbound const&, at_ack const&)
-    {
-    }
-    template <class Ctx>
-    void on_message(Ctx&, inbound const&, at_deliver const&)
+    // The other role's messages: this engine never acts on them.
+    template <class Ctx, class M>
+    void on_message(Ctx&, inbound const&, M const&)
     {
     }
 
@@ -335,7 +319,7 @@ public:
     {
         if (tag != tick_tag)
             return;
-        tick_ = ctx.set_timer(tick_period(), tick_tag);
+        (void)ctx.set_timer(tick_period(), tick_tag);
         time_point const now = ctx.now();
         duration const silence = cfg_.heartbeat_interval * static_cast<std::int64_t>(cfg_.max_missed);
         for (auto it = children_.begin(); it != children_.end();) {
@@ -378,18 +362,9 @@ private:
     }
 
     template <class Ctx>
-    std::string const& enclave_of(Ctx& ctx) const
-    {
-        if constexpr (requires { ctx.hierarchy().config().enclave; })
-            return ctx.hierarchy().config().enclave;
-        else
-            return default_enclave_;
-    }
-
-    template <class Ctx>
     substrate_record self_record(Ctx& ctx) const
     {
-        return substrate_record{ctx.self(), ctx.local_endpoint(wire::channel::stream), enclave_of(ctx),
+        return substrate_record{ctx.self(), ctx.local_endpoint(wire::channel::stream), std::string(enclave_of(ctx)),
                                 static_cast<std::uint32_t>(children_.size()),
                                 static_cast<std::uint32_t>(cfg_.max_children), ctx.incarnation() << 32 | version_};
     }
@@ -464,9 +439,7 @@ private:
     substrate_stats stats_;
     std::uint64_t version_ = 0;
     time_point last_announce_{};
-    timer_handle tick_{};
     bool shutting_down_ = false;
-    std::string default_enclave_ = "default";
 
     struct logged {
         publication p;

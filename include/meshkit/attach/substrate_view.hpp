@@ -16,6 +16,16 @@
 
 namespace meshkit::attach {
 
+/// The node's enclave: its hierarchy policy's (`substrate_transient_config::enclave`), else `"default"`.
+template <class Ctx>
+std::string_view enclave_of(Ctx& ctx)
+{
+    if constexpr (requires { ctx.hierarchy().config().enclave; })
+        return ctx.hierarchy().config().enclave;
+    else
+        return "default";
+}
+
 /** The substrate records a node knows, bounded, each forgotten when not refreshed in time.
 
     Substrates fill it from their mesh neighbours' `at_announce`;

@@ -241,21 +241,9 @@ public:
         missed_ = 0;
     }
 
-    // A transient serves nobody: these are a substrate's.
-    template <class Ctx>
-    void on_message(Ctx&, inbound const&, at_hello const&)
-    {
-    }
-    template <class Ctx>
-    void on_message(Ctx&, inbound const&, at_ping const&)
-    {
-    }
-    template <class Ctx>
-    void on_message(Ctx&, inbound const&, at_announce const&)
-    {
-    }
-    template <class Ctx>
-    void on_message(Ctx&, inbound const&, at_publish const&)
+    // The other role's messages: this engine never acts on them.
+    template <class Ctx, class M>
+    void on_message(Ctx&, inbound const&, M const&)
     {
     }
 
@@ -312,15 +300,6 @@ private:
         std::optional<node_id> id;
     };
 
-    template <class Ctx>
-    std::string const& enclave_of(Ctx& ctx) const
-    {
-        if constexpr (requires { ctx.hierarchy().config().enclave; })
-            return ctx.hierarchy().config().enclave;
-        else
-            return default_enclave_;
-    }
-
     /// The next substrate not yet tried in this round: known ones ranked, then configured addresses.
     template <class Ctx>
     std::optional<pending> next_candidate(Ctx& ctx) const
@@ -357,7 +336,7 @@ private:
         tried_.push_back(next->address);
         ++stats_.attempts;
         attempt_ = next;
-        ctx.send(next->address, at_hello{enclave_of(ctx), 0, catch_up_age(ctx)});
+        ctx.send(next->address, at_hello{std::string(enclave_of(ctx)), 0, catch_up_age(ctx)});
         attempt_timer_ = ctx.set_timer(cfg_.attach_timeout, attempt_tag);
     }
 
@@ -431,7 +410,6 @@ private:
     transient_stats stats_;
     bool running_ = false;
     bool retry_armed_ = false;
-    std::string default_enclave_ = "default";
     broadcast::seen_messages seen_{cfg_.seen_bytes, cfg_.seen_window};
     std::deque<outgoing> unacked_;
     std::optional<time_point> last_delivery_;
