@@ -11,6 +11,7 @@
 #include <meshkit/node_policies.hpp>
 #include <meshkit/sim/stream_transport.hpp>
 #include <meshkit/wire/codec.hpp>
+#include <meshkit/detail/rng.hpp>
 
 #include <support/recording_context.hpp>
 
@@ -21,6 +22,9 @@
 #include <utility>
 #include <set>
 #include <map>
+#include <unordered_map>
+#include <functional>
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -286,7 +290,7 @@ TEST(Attach, ThreeUnansweredHeartbeatsEndAnAttachmentWhoseStreamStillLooksOpen)
         ctx.advance(engine, 1s);
         auto const pings = ctx.sent_of<attach::at_ping>();
         ASSERT_FALSE(pings.empty());
-        ctx.deliver(engine, substrate, node_id::from_seed(1), attach::at_pong{pings.back().second.nonce});
+        ctx.deliver(engine, substrate, node_id::from_seed(1), attach::at_pong{pings.back().second.nonce, {}});
     }
     EXPECT_TRUE(engine.attached());
     // Unanswered ones end it after three, and the stream is closed.
@@ -449,7 +453,7 @@ TEST(Attach, ASubstrateAcknowledgesOnlyWhatTheMeshTookAndRelaysAResendOnce)
     engine.start(ctx);
     endpoint const child = endpoint::v4(10, 0, 0, 9, 50000).on(transport_protocol::tcp);
     node_id const child_id = node_id::from_seed(9);
-    ctx.deliver(engine, child, child_id, attach::at_hello{"default", 0, 0});
+    ctx.deliver(engine, child, child_id, attach::at_hello{"default", 0, 0, {}});
     ASSERT_EQ(engine.children().size(), 1u);
 
     ctx.broadcast_result = errc::queue_full; // the mesh's queues are full
@@ -498,3 +502,277 @@ TEST(Attach, TheSameSeedGivesTheSameTrace)
 }
 
 } // namespace
+
+// -- choosing by latency, and moving ----------------------------------------
+
+namespace migration {
+
+/// Two substrates, A and B, as a lone transient engine sees them: their records, and RTTs the test sets.
+struct two_substrates {
+    using ctx_type = engine_context_double<attach::transient>;
+    ctx_type ctx;
+    attach::transient engine;
+    node_id const a_id = node_id::from_seed(1), b_id = node_id::from_seed(2);
+    endpoint const a_stream = endpoint::v4(10, 0, 0, 1, 7000).on(transport_protocol::tcp);
+    endpoint const b_stream = endpoint::v4(10, 0, 0, 2, 7000).on(transport_protocol::tcp);
+    endpoint const a_probe = endpoint::v4(10, 0, 0, 1, 7000), b_probe = endpoint::v4(10, 0, 0, 2, 7000);
+    /// RTT of each substrate now, by id; `answers_hello` false: B never answers a hello.
+    std::function<duration(node_id const&)> rtt = [](node_id const&) { return duration(50ms); };
+    std::size_t read = 0;
+    struct due_reply {
+        time_point at;
+        std::function<void()> deliver;
+    };
+    std::vector<due_reply> due;
+
+    static attach::transient_config config()
+    {
+        attach::transient_config c;
+        c.heartbeat_interval = 1s;
+        c.attach_timeout = 2s;
+        c.evaluation_interval = 10s;
+        c.migration_overlap = 2s;
+        return c;
+    }
+
+    two_substrates() : engine(config())
+    {
+        ctx.tier = role(node_role::transient);
+        engine.start(ctx);
+        engine.add_candidate(ctx, a_stream);
+        attach::at_welcome w;
+        w.substrates = {record(a_id, a_stream, a_probe), record(b_id, b_stream, b_probe)};
+        ctx.deliver(engine, a_stream, a_id, w);
+    }
+
+    static attach::substrate_record record(node_id id, endpoint stream, endpoint probe)
+    {
+        attach::substrate_record r;
+        r.id = id;
+        r.address = stream;
+        r.probe_address = probe;
+        r.enclave = "default";
+        r.max_children = 100;
+        r.version = 1;
+        return r;
+    }
+
+    /// Runs for `d` in 5 ms steps; pings and probes are answered after their substrate's RTT.
+    void run(duration d)
+    {
+        for (time_point const end = ctx.clock + d; ctx.clock < end;) {
+            ctx.advance(engine, 5ms);
+            for (; read < ctx.outbox.size(); ++read) {
+                auto const& s = ctx.outbox[read];
+                if (auto const* p = std::get_if<attach::at_ping>(&s.message)) {
+                    node_id const id = s.to == a_stream ? a_id : b_id;
+                    auto const nonce = p->nonce;
+                    endpoint const to = s.to;
+                    due.push_back({ctx.clock + rtt(id), [this, id, nonce, to] {
+                                       ctx.deliver(engine, to, id, attach::at_pong{nonce, {}});
+                                   }});
+                } else if (auto const* q = std::get_if<attach::at_probe>(&s.message)) {
+                    node_id const id = s.to == a_probe ? a_id : b_id;
+                    auto const nonce = q->nonce;
+                    endpoint const to = s.to;
+                    due.push_back({ctx.clock + rtt(id), [this, id, nonce, to] {
+                                       ctx.deliver(engine, to, id, attach::at_probe_reply{nonce, {}, 50});
+                                   }});
+                }
+            }
+            for (std::size_t i = 0; i < due.size();) {
+                if (due[i].at <= ctx.clock) {
+                    auto f = std::move(due[i].deliver);
+                    due.erase(due.begin() + static_cast<std::ptrdiff_t>(i));
+                    f();
+                } else {
+                    ++i;
+                }
+            }
+        }
+    }
+
+    std::size_t hellos_to_b() const
+    {
+        std::size_t n = 0;
+        for (auto const& [to, m] : ctx.sent_of<attach::at_hello>())
+            n += to == b_stream ? 1 : 0;
+        return n;
+    }
+};
+
+TEST(Migration, AFasterSubstrateMustWinTwoCyclesAfterTheCooldownThenTheOldOneOverlapsTheNew)
+{
+    two_substrates t;
+    t.rtt = [&](node_id const& id) { return id == t.a_id ? duration(100ms) : duration(20ms); };
+    // Cycle 1 (10 s) is the cooldown, cycle 2 starts B's streak, cycle 3 moves.
+    t.run(25s);
+    EXPECT_EQ(t.hellos_to_b(), 0u) << "no move before the rule holds";
+    t.run(5s);
+    ASSERT_EQ(t.hellos_to_b(), 1u) << "B won cycles 2 and 3";
+    EXPECT_TRUE(t.engine.migrating());
+    EXPECT_EQ(t.engine.attached()->id, t.a_id) << "still on A until B welcomes";
+
+    t.ctx.deliver(t.engine, t.b_stream, t.b_id, attach::at_welcome{});
+    EXPECT_EQ(t.engine.attached()->id, t.b_id);
+    EXPECT_EQ(t.ctx.tier.parent(), t.b_id);
+    // In the overlap both deliver; the application sees each publication once.
+    node_id const origin = node_id::from_seed(40);
+    t.ctx.deliver(t.engine, t.a_stream, t.a_id, attach::at_deliver{origin, 1, text("x")});
+    t.ctx.deliver(t.engine, t.b_stream, t.b_id, attach::at_deliver{origin, 1, text("x")});
+    t.ctx.deliver(t.engine, t.b_stream, t.b_id, attach::at_deliver{origin, 2, text("y")});
+    EXPECT_EQ(t.ctx.events_of<attach::published>().size(), 2u);
+    EXPECT_EQ(t.engine.stats().duplicates, 1u);
+    EXPECT_TRUE(t.ctx.closed_streams.empty()) << "A stays open during the overlap";
+
+    t.run(2100ms);
+    EXPECT_FALSE(t.engine.migrating());
+    EXPECT_EQ(t.ctx.closed_streams, std::vector<endpoint>{t.a_stream});
+    EXPECT_EQ(t.engine.stats().migrations, 1u);
+    auto const moves = t.ctx.events_of<attach::migrated>();
+    ASSERT_EQ(moves.size(), 1u);
+    EXPECT_EQ(moves[0].from, t.a_id);
+    EXPECT_EQ(moves[0].to, t.b_id);
+    EXPECT_EQ(moves[0].from_rtt, 100ms);
+    EXPECT_EQ(moves[0].to_rtt, 20ms);
+    // After the overlap only B counts: a late delivery from A is ignored.
+    t.ctx.deliver(t.engine, t.a_stream, t.a_id, attach::at_deliver{origin, 3, text("z")});
+    EXPECT_EQ(t.ctx.events_of<attach::published>().size(), 2u);
+}
+
+TEST(Migration, ASubstrateOnlyAFifthFasterNeverWinsAndNeitherDoesJitter)
+{
+    two_substrates t;
+    detail::rng jitter{77};
+    // A 50 ms, B 42 ms (16 % faster), both with up to 30 ms of queueing on every sample: 100 cycles, no move.
+    t.rtt = [&](node_id const& id) {
+        return (id == t.a_id ? duration(50ms) : duration(42ms)) + duration(jitter.between(0, 30'000'000));
+    };
+    t.run(1000s);
+    EXPECT_EQ(t.engine.stats().migrations_started, 0u);
+    EXPECT_EQ(t.engine.attached()->id, t.a_id);
+    EXPECT_GE(t.engine.prober().stats().replies, 99u) << "B was measured every cycle";
+}
+
+TEST(Migration, AMoveRefusedOrUnansweredKeepsTheOldAttachment)
+{
+    for (bool refuse : {true, false}) {
+        two_substrates t;
+        t.rtt = [&](node_id const& id) { return id == t.a_id ? duration(100ms) : duration(20ms); };
+        t.run(30s);
+        ASSERT_EQ(t.hellos_to_b(), 1u);
+        if (refuse)
+            t.ctx.deliver(t.engine, t.b_stream, t.b_id, attach::at_goodbye{attach::goodbye_reason::full, {}});
+        else
+            t.run(2100ms); // the hello times out
+        EXPECT_EQ(t.engine.stats().migrations_failed, 1u) << (refuse ? "full" : "timeout");
+        EXPECT_FALSE(t.engine.migrating());
+        EXPECT_EQ(t.engine.attached()->id, t.a_id);
+        EXPECT_EQ(t.ctx.tier.parent(), t.a_id);
+        EXPECT_EQ(t.ctx.closed_streams, std::vector<endpoint>{t.b_stream}) << "only the attempt's stream";
+        EXPECT_TRUE(t.ctx.events_of<link_down>().empty());
+        // A is still served: heartbeats go on and it delivers.
+        auto const pings = t.ctx.sent_of<attach::at_ping>().size();
+        t.run(3s);
+        EXPECT_GT(t.ctx.sent_of<attach::at_ping>().size(), pings);
+        EXPECT_TRUE(t.engine.attached());
+    }
+}
+
+TEST(Migration, TheOldSubstrateDyingInTheOverlapCompletesTheMoveAndTheNewOneDyingUndoesIt)
+{
+    for (bool old_dies : {true, false}) {
+        two_substrates t;
+        t.rtt = [&](node_id const& id) { return id == t.a_id ? duration(100ms) : duration(20ms); };
+        t.run(30s);
+        ASSERT_EQ(t.hellos_to_b(), 1u);
+        t.ctx.deliver(t.engine, t.b_stream, t.b_id, attach::at_welcome{});
+        ASSERT_TRUE(t.engine.migrating());
+        t.engine.on_event(t.ctx, stream_ended{old_dies ? t.a_stream : t.b_stream, {}, 0});
+        EXPECT_FALSE(t.engine.migrating());
+        if (old_dies) {
+            EXPECT_EQ(t.engine.attached()->id, t.b_id);
+            EXPECT_EQ(t.engine.stats().migrations, 1u);
+        } else {
+            EXPECT_EQ(t.engine.attached()->id, t.a_id) << "back on A, which never closed";
+            EXPECT_EQ(t.ctx.tier.parent(), t.a_id);
+            EXPECT_EQ(t.engine.stats().migrations_failed, 1u);
+        }
+        EXPECT_EQ(t.engine.stats().parents_lost, 0u) << "never without an attachment";
+    }
+}
+
+TEST(Migration, AForgedProbeReplyMeasuresNothing)
+{
+    two_substrates t;
+    t.rtt = [&](node_id const&) { return duration(60ms); };
+    t.run(10ms); // the probes sent on the welcome are out, their answers not yet
+    auto const probes = t.ctx.sent_of<attach::at_probe>();
+    ASSERT_FALSE(probes.empty());
+    // Wrong nonce from the right address, right nonce from another address, a replay.
+    t.ctx.deliver(t.engine, t.b_probe, t.b_id, attach::at_probe_reply{probes[0].second.nonce + 1, {}, 50});
+    t.ctx.deliver(t.engine, endpoint::v4(6, 6, 6, 6, 6), t.b_id, attach::at_probe_reply{probes[0].second.nonce, {}, 50});
+    EXPECT_EQ(t.engine.prober().stats().unmatched_replies, 2u);
+    EXPECT_FALSE(t.engine.prober().measured(t.b_id, t.ctx.clock, 1h));
+    t.ctx.deliver(t.engine, t.b_probe, t.b_id, attach::at_probe_reply{probes[0].second.nonce, {}, 50});
+    EXPECT_TRUE(t.engine.prober().measured(t.b_id, t.ctx.clock, 1h));
+    t.ctx.deliver(t.engine, t.b_probe, t.b_id, attach::at_probe_reply{probes[0].second.nonce, {}, 50});
+    EXPECT_EQ(t.engine.prober().stats().unmatched_replies, 3u) << "a replay";
+}
+
+/// Hosts on a line, 1 ms of one-way latency per unit of distance, plus 2 ms: where each endpoint's host sits.
+struct line_map {
+    std::unordered_map<endpoint, double> place; // by datagram address
+    duration operator()(endpoint const& a, endpoint const& b, time_point) const
+    {
+        auto at = [&](endpoint const& e) {
+            auto it = place.find(e.on(transport_protocol::udp));
+            return it == place.end() ? 0.0 : it->second;
+        };
+        return 2ms + std::chrono::duration_cast<duration>(std::chrono::duration<double, std::milli>(std::fabs(at(a) - at(b))));
+    }
+};
+
+TEST(Migration, ATransientGivenTheFarthestSubstrateEndsOnTheNearestAndLosesNothingOnTheWay)
+{
+    world w{21};
+    auto map = std::make_shared<line_map>();
+    w.net.set_latency_map([map](endpoint const& a, endpoint const& b, time_point t) { return (*map)(a, b, t); });
+    for (int i = 0; i < 8; ++i) {
+        auto& s = w.add_substrate();
+        map->place[s.local_endpoint()] = 10.0 * i; // 0, 10, ..., 70
+    }
+    w.net.advance(30s); // the substrates learn each other and their coordinates settle
+    auto& publisher = w.add_transient(world::stream_address(*w.substrates[3]));
+    map->place[publisher.local_endpoint()] = 30;
+    auto& mover = w.add_transient(world::stream_address(*w.substrates[0])); // at 68: nearest is substrate 7
+    map->place[mover.local_endpoint()] = 68;
+    w.net.advance(2s); // both attached: what is published from now on is owed to both
+    ASSERT_TRUE(world::parent(publisher) && world::parent(mover));
+    std::uint32_t sent = 0;
+    for (time_point const end = w.net.now() + 300s; w.net.now() < end; w.net.advance(200ms)) {
+        ++sent;
+        ASSERT_FALSE(publisher.with_engine<attach::transient>(
+            [&](auto& e, auto& ctx) { return e.publish(ctx, text("line " + std::to_string(sent))); }));
+    }
+    w.net.advance(10s);
+    EXPECT_EQ(world::parent(mover), w.substrates[7]->id()) << "the nearest substrate, 4 ms away";
+    auto const& s = mover.engine<attach::transient>().stats();
+    EXPECT_GE(s.migrations, 1u);
+    EXPECT_EQ(s.flaps, 0u);
+    EXPECT_EQ(s.migrations_failed, 0u);
+    // Every line reached the mover once, across its moves.
+    auto const c = counts(w.got[w.substrates.size() + 1]);
+    std::set<std::uint64_t> seqs;
+    for (auto const& [key, n] : c) {
+        EXPECT_EQ(n, 1);
+        if (key.first == publisher.id())
+            seqs.insert(key.second);
+    }
+    EXPECT_EQ(seqs.size(), sent);
+    // The publisher, at 30, stays where it was given: substrate 3 is the nearest.
+    EXPECT_EQ(world::parent(publisher), w.substrates[3]->id());
+    EXPECT_EQ(publisher.engine<attach::transient>().stats().migrations_started, 0u);
+}
+
+} // namespace migration

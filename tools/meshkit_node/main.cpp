@@ -5,6 +5,8 @@
 // origin and hop count, and so is every change of the node's neighbours.
 // Roles `node` and `bootstrap` run the gossip-first reference node (peer
 // cache, cache gossip, connection ladder); `registry` runs the registry.
+// Roles `substrate` and `transient` run the substrate/transient reference
+// node: substrates form the mesh over UDP, transients attach to one over TCP.
 // See docs/meshkit-node.md.
 //
 //   meshkit-node --listen 127.0.0.1:7000
@@ -13,6 +15,7 @@
 
 #include <common/cli.hpp>
 
+#include <meshkit/tcp/substrate_transient_policies.hpp>
 #include <meshkit/udp/gossip_first_policies.hpp>
 #include <meshkit/udp/udp_policies.hpp>
 #include <meshkit/version.hpp>
@@ -44,7 +47,7 @@ namespace {
 
 using namespace meshkit;
 
-enum class role { overlay, node, bootstrap, registry };
+enum class role { overlay, node, bootstrap, registry, substrate, transient };
 
 struct options {
     role what = role::overlay;
@@ -57,6 +60,11 @@ struct options {
     std::optional<std::uint64_t> seed;
     double metrics_every_s = 0;
     double run_for_s = 0;
+    std::vector<endpoint> substrates;
+    std::string enclave = "default";
+    std::size_t max_children = 100;
+    double heartbeat_s = 30;
+    double evaluation_s = 30;
 };
 
 options parse(int argc, char** argv)
@@ -67,12 +75,14 @@ options parse(int argc, char** argv)
     app.footer("overlay: lines on stdin are broadcast; deliveries and neighbour changes go to stdout.\n"
                "node, bootstrap: lines on stdin go to every connected or connecting peer; connections, addresses\n"
                "and messages go to stdout. See docs/meshkit-node.md.");
-    std::map<std::string, role> const roles{
-        {"overlay", role::overlay}, {"node", role::node}, {"bootstrap", role::bootstrap}, {"registry", role::registry}};
+    std::map<std::string, role> const roles{{"overlay", role::overlay},     {"node", role::node},
+                                            {"bootstrap", role::bootstrap}, {"registry", role::registry},
+                                            {"substrate", role::substrate}, {"transient", role::transient}};
     app.add_option_function<std::string>(
            "--role", [&](std::string const& name) { o.what = roles.at(name); },
            "overlay: HyParView + Plumtree (default); node, bootstrap: the gossip-first reference node "
-           "(a bootstrap node also registers and relays); registry")
+           "(a bootstrap node also registers and relays); registry; substrate, transient: the "
+           "substrate/transient reference node")
         ->check(CLI::IsMember(roles))
         ->type_name("ROLE");
     tools::add_parsed(app, "--listen", o.listen, "HOST:PORT", "Address to bind (default 127.0.0.1:0, a free port)");
@@ -88,6 +98,20 @@ options parse(int argc, char** argv)
                       "(node, bootstrap) Connect to this peer once cache gossip names it; repeat for several");
     app.add_option("--state", o.state_dir, "(node, bootstrap) Keep the identity and peer cache in DIR across restarts")
         ->type_name("DIR");
+    tools::add_parsed(app, "--substrate", o.substrates, "tcp://HOST:PORT",
+                      "(transient) A substrate to attach to; repeat for several (it learns the rest from them)");
+    app.add_option("--enclave", o.enclave, "(substrate, transient) This node's enclave (default \"default\")")
+        ->type_name("NAME");
+    app.add_option("--max-children", o.max_children, "(substrate) Transients it takes (default 100)")
+        ->check(tools::in_range(0))
+        ->type_name("N");
+    app.add_option("--heartbeat", o.heartbeat_s, "(substrate, transient) Heartbeat interval (default 30, 3 missed end it)")
+        ->check(tools::in_range(0.05))
+        ->type_name("SECONDS");
+    app.add_option("--evaluation", o.evaluation_s,
+                   "(transient) How often it weighs moving to a faster substrate (default 30; 0: never)")
+        ->check(tools::in_range(0))
+        ->type_name("SECONDS");
     app.add_option("--metrics", o.metrics_every_s, "Print the node's counters every SECONDS (default 0: never)")
         ->check(tools::in_range(0))
         ->type_name("SECONDS");
@@ -457,6 +481,92 @@ int run_gossip_first(options const& o)
     return 0;
 }
 
+/** Substrate or transient: lines on stdin are published to the whole mesh; every publication is printed once.
+
+    A substrate stopped by SIGINT or SIGTERM tells its children to move
+    (`goodbye{shutdown}`) and gives the goodbyes a moment to leave before
+    it closes: they move in a round trip, not a heartbeat timeout.
+*/
+template <class Node>
+int run_substrate_transient(options const& o)
+{
+    constexpr bool is_substrate = reference::is_substrate<typename Node::policies>;
+    asio::io_context io;
+    node_config cfg = config_of(o);
+    auto const every = [](double seconds) { return std::chrono::duration_cast<duration>(std::chrono::duration<double>(seconds)); };
+    if constexpr (is_substrate) {
+        cfg.engine<attach::substrate>().max_children = o.max_children;
+        cfg.engine<attach::substrate>().heartbeat_interval = every(o.heartbeat_s);
+    } else {
+        cfg.engine<attach::transient>().heartbeat_interval = every(o.heartbeat_s);
+        cfg.engine<attach::transient>().evaluation_interval = every(o.evaluation_s);
+        cfg.engine<attach::transient>().attach_timeout = std::min(every(10), 3 * every(o.heartbeat_s));
+    }
+    hierarchy::substrate_transient_config h;
+    h.role = is_substrate ? node_role::substrate : node_role::transient;
+    h.enclave = o.enclave;
+    try {
+        h.validate();
+    } catch (std::invalid_argument const& e) {
+        std::fprintf(stderr, "meshkit-node: %s\n", e.what());
+        return 2;
+    }
+    std::optional<Node> node;
+    if (!open_node(node, o, io, cfg, discovery::static_seeds{o.bootstrap}, hierarchy::substrate_transient{h}))
+        return 1;
+    std::printf("listening %s %s id %s\n", node->local_endpoint().to_string().c_str(),
+                node->local_endpoint(wire::channel::stream).to_string().c_str(), node->id().to_hex().c_str());
+
+    std::function<void()> ready_to_resume;
+    node->on_event([&](typename Node::event_type const& ev) {
+        if (auto const* p = std::get_if<attach::published>(&ev))
+            std::printf("deliver from %s seq %llu: %s\n", p->origin.short_hex().c_str(),
+                        static_cast<unsigned long long>(p->seq), text_of(p->data).c_str());
+        else if (auto const* up = std::get_if<link_up>(&ev))
+            std::printf("%s up %s %s\n", up->method != link_method::attached ? "neighbor" : is_substrate ? "child" : "attached",
+                        up->peer.short_hex().c_str(), up->address.to_string().c_str());
+        else if (auto const* down = std::get_if<link_down>(&ev))
+            std::printf("%s down %s %s\n", is_substrate ? "link" : "attachment", down->peer.short_hex().c_str(),
+                        down->address.to_string().c_str());
+        if constexpr (is_substrate) {
+            if (std::holds_alternative<broadcast::ready_to_publish>(ev) && ready_to_resume)
+                ready_to_resume();
+        } else {
+            if (auto const* d = std::get_if<attach::detached>(&ev))
+                std::printf("detached after %zu failed attempts, retry_ms %lld\n", d->failed_attempts,
+                            static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(d->retry_in).count()));
+            else if (auto const* m = std::get_if<attach::migrated>(&ev))
+                std::printf("migrated from %s to %s rtt_ms %.1f to %.1f\n", m->from.short_hex().c_str(),
+                            m->to.short_hex().c_str(), std::chrono::duration<double, std::milli>(m->from_rtt).count(),
+                            std::chrono::duration<double, std::milli>(m->to_rtt).count());
+        }
+    });
+    node->start();
+    if constexpr (!is_substrate)
+        for (auto const& s : o.substrates)
+            node->join(s);
+
+    line_reader lines(io, [&](std::string const& line) {
+        auto const ec = reference::publish(*node, std::as_bytes(std::span(line.data(), line.size())));
+        if (ec == make_error_code(errc::queue_full))
+            return false; // held until ready_to_publish
+        if (ec)
+            std::fprintf(stderr, "meshkit-node: not published: %s (at most %zu bytes)\n", ec.message().c_str(),
+                         attach::max_publication_size);
+        return true;
+    });
+    ready_to_resume = [&lines] { lines.resume(); };
+    periodic_printer metrics(io, o.metrics_every_s, [&] { return counters_line(*node); });
+    run_until_stopped(io, o);
+    if constexpr (is_substrate) {
+        reference::shutdown(*node);
+        io.restart();
+        io.run_for(std::chrono::milliseconds(200)); // the goodbyes leave before the sockets close
+    }
+    node->stop();
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -467,6 +577,8 @@ int main(int argc, char** argv)
     case role::registry: return run_registry(o);
     case role::node:
     case role::bootstrap: return run_gossip_first(o);
+    case role::substrate: return run_substrate_transient<tcp::substrate_node>(o);
+    case role::transient: return run_substrate_transient<tcp::transient_node>(o);
     }
     return 2;
 }

@@ -4,10 +4,12 @@
 //   meshkit-sim cluster [--nodes N] [--seed S] [--duration SECONDS] [--crash PERCENT] [--json]
 //   meshkit-sim gossip  [--nodes N] [--seed S] [--crash PERCENT] [--json]
 //   meshkit-sim gossip-first [--nodes N] [--seed S] [--nat-mix MIX] [--registry-down] [--json]
+//   meshkit-sim substrate [--substrates S] [--transients T] [--enclaves E] [--seed S] [--minutes M] [--no-drift] [--json]
 
 #include <common/cli.hpp>
 #include <common/report.hpp>
 #include <meshkit_sim/gossip_first_scenario.hpp>
+#include <meshkit_sim/substrate_scenario.hpp>
 
 #include <meshkit/meshkit.hpp>
 #include <meshkit/sim/cluster.hpp>
@@ -42,6 +44,8 @@ struct options {
     tools::nat_mix mix = tools::nat_mix::realistic();
     std::string mix_name = "realistic";
     bool registry_down = false;
+    tools::substrate_options substrate;
+    double substrate_minutes = 20;
 };
 
 options parse(int argc, char** argv)
@@ -58,6 +62,11 @@ options parse(int argc, char** argv)
                "            realistic (default), residential, or shares such as open=0.5,symmetric=0.5;\n"
                "            presets: open, full_cone, restricted_cone, port_restricted, symmetric,\n"
                "            symmetric_seq, cgnat.\n"
+               "  substrate S substrates (default 50) in one mesh across E enclaves (5), T transients (2,000)\n"
+               "            each given one substrate at random that choose their own by RTT; latency\n"
+               "            drifts, datagrams jitter, 3 substrates crash and 3 shut down during the run\n"
+               "            while 25 nodes publish; prints delivery, loss, duplicates, migrations, flaps,\n"
+               "            re-attach times and the chosen substrate's RTT against the best.\n"
                "  cluster   N nodes on links of 10-50 ms join through three random earlier nodes, run\n"
                "            liveness for --duration, then --crash percent of them die and the rest must\n"
                "            age them out.\n"
@@ -66,8 +75,8 @@ options parse(int argc, char** argv)
                "            must repair and still deliver everything.\n"
                "Exit status: 0 when the scenario's own checks pass, 1 when they do not, 2 for a bad\n"
                "command line. See docs/simulator.md and docs/reference/gossip-first.md.");
-    app.add_option("scenario", o.scenario, "gossip-first (the default), cluster or gossip")
-        ->check(CLI::IsMember({"gossip-first", "cluster", "gossip"}))
+    app.add_option("scenario", o.scenario, "gossip-first (the default), substrate, cluster or gossip")
+        ->check(CLI::IsMember({"gossip-first", "substrate", "cluster", "gossip"}))
         ->type_name("SCENARIO");
     app.add_option("--nodes", o.nodes, "Nodes (default 1000)")->check(tools::in_range(2))->type_name("N");
     app.add_option("--seed", o.seed, "Fixes the whole run (default 1)")->check(tools::in_range(0))->type_name("S");
@@ -88,6 +97,20 @@ options parse(int argc, char** argv)
         ->type_name("MIX");
     app.add_flag("--registry-down", o.registry_down,
                  "(gossip-first) The registry's host is down all run (discovery never uses it)");
+    app.add_option("--substrates", o.substrate.substrates, "(substrate) Substrate nodes (default 50)")
+        ->check(tools::in_range(1))
+        ->type_name("S");
+    app.add_option("--transients", o.substrate.transients, "(substrate) Transient nodes (default 2000)")
+        ->check(tools::in_range(1))
+        ->type_name("T");
+    app.add_option("--enclaves", o.substrate.enclaves, "(substrate) Enclaves (default 5)")
+        ->check(tools::in_range(1))
+        ->type_name("E");
+    app.add_option("--minutes", o.substrate_minutes, "(substrate) Minutes of publishing and failures (default 20)")
+        ->check(tools::in_range(1))
+        ->type_name("M");
+    app.add_flag("--no-drift", [&](std::int64_t) { o.substrate.drift = false; },
+                 "(substrate) Latency stays put: only jitter varies it");
     app.add_flag("--json", o.json, "Print the figures as JSON instead of tables");
     tools::parse_or_exit(app, argc, argv);
     return o;
@@ -542,6 +565,134 @@ int run_gossip_first(options const& o)
     return connectivity_ok && cache_ok ? 0 : 1;
 }
 
+int run_substrate(options const& o)
+{
+    auto const wall_start = std::chrono::steady_clock::now();
+    tools::substrate_options so = o.substrate;
+    so.seed = o.seed;
+    so.run = std::chrono::duration_cast<duration>(std::chrono::duration<double, std::ratio<60>>(o.substrate_minutes));
+    auto r = tools::run_substrate(so);
+    double const wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+
+    double const delivered = r.owed ? 100.0 * static_cast<double>(r.delivered) / static_cast<double>(r.owed) : 0;
+    double const goodbye_p50 = ms_of(tools::quantile(r.reattach_after_goodbye, 0.5));
+    double const goodbye_p95 = ms_of(tools::quantile(r.reattach_after_goodbye, 0.95));
+    double const crash_p50 = ms_of(tools::quantile(r.reattach_after_crash, 0.5));
+    double const crash_p95 = ms_of(tools::quantile(r.reattach_after_crash, 0.95));
+    double const ratio_median = tools::quantile(r.rtt_ratio, 0.5);
+    double const ratio_p95 = tools::quantile(r.rtt_ratio, 0.95);
+    bool const delivered_ok = r.owed > 0 && r.delivered == r.owed;
+    bool const lost_ok = r.lost == 0;
+    bool const dup_ok = r.duplicates == 0;
+    // Hysteresis is there against jitter; with drift a path that really changes back may be followed back.
+    bool const flaps_ok = so.drift || r.flaps == 0;
+    bool const cap_ok = r.max_children_seen <= so.max_children;
+    bool const reattached_ok = r.never_reattached == 0;
+    bool const ratio_ok = ratio_median <= 1.25;
+    auto mark = [](bool ok) { return std::string(ok ? "met" : "MISSED"); };
+
+    report_table kpi{"Substrate/transient KPIs: " + std::to_string(so.substrates) + " substrates, " +
+                         std::to_string(so.transients) + " transients, " + std::to_string(so.enclaves) +
+                         " enclaves, " + fixed(o.substrate_minutes, 0) + " min, latency " +
+                         (so.drift ? "drifting" : "fixed") + " + " + fixed(ms_of(so.jitter), 0) + " ms jitter, seed " +
+                         std::to_string(o.seed),
+                     {"KPI", "measured", "target", ""}};
+    kpi.add_row({"broadcasts delivered to every live node",
+                 fixed(delivered, 3) + " % (" + std::to_string(r.delivered) + "/" + std::to_string(r.owed) + ")",
+                 "100 %", mark(delivered_ok)});
+    kpi.add_row({"publications lost", std::to_string(r.lost) + " of " + std::to_string(r.publications), "0",
+                 mark(lost_ok)});
+    kpi.add_row({"duplicate deliveries to the application", std::to_string(r.duplicates), "0", mark(dup_ok)});
+    kpi.add_row({"migrations (failed)", std::to_string(r.migrations) + " (" + std::to_string(r.migrations_failed) + ")",
+                 "", ""});
+    kpi.add_row({"flaps (a move reverted within 3 cycles)", std::to_string(r.flaps),
+                 so.drift ? "0 under jitter alone (--no-drift)" : "0", so.drift ? "" : mark(flaps_ok)});
+    kpi.add_row({"re-attach after a goodbye (p50, p95)",
+                 fixed(goodbye_p50, 0) + " ms, " + fixed(goodbye_p95, 0) + " ms (" +
+                     std::to_string(r.reattach_after_goodbye.size()) + " children)",
+                 "< 1 s", mark(goodbye_p95 < 1000)});
+    kpi.add_row({"re-attach after a crash (p50, p95)",
+                 fixed(crash_p50, 0) + " ms, " + fixed(crash_p95, 0) + " ms (" +
+                     std::to_string(r.reattach_after_crash.size()) + " children)",
+                 "", ""});
+    kpi.add_row({"children never re-attached", std::to_string(r.never_reattached), "0", mark(reattached_ok)});
+    kpi.add_row({"chosen substrate's RTT / best same-enclave RTT with room (median, p95)",
+                 fixed(ratio_median, 3) + ", " + fixed(ratio_p95, 3) + " (" + std::to_string(r.rtt_ratio.size()) +
+                     " samples)",
+                 "median <= 1.25", mark(ratio_ok)});
+    kpi.add_row({"most children on one substrate", std::to_string(r.max_children_seen),
+                 "<= " + std::to_string(so.max_children), mark(cap_ok)});
+
+    report_table more{"Behind the figures", {"metric", "value"}};
+    more.add_row({"publications", std::to_string(r.publications)});
+    more.add_row({"substrates alive at the end", std::to_string(r.live_substrates)});
+    more.add_row({"publications resent through a later attachment", std::to_string(r.publications_resent)});
+    more.add_row({"publications resent to re-attaching children (catch-up)", std::to_string(r.caught_up)});
+    more.add_row({"catch-ups that reached past the log", std::to_string(r.catch_up_incomplete)});
+    more.add_row({"publications dropped from a full buffer", std::to_string(r.publications_dropped)});
+    more.add_row({"detached rounds (every substrate known failed)", std::to_string(r.detached_rounds)});
+    more.add_row({"simulated time (s)", fixed(std::chrono::duration<double>(r.simulated).count(), 1)});
+    more.add_row({"events", std::to_string(r.events)});
+    more.add_row({"wall time (s)", fixed(wall, 2)});
+    more.add_row({"trace hash", hex64(r.trace_hash)});
+
+    figures const numbers{
+        {"tool", "meshkit-sim"},
+        {"scenario", "substrate"},
+        {"substrates", so.substrates},
+        {"transients", so.transients},
+        {"enclaves", so.enclaves},
+        {"seed", o.seed},
+        {"run_minutes", o.substrate_minutes},
+        {"drift", so.drift},
+        {"jitter_ms", ms_of(so.jitter)},
+        {"publications", r.publications},
+        {"delivered_percent", delivered},
+        {"deliveries_owed", r.owed},
+        {"deliveries", r.delivered},
+        {"publications_lost", r.lost},
+        {"duplicate_deliveries", r.duplicates},
+        {"migrations", r.migrations},
+        {"migrations_failed", r.migrations_failed},
+        {"flaps", r.flaps},
+        {"reattach_after_goodbye_ms_p50", goodbye_p50},
+        {"reattach_after_goodbye_ms_p95", goodbye_p95},
+        {"reattach_after_goodbye_children", r.reattach_after_goodbye.size()},
+        {"reattach_after_crash_ms_p50", crash_p50},
+        {"reattach_after_crash_ms_p95", crash_p95},
+        {"reattach_after_crash_children", r.reattach_after_crash.size()},
+        {"never_reattached", r.never_reattached},
+        {"rtt_ratio_median", ratio_median},
+        {"rtt_ratio_p95", ratio_p95},
+        {"rtt_ratio_samples", r.rtt_ratio.size()},
+        {"max_children_seen", r.max_children_seen},
+        {"max_children", so.max_children},
+        {"live_substrates", r.live_substrates},
+        {"publications_resent", r.publications_resent},
+        {"caught_up", r.caught_up},
+        {"catch_up_incomplete", r.catch_up_incomplete},
+        {"publications_dropped", r.publications_dropped},
+        {"detached_rounds", r.detached_rounds},
+        {"simulated_time_s", std::chrono::duration<double>(r.simulated).count()},
+        {"events", r.events},
+        {"wall_time_s", wall},
+        {"trace_hash", hex64(r.trace_hash)},
+        {"targets_met",
+         {{"delivered", delivered_ok},
+          {"lost", lost_ok},
+          {"duplicates", dup_ok},
+          {"flaps", flaps_ok},
+          {"reattach_after_goodbye", goodbye_p95 < 1000},
+          {"reattached", reattached_ok},
+          {"rtt_ratio", ratio_ok},
+          {"children_cap", cap_ok}}},
+    };
+    tools::print_report({kpi, more}, numbers, o.json);
+    return delivered_ok && lost_ok && dup_ok && flaps_ok && cap_ok && reattached_ok && ratio_ok && goodbye_p95 < 1000
+               ? 0
+               : 1;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -549,5 +700,7 @@ int main(int argc, char** argv)
     options const o = parse(argc, argv);
     if (o.scenario == "gossip-first")
         return run_gossip_first(o);
+    if (o.scenario == "substrate")
+        return run_substrate(o);
     return o.scenario == "gossip" ? run_gossip(o) : run_cluster(o);
 }

@@ -4,6 +4,7 @@
 #define MESHKIT_ATTACH_MESSAGES_HPP
 
 #include <meshkit/broadcast/message_key.hpp>
+#include <meshkit/coordinates/network_coordinate.hpp>
 #include <meshkit/endpoint.hpp>
 #include <meshkit/node_id.hpp>
 #include <meshkit/wire/channel.hpp>
@@ -30,11 +31,15 @@ struct substrate_record {
     node_id id;
     /// Its stream address (`tcp://`): where a transient opens its attachment.
     endpoint address;
+    /// Its datagram address: where `at_probe` measures the round trip to it without a stream.
+    endpoint probe_address;
     std::string enclave;
     std::uint32_t children = 0;
     std::uint32_t max_children = 0;
     /// Raised by the substrate on every change and refresh (its incarnation in the high 32 bits): newest wins.
     std::uint64_t version = 0;
+    /// Where it sits in latency space: a transient estimates its RTT to it before probing any.
+    coordinates::network_coordinate coordinate;
 
     friend bool operator==(substrate_record const&, substrate_record const&) = default;
 };
@@ -52,6 +57,8 @@ struct at_hello {
         then (with a margin), and the transient drops what it already has.
     */
     std::uint32_t catch_up_ms = 0;
+    /// Its Vivaldi coordinate: the substrate ranks the substrates it names by estimated RTT to it.
+    coordinates::network_coordinate coordinate;
 };
 
 /// The substrate accepts: what it knows of the mesh's substrates (bounded), and the child's place.
@@ -100,11 +107,12 @@ struct at_ping {
     std::uint64_t nonce = 0;
 };
 
-/// The substrate's answer to `at_ping`.
+/// The substrate's answer to `at_ping`, with its coordinate: the child's heartbeat is also an RTT sample.
 struct at_pong {
     static constexpr wire::type_id wire_id = 0x0074;
     static constexpr wire::channel travels_on = wire::channel::stream;
     std::uint64_t nonce = 0;
+    coordinates::network_coordinate coordinate;
 };
 
 /// A substrate's record and a few it knows, to a mesh neighbour (a datagram): how substrates learn each other.
@@ -153,6 +161,27 @@ struct at_deliver {
     std::vector<std::byte> data;
 };
 
+/** A round-trip probe (a datagram) to a substrate's `probe_address`, by a transient or another substrate.
+
+    Carries the prober's coordinate and is exactly as long as the answer,
+    so a probe with a forged source reflects no more bytes than it costs.
+*/
+struct at_probe {
+    static constexpr wire::type_id wire_id = 0x0079;
+    std::uint64_t nonce = 0;
+    coordinates::network_coordinate coordinate;
+    /// Zero; it keeps the probe as long as `at_probe_reply`.
+    std::uint32_t reserved = 0;
+};
+
+/// A substrate's answer to `at_probe`: the nonce, its coordinate, and how many children it would still take.
+struct at_probe_reply {
+    static constexpr wire::type_id wire_id = 0x007A;
+    std::uint64_t nonce = 0;
+    coordinates::network_coordinate coordinate;
+    std::uint32_t free_slots = 0;
+};
+
 /// A publication reached this node for the first time (substrate or transient): the application's delivery.
 struct published {
     node_id origin;
@@ -161,7 +190,7 @@ struct published {
 };
 
 using attach_messages = wire::registry<at_hello, at_welcome, at_goodbye, at_ping, at_pong, at_announce, at_publish,
-                                       at_ack, at_deliver>;
+                                       at_ack, at_deliver, at_probe, at_probe_reply>;
 
 } // namespace meshkit::attach
 

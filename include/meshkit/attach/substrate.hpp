@@ -4,6 +4,7 @@
 #define MESHKIT_ATTACH_SUBSTRATE_HPP
 
 #include <meshkit/attach/messages.hpp>
+#include <meshkit/attach/rtt_prober.hpp>
 #include <meshkit/attach/substrate_view.hpp>
 #include <meshkit/broadcast/delivered.hpp>
 #include <meshkit/broadcast/message_key.hpp>
@@ -39,12 +40,14 @@ struct substrate_config {
     /// A child that sends nothing for `max_missed` heartbeats is dropped (REPRAM: 30 s, 3).
     duration heartbeat_interval = std::chrono::seconds(30);
     std::uint32_t max_missed = 3;
-    /// Substrates a goodbye names (REPRAM: 5), and a welcome carries.
+    /// Substrates a goodbye names (REPRAM: 5), and a welcome carries (itself included; a stream frame, so more fit).
     std::size_t max_alternatives = 5;
-    std::size_t welcome_substrates = 8;
-    /// How often it tells mesh neighbours its record, and what it knows of others (8 records a datagram).
+    std::size_t welcome_substrates = 16;
+    /// How often it tells mesh neighbours its record, and what it knows of others (5 records a datagram).
     duration announce_interval = std::chrono::seconds(10);
-    std::size_t announce_records = 8;
+    std::size_t announce_records = 5;
+    /// How often it probes one substrate it knows (`at_probe`), to keep its Vivaldi coordinate true.
+    duration probe_interval = std::chrono::seconds(5);
     /// Substrates remembered, each forgotten after `3 × announce_interval` without news.
     std::size_t max_known_substrates = 64;
     /** The log of recent publications a re-attaching child catches up from: the newest
@@ -86,6 +89,8 @@ struct substrate_stats {
     /// Publications resent to re-attaching children, and catch-ups that reached past the log.
     std::uint64_t caught_up = 0;
     std::uint64_t catch_up_incomplete = 0;
+    /// `at_probe`s answered (from transients choosing, and substrates measuring).
+    std::uint64_t probes_answered = 0;
 };
 
 /** The substrate side of REPRAM's attachments: takes transient children up to a cap, and says where else to go.
@@ -117,7 +122,8 @@ public:
 
     substrate() = default;
     explicit substrate(substrate_config cfg)
-        : cfg_(cfg), view_(cfg.max_known_substrates, 3 * cfg.announce_interval), seen_(cfg.seen_bytes, cfg.seen_window)
+        : cfg_(cfg), view_(cfg.max_known_substrates, 3 * cfg.announce_interval),
+          prober_(cfg.max_known_substrates), seen_(cfg.seen_bytes, cfg.seen_window)
     {
     }
 
@@ -128,6 +134,8 @@ public:
         endpoint address;
         std::string enclave;
         time_point last_heard{};
+        /// Its coordinate when it said hello: alternatives are named nearest to it first.
+        coordinates::network_coordinate coordinate;
     };
 
     template <class Ctx>
@@ -168,7 +176,8 @@ public:
     {
         shutting_down_ = true;
         for (child const& c : children_) {
-            ctx.send(c.address, at_goodbye{goodbye_reason::shutdown, view_.best(c.enclave, cfg_.max_alternatives)});
+            ctx.send(c.address,
+                     at_goodbye{goodbye_reason::shutdown, view_.best(c.enclave, cfg_.max_alternatives, {}, c.coordinate)});
             ctx.close_stream(c.address); // after the goodbye: what was sent goes out first
             ctx.emit(link_down{c.id, c.address});
         }
@@ -189,24 +198,25 @@ public:
         if (it == children_.end() && (shutting_down_ || children_.size() >= cfg_.max_children)) {
             ++stats_.refused_full;
             ctx.send(in.from, at_goodbye{shutting_down_ ? goodbye_reason::shutdown : goodbye_reason::full,
-                                         view_.best(h.enclave, cfg_.max_alternatives, id)});
+                                         view_.best(h.enclave, cfg_.max_alternatives, id, h.coordinate)});
             // A refused hello leaves no state here, not even its stream.
             ctx.close_stream(in.from);
             return;
         }
         if (it == children_.end()) {
-            children_.push_back(child{id, in.from, h.enclave, ctx.now()});
+            children_.push_back(child{id, in.from, h.enclave, ctx.now(), h.coordinate});
             it = children_.end() - 1;
             ++version_;
         } else {
             it->address = in.from; // it came back on a new stream
             it->enclave = h.enclave;
             it->last_heard = ctx.now();
+            it->coordinate = h.coordinate;
         }
         ++stats_.welcomed;
         at_welcome w;
         w.substrates.push_back(self_record(ctx));
-        for (auto& r : view_.best(h.enclave, cfg_.welcome_substrates - 1, id))
+        for (auto& r : view_.best(h.enclave, cfg_.welcome_substrates - 1, id, h.coordinate))
             w.substrates.push_back(std::move(r));
         w.children = static_cast<std::uint32_t>(children_.size());
         ctx.send(in.from, w);
@@ -267,7 +277,23 @@ public:
             return;
         }
         it->last_heard = ctx.now();
-        ctx.send(in.from, at_pong{p.nonce});
+        ctx.send(in.from, at_pong{p.nonce, prober_.coordinate()});
+    }
+
+    /// Anyone may measure its RTT to this substrate: the answer is as long as the probe.
+    template <class Ctx>
+    void on_message(Ctx& ctx, inbound const& in, at_probe const& p)
+    {
+        ++stats_.probes_answered;
+        std::size_t const free = children_.size() < cfg_.max_children ? cfg_.max_children - children_.size() : 0;
+        ctx.send(in.from, at_probe_reply{p.nonce, prober_.coordinate(),
+                                         static_cast<std::uint32_t>(std::min<std::size_t>(free, UINT32_MAX))});
+    }
+
+    template <class Ctx>
+    void on_message(Ctx& ctx, inbound const& in, at_probe_reply const& r)
+    {
+        (void)prober_.on_reply(ctx, in, r);
     }
 
     template <class Ctx>
@@ -334,6 +360,14 @@ public:
             }
         }
         view_.expire(now);
+        if (now - last_probe_ >= cfg_.probe_interval && view_.size() != 0) {
+            last_probe_ = now;
+            // One substrate at random: over time every pair is measured, and each coordinate settles.
+            auto const all = view_.best(enclave_of(ctx), view_.size());
+            auto const& target = all[ctx.rng()() % all.size()];
+            if (!target.probe_address.is_unspecified())
+                prober_.probe(ctx, target.id, target.probe_address);
+        }
         if (now - last_announce_ >= cfg_.announce_interval || last_announce_ == time_point{}) {
             last_announce_ = now;
             ++version_;
@@ -346,6 +380,8 @@ public:
     [[nodiscard]] substrate_view const& known_substrates() const noexcept { return view_; }
     [[nodiscard]] substrate_stats const& stats() const noexcept { return stats_; }
     [[nodiscard]] substrate_config const& config() const noexcept { return cfg_; }
+    /// Its RTT measurements to other substrates and its Vivaldi coordinate.
+    [[nodiscard]] rtt_prober const& prober() const noexcept { return prober_; }
 
 private:
     static constexpr std::uint64_t tick_tag = 1;
@@ -364,9 +400,14 @@ private:
     template <class Ctx>
     substrate_record self_record(Ctx& ctx) const
     {
-        return substrate_record{ctx.self(), ctx.local_endpoint(wire::channel::stream), std::string(enclave_of(ctx)),
+        return substrate_record{ctx.self(),
+                                ctx.local_endpoint(wire::channel::stream),
+                                ctx.local_endpoint(wire::channel::datagram),
+                                std::string(enclave_of(ctx)),
                                 static_cast<std::uint32_t>(children_.size()),
-                                static_cast<std::uint32_t>(cfg_.max_children), ctx.incarnation() << 32 | version_};
+                                static_cast<std::uint32_t>(cfg_.max_children),
+                                ctx.incarnation() << 32 | version_,
+                                prober_.coordinate()};
     }
 
     template <class Ctx>
@@ -425,10 +466,14 @@ private:
     template <class Ctx>
     void announce_to(Ctx& ctx, endpoint const& to)
     {
+        // Itself, then the next few of every record it knows in turn: each substrate's record reaches every
+        // other through relays, whatever its enclave (relaying the best for its own enclave would not).
         at_announce a;
         a.records.push_back(self_record(ctx));
-        for (auto& r : view_.best(enclave_of(ctx), cfg_.announce_records - 1))
-            a.records.push_back(std::move(r));
+        auto const all = view_.all();
+        for (std::size_t k = 0; k + 1 < cfg_.announce_records && k < all.size(); ++k)
+            a.records.push_back(all[(announce_cursor_ + k) % all.size()]);
+        announce_cursor_ += cfg_.announce_records - 1;
         ctx.send(to, a);
     }
 
@@ -439,6 +484,9 @@ private:
     substrate_stats stats_;
     std::uint64_t version_ = 0;
     time_point last_announce_{};
+    time_point last_probe_{};
+    std::size_t announce_cursor_ = 0;
+    rtt_prober prober_{cfg_.max_known_substrates};
     bool shutting_down_ = false;
 
     struct logged {

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <optional>
+#include <cstdint>
 #include <string_view>
 #include <tuple>
 #include <vector>
@@ -77,26 +78,39 @@ public:
         std::erase_if(entries_, [&](entry const& e) { return now - e.refreshed > keep_for_; });
     }
 
-    /** Up to `n` records, same enclave as `enclave` first, then the least loaded; never `exclude`.
+    /** Up to `n` records, same enclave as `enclave` first, then the nearest to `near`; never `exclude`.
 
-        What a goodbye names as alternatives and a welcome as the mesh.
-        Full substrates come last: they would only refuse.
+        What a goodbye names as alternatives and a welcome as the mesh, and
+        the order a transient tries substrates in. Full substrates come
+        last: they would only refuse. Without a coordinate that has
+        measured something (`near` absent, or at the maximum error), the
+        least loaded come first instead of the nearest.
     */
-    [[nodiscard]] std::vector<substrate_record> best(std::string_view enclave, std::size_t n,
-                                                     std::optional<node_id> exclude = std::nullopt) const
+    [[nodiscard]] std::vector<substrate_record>
+    best(std::string_view enclave, std::size_t n, std::optional<node_id> exclude = std::nullopt,
+         std::optional<coordinates::network_coordinate> const& near = std::nullopt) const
     {
-        std::vector<substrate_record const*> order;
-        for (entry const& e : entries_)
-            if (!exclude || e.record.id != *exclude)
-                order.push_back(&e.record);
-        auto rank = [&](substrate_record const* r) {
-            bool const full = r->max_children != 0 && r->children >= r->max_children;
-            return std::tuple{full || r->max_children == 0, r->enclave != enclave, r->children, r->id};
+        bool const by_distance = near && near->is_plausible() && near->error < 1.5f;
+        struct ranked {
+            substrate_record const* r;
+            std::tuple<bool, bool, std::int64_t, std::uint32_t> key;
         };
-        std::sort(order.begin(), order.end(), [&](auto* a, auto* b) { return rank(a) < rank(b); });
+        std::vector<ranked> order;
+        for (entry const& e : entries_) {
+            substrate_record const& r = e.record;
+            if (exclude && r.id == *exclude)
+                continue;
+            bool const full = r.max_children == 0 || r.children >= r.max_children;
+            std::int64_t const distance =
+                by_distance && r.coordinate.is_plausible() ? near->estimate_rtt(r.coordinate).count() : 0;
+            order.push_back({&r, {full, r.enclave != enclave, distance, r.children}});
+        }
+        std::sort(order.begin(), order.end(), [](ranked const& a, ranked const& b) {
+            return a.key != b.key ? a.key < b.key : a.r->id < b.r->id;
+        });
         std::vector<substrate_record> out;
         for (std::size_t i = 0; i < order.size() && out.size() < n; ++i)
-            out.push_back(*order[i]);
+            out.push_back(*order[i].r);
         return out;
     }
 
@@ -106,6 +120,16 @@ public:
             if (e.record.id == id)
                 return e.record;
         return std::nullopt;
+    }
+
+    /// Every record, in order of id.
+    [[nodiscard]] std::vector<substrate_record> all() const
+    {
+        std::vector<substrate_record> out;
+        for (entry const& e : entries_)
+            out.push_back(e.record);
+        std::sort(out.begin(), out.end(), [](auto const& a, auto const& b) { return a.id < b.id; });
+        return out;
     }
 
     [[nodiscard]] std::size_t size() const noexcept { return entries_.size(); }

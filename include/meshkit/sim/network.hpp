@@ -217,6 +217,18 @@ public:
     /// Overrides the model of the link between `a` and `b`, in both directions.
     void set_link(endpoint const& a, endpoint const& b, link_model const& m);
 
+    /** Replaces every link's drawn base latency with `map(a, b, now)`: one-way latency from `a` to `b` now.
+
+        For latency with a structure (hosts placed on a map, regions) and
+        latency that drifts over time. `map` must be a pure function of its
+        arguments so that runs replay; jitter, loss and the rest still come
+        from each link's model. Streams stay in order when a path shortens.
+    */
+    void set_latency_map(std::function<duration(endpoint const&, endpoint const&, time_point)> map)
+    {
+        latency_map_ = std::move(map);
+    }
+
     /** Splits the hosts into groups that cannot reach each other.
 
         Hosts not named in any group form one further group. Datagrams sent
@@ -422,6 +434,7 @@ private:
         endpoint peer;                 // where the other end is seen from here
         std::size_t refused_cost = 0;  // the largest frame (with header) refused this spell
         std::size_t queued = 0;        // the bytes in `sending`
+        std::int64_t last_arrival = 0; // when the last frame or fin sent towards this end arrives
         // Frames (done time, bytes with header) whose transmission ends after some past `now`.
         std::deque<std::pair<std::int64_t, std::size_t>> sending;
     };
@@ -451,6 +464,7 @@ private:
     stream_end* find_end(host_id owner, stream_id id) noexcept;
     std::size_t queued_on(stream_end const& e) const noexcept;
     duration stream_latency(host_id a, host_id b) const noexcept;
+    static std::int64_t in_order_arrival(stream_end& to, std::int64_t at) noexcept;
     std::int64_t transmit(host_id from, host_id to, std::size_t bytes); // returns when the last byte leaves
     void push_segment(std::int64_t at, segment kind, std::uint64_t conn, unsigned side,
                       std::span<std::byte const> bytes = {});
@@ -472,6 +486,7 @@ private:
     std::uint64_t seed_;
     detail::rng rng_;
     link_model default_link_;
+    std::function<duration(endpoint const&, endpoint const&, time_point)> latency_map_;
     time_point now_{};
     std::uint64_t next_seq_ = 0;
     std::uint64_t next_address_ = 0;

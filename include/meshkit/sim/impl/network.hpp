@@ -130,6 +130,8 @@ inline link_model const& network::model_for(std::uint64_t key) const noexcept
 
 inline duration network::link_latency(endpoint const& a, endpoint const& b) const noexcept
 {
+    if (latency_map_)
+        return latency_map_(a, b, now_);
     std::uint64_t const key = pair_key(a, b);
     return model_for(key).latency.pick(detail::hash_combine(seed_, key));
 }
@@ -344,7 +346,7 @@ inline std::error_code network::send(host_id from, endpoint const& to, std::span
         ++stats_.lost;
         return {};
     }
-    duration delay = m.latency.pick(detail::hash_combine(seed_, key));
+    duration delay = latency_map_ ? latency_map_(src, to, now_) : m.latency.pick(detail::hash_combine(seed_, key));
     if (m.jitter.count() > 0)
         delay += duration(rng_.between(0, m.jitter.count()));
     if (m.reorder > 0 && rng_.chance(m.reorder))

@@ -129,6 +129,13 @@ inline duration network::stream_latency(host_id a, host_id b) const noexcept
     return link_latency(hosts_[a].address, hosts_[b].address);
 }
 
+inline std::int64_t network::in_order_arrival(stream_end& to, std::int64_t at) noexcept
+{
+    // A latency map may shorten a path between two frames; a stream still delivers in order.
+    to.last_arrival = std::max(to.last_arrival, at);
+    return to.last_arrival;
+}
+
 inline std::int64_t network::transmit(host_id from, host_id to, std::size_t bytes)
 {
     std::int64_t& free_at = link_free_at_[std::uint64_t{from} << 32 | to];
@@ -186,13 +193,13 @@ inline void network::abort_towards(std::uint64_t conn, unsigned side, std::int64
 inline void network::finish_towards(std::uint64_t conn, unsigned side)
 {
     stream_conn& c = conns_[conn];
-    stream_end const& to = c.ends[side];
+    stream_end& to = c.ends[side];
     if (to.phase != stream_phase::connecting && to.phase != stream_phase::open)
         return;
     host_id const from = c.ends[1 - side].host;
     // In band: behind every frame already sent, so it arrives after them.
     std::int64_t const leaves = transmit(from, to.host, 0);
-    push_segment(leaves + stream_latency(from, to.host).count(), segment::fin, conn, side);
+    push_segment(in_order_arrival(to, leaves + stream_latency(from, to.host).count()), segment::fin, conn, side);
 }
 
 inline void network::schedule_writable(std::uint64_t conn, unsigned side)
@@ -302,7 +309,8 @@ inline std::error_code network::send_stream(host_id from, stream_id id, std::spa
         e->queued += cost;
     }
     ++stats_.frames_sent;
-    push_segment(done + stream_latency(from, to).count(), segment::frame, raw / 2, 1 - raw % 2, frame);
+    std::int64_t const at = in_order_arrival(conns_[raw / 2].ends[1 - raw % 2], done + stream_latency(from, to).count());
+    push_segment(at, segment::frame, raw / 2, 1 - raw % 2, frame);
     return {};
 }
 
