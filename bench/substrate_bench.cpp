@@ -3,8 +3,8 @@
 // publication takes to reach all of them.
 //
 // For each count N: a substrate (`tcp::substrate_node`) runs in its own
-// process, forked before anything else exists, so its resident memory is
-// its own. This process starts N `tcp::transient_node`s on one io_context,
+// process (this program again, started fresh with a hidden --serve), so its
+// resident memory is its own. This process starts N `tcp::transient_node`s on one io_context,
 // each with its own UDP and TCP sockets, and attaches them all. The
 // substrate's RSS (/proc/PID/status, VmRSS) is read before the first child
 // and after the last; the difference over N is the cost per child. Then the
@@ -31,10 +31,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 #include <memory>
 #include <optional>
@@ -79,6 +81,7 @@ std::size_t rss_kib(pid_t pid)
     node_config cfg;
     cfg.listen = endpoint::v4(127, 0, 0, 1, 0);
     cfg.engine<attach::substrate>().max_children = max_children;
+    cfg.max_streams = max_children + 64; // a stream per child
     hierarchy::substrate_transient_config h;
     h.role = node_role::substrate;
     tcp::substrate_node node(io, cfg, discovery::static_seeds{}, hierarchy::substrate_transient{h});
@@ -109,9 +112,10 @@ struct round_result {
     double kib_per_child = 0;
     double latency_ms_p50 = 0, latency_ms_p95 = 0, latency_ms_max = 0;
     std::size_t publications = 0, deliveries = 0;
+    std::size_t port_retries = 0;
 };
 
-round_result run_round(std::size_t n, std::size_t publications)
+round_result run_round(std::size_t n, std::size_t publications, char const* self)
 {
     round_result r;
     r.children = n;
@@ -124,7 +128,9 @@ round_result run_round(std::size_t n, std::size_t publications)
     if (pid == 0) {
         ::close(commands[1]);
         ::close(report[0]);
-        serve(commands[0], report[1], n + 16);
+        std::string const args[] = {std::to_string(commands[0]), std::to_string(report[1]), std::to_string(n + 16)};
+        ::execl(self, self, "--serve", args[0].c_str(), args[1].c_str(), args[2].c_str(), static_cast<char*>(nullptr));
+        std::_Exit(127);
     }
     ::close(commands[0]);
     ::close(report[1]);
@@ -149,8 +155,19 @@ round_result run_round(std::size_t n, std::size_t publications)
     h.role = node_role::transient;
     auto const start = steady::now();
     for (std::size_t i = 0; i < n; ++i) {
-        auto& c = children.emplace_back(
-            std::make_unique<tcp::transient_node>(io, cfg, discovery::static_seeds{}, hierarchy::substrate_transient{h}));
+        // Port 0 picks a free UDP port; its TCP twin may be some connection's ephemeral port: try another.
+        std::unique_ptr<tcp::transient_node> made;
+        for (int attempt = 0; !made; ++attempt) {
+            try {
+                made = std::make_unique<tcp::transient_node>(io, cfg, discovery::static_seeds{},
+                                                             hierarchy::substrate_transient{h});
+            } catch (std::system_error const&) {
+                if (attempt == 16)
+                    throw;
+                ++r.port_retries;
+            }
+        }
+        auto& c = children.emplace_back(std::move(made));
         c->on_event([&](tcp::transient_node::event_type const& e) {
             if (auto const* up = std::get_if<link_up>(&e); up && up->method == link_method::attached)
                 ++attached;
@@ -206,6 +223,8 @@ round_result run_round(std::size_t n, std::size_t publications)
 
 int main(int argc, char** argv)
 {
+    if (argc == 5 && std::strcmp(argv[1], "--serve") == 0)
+        serve(std::atoi(argv[2]), std::atoi(argv[3]), static_cast<std::size_t>(std::atol(argv[4])));
     options o;
     CLI::App app{"meshkit-bench-substrate: children one substrate process holds over TCP on loopback, its memory "
                  "per child, and the time for a publication to reach them all.",
@@ -239,7 +258,7 @@ int main(int argc, char** argv)
     tools::figures rows = tools::figures::array();
     bool all_ok = true;
     for (std::size_t n : o.children) {
-        auto const r = run_round(n, o.publications);
+        auto const r = run_round(n, o.publications, "/proc/self/exe");
         all_ok = all_ok && r.attached == n && r.publications == o.publications;
         table.add_row({std::to_string(n), std::to_string(r.attached), tools::fixed(r.attach_s, 2),
                        tools::fixed(static_cast<double>(r.rss_after_kib) / 1024.0, 1), tools::fixed(r.kib_per_child, 1),
@@ -254,7 +273,8 @@ int main(int argc, char** argv)
                         {"publications_timed", r.publications},
                         {"publish_to_all_ms_p50", r.latency_ms_p50},
                         {"publish_to_all_ms_p95", r.latency_ms_p95},
-                        {"publish_to_all_ms_max", r.latency_ms_max}});
+                        {"publish_to_all_ms_max", r.latency_ms_max},
+                        {"port_retries", r.port_retries}});
     }
     tools::figures const numbers{{"tool", "meshkit-bench-substrate"}, {"rounds", rows}};
     tools::print_report({table}, numbers, o.json);

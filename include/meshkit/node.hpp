@@ -164,6 +164,7 @@ public:
         // construction takes the next epoch from storage as the high bits.
         incarnation_ = detail::next_incarnation(storage_);
         next_message_id_ = incarnation_ << 40 | (rng_() & 0xffffffffu);
+        std::apply([this](auto&... table) { (table.set_limit(config_.max_streams), ...); }, stream_tables_);
         transports_.for_each([this]<std::size_t J>(auto& t) {
             if constexpr (detail::channel_carried_by<transport_at<J>> == wire::channel::datagram) {
                 t.on_receive([this](endpoint const& from, std::span<std::byte const> d) {
@@ -644,6 +645,7 @@ private:
         if (!decoded) {
             ++stats_.decode_errors;
             metrics_.increment("meshkit_decode_errors_total", 1);
+            drop_broken_stream(from, on_stream);
             return;
         }
         // A message kind travels on one channel only: a stream message (which
@@ -653,11 +655,22 @@ private:
         if (!right_channel) {
             ++stats_.decode_errors;
             metrics_.increment("meshkit_wrong_channel_total", 1);
+            drop_broken_stream(from, on_stream);
             return;
         }
         inbound const in{from, decoded->header, channel};
         in_hook([&] { dispatch(in, decoded->message); });
         detail::persist_discovery(discovery_, storage_, clock_.now());
+    }
+
+    /** A stream whose peer sent a frame that is no message of this node's (or a datagram's message) is
+        closed: on an ordered, reliable stream nothing after it can be trusted to line up. Only that
+        stream goes (its engines see `stream_ended`); counted in `meshkit_streams_closed_malformed_total`.
+    */
+    void drop_broken_stream(endpoint const& from, bool on_stream)
+    {
+        if (on_stream && close_stream(from))
+            metrics_.increment("meshkit_streams_closed_malformed_total", 1);
     }
 
     /** Closes the stream to `peer` on the transport it names; `stream_ended{closed_locally}` follows.

@@ -7,6 +7,7 @@
 #include <meshkit/engine_settings.hpp>
 #include <meshkit/node_id.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 
@@ -36,6 +37,10 @@ struct node_config {
     std::optional<std::uint64_t> seed;
     /// The address to bind. Unspecified: the transport picks (the simulator hands out a fresh one).
     endpoint listen{};
+    /** Streams the node keeps open at once, per stream transport (256). Beyond it a send to a new
+        address fails with `errc::queue_full` and an inbound stream is closed at once. A substrate
+        needs one per child: raise it with `attach::substrate_config::max_children`. */
+    std::size_t max_streams = 256;
     /// Each engine's settings, by engine type.
     engine_settings engines;
 

@@ -9,6 +9,7 @@
 #include <meshkit/membership/hyparview.hpp>
 #include <meshkit/node.hpp>
 #include <meshkit/node_policies.hpp>
+#include <meshkit/reference/substrate_transient.hpp>
 #include <meshkit/sim/stream_transport.hpp>
 #include <meshkit/wire/codec.hpp>
 #include <meshkit/detail/rng.hpp>
@@ -776,3 +777,70 @@ TEST(Migration, ATransientGivenTheFarthestSubstrateEndsOnTheNearestAndLosesNothi
 }
 
 } // namespace migration
+
+TEST(Attach, AFullAnnounceOfTheLargestRecordsFitsOneDatagram)
+{
+    // The largest record: IPv6 addresses, a 64-byte enclave name, every counter at its maximum.
+    attach::substrate_record big;
+    big.id = node_id::from_seed(1);
+    big.address = endpoint::parse("[2001:db8::1]:65535")->on(transport_protocol::tcp);
+    big.probe_address = *endpoint::parse("[2001:db8::1]:65535");
+    big.enclave = std::string(attach::max_enclave_length, 'e');
+    big.children = big.max_children = ~std::uint32_t{0};
+    big.version = ~std::uint64_t{0};
+    std::vector<std::byte> one;
+    wire::encode(big, one);
+    EXPECT_EQ(one.size(), 195u);
+    attach::at_announce a;
+    a.records.assign(attach::substrate_config{}.announce_records, big);
+    std::vector<std::byte> datagram;
+    attach::attach_messages::encode(wire::envelope{attach::at_announce::wire_id, node_id::from_seed(2), ~std::uint64_t{0}, 255},
+                                    a, datagram);
+    EXPECT_EQ(datagram.size(), 1022u);
+    EXPECT_LE(datagram.size(), 1200u) << "the simulator's and meshkit's datagram limit";
+    // A probe and its answer are the same size: no reflection gain for a forged source.
+    std::vector<std::byte> probe, reply;
+    attach::attach_messages::encode(wire::envelope{attach::at_probe::wire_id, node_id::from_seed(2), 1, 0},
+                                    attach::at_probe{~std::uint64_t{0}, {}, 0}, probe);
+    attach::attach_messages::encode(wire::envelope{attach::at_probe_reply::wire_id, node_id::from_seed(2), 1, 0},
+                                    attach::at_probe_reply{~std::uint64_t{0}, {}, ~std::uint32_t{0}}, reply);
+    EXPECT_EQ(probe.size(), reply.size());
+}
+
+TEST(Attach, AMalformedFrameClosesThatAttachmentAndNoOther)
+{
+    world w{31};
+    auto& s = w.add_substrate();
+    auto& good = w.add_transient(world::stream_address(s));
+    w.net.advance(2s);
+    ASSERT_EQ(s.engine<attach::substrate>().children().size(), 1u);
+    // A peer that attaches, then sends bytes that are no message at all.
+    sim::stream_transport evil(w.net, w.net.next_endpoint());
+    std::vector<std::byte> hello;
+    attach::attach_messages::encode(wire::envelope{attach::at_hello::wire_id, node_id::from_seed(66), 1, 0},
+                                    attach::at_hello{"default", 0, 0, {}}, hello);
+    std::vector<std::byte> const garbage(40, std::byte{0xee});
+    std::vector<stream_event> seen;
+    evil.on_stream([&](stream_event const& e) {
+        seen.push_back(e);
+        if (auto const* c = std::get_if<stream_connected>(&e)) {
+            ASSERT_FALSE(evil.send(c->id, hello));
+            ASSERT_FALSE(evil.send(c->id, garbage));
+        }
+    });
+    (void)evil.connect(world::stream_address(s));
+    w.net.advance(2s);
+    EXPECT_EQ(s.engine<attach::substrate>().children().size(), 1u) << "the broken child is gone, the good one kept";
+    EXPECT_EQ(s.engine<attach::substrate>().children()[0].id, good.id());
+    EXPECT_EQ(s.engine<attach::substrate>().stats().children_left, 1u);
+    EXPECT_GE(s.stats().decode_errors, 1u);
+    bool closed = false;
+    for (auto const& e : seen)
+        closed = closed || std::holds_alternative<stream_closed>(e);
+    EXPECT_TRUE(closed) << "the sender sees its stream closed";
+    // The good child still gets what is published.
+    ASSERT_FALSE(reference::publish(s, text("still here")));
+    w.net.advance(1s);
+    ASSERT_EQ(w.got[1].size(), 1u);
+    EXPECT_EQ(w.got[1][0].data, text("still here"));
+}

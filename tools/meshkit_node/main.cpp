@@ -496,6 +496,7 @@ int run_substrate_transient(options const& o)
     auto const every = [](double seconds) { return std::chrono::duration_cast<duration>(std::chrono::duration<double>(seconds)); };
     if constexpr (is_substrate) {
         cfg.engine<attach::substrate>().max_children = o.max_children;
+        cfg.max_streams = std::max<std::size_t>(cfg.max_streams, o.max_children + 32); // a stream per child
         cfg.engine<attach::substrate>().heartbeat_interval = every(o.heartbeat_s);
     } else {
         cfg.engine<attach::transient>().heartbeat_interval = every(o.heartbeat_s);

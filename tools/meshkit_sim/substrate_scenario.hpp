@@ -166,6 +166,7 @@ inline substrate_result run_substrate(substrate_options const& o)
     for (std::size_t i = 0; i < o.substrates; ++i) {
         node_config cfg;
         cfg.engine<attach::substrate>().max_children = o.max_children;
+        cfg.max_streams = std::max<std::size_t>(cfg.max_streams, o.max_children + 32); // a stream per child
         hierarchy::substrate_transient_config h;
         h.role = node_role::substrate;
         h.enclave = enclave_name(i % o.enclaves);

@@ -56,7 +56,9 @@ template <class P>
 inline constexpr bool names_transport_list = requires { typename P::transports; };
 
 /// The node's table of open streams on stream transport `T`; nothing for a datagram transport.
-struct no_stream_table {};
+struct no_stream_table {
+    void set_limit(std::size_t) noexcept {}
+};
 template <class T> struct stream_table_of { using type = no_stream_table; };
 template <class T> requires stream_transport<T> struct stream_table_of<T> { using type = stream_table<T>; };
 template <class List> struct stream_tables_of;

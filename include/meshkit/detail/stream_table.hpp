@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <deque>
+#include <functional>
+#include <unordered_map>
 #include <optional>
 #include <span>
 #include <system_error>
@@ -31,8 +33,12 @@ namespace meshkit::detail {
 template <stream_transport Streams>
 class stream_table {
 public:
-    /// The most streams a node keeps; beyond it `send` to a new address fails with `errc::queue_full`.
-    static constexpr std::size_t max_streams = 256;
+    /// The most streams a node keeps by default (`node_config::max_streams`).
+    static constexpr std::size_t default_max_streams = 256;
+
+    /// Beyond `n` streams, `send` to a new address fails with `errc::queue_full` and inbound streams are closed.
+    void set_limit(std::size_t n) noexcept { max_streams_ = n; }
+    [[nodiscard]] std::size_t limit() const noexcept { return max_streams_; }
 
     /** Sends `frame` to `to` on its stream, opening one if needed.
 
@@ -47,10 +53,9 @@ public:
             return stream_errc::frame_too_large;
         entry* e = by_peer(to);
         if (!e) {
-            if (entries_.size() >= max_streams)
+            if (entries_.size() >= max_streams_)
                 return errc::queue_full;
-            entries_.push_back(entry{t.connect(to), to, false, {}, 0});
-            e = &entries_.back();
+            e = &add(entry{t.connect(to), to, false, {}, 0});
         }
         if (e->open && e->pending.empty()) {
             std::error_code const ec = t.send(e->id, frame);
@@ -66,17 +71,17 @@ public:
 
     /** A stream opened. @return its peer address, or nothing for a stream the table does not keep.
 
-        An inbound stream beyond `max_streams` is closed at once: the peer
+        An inbound stream beyond the limit is closed at once: the peer
         sees it closed, and the node tells its engines nothing of it.
     */
     std::optional<endpoint> on_connected(Streams& t, stream_connected const& c)
     {
         if (c.inbound) {
-            if (entries_.size() >= max_streams) {
+            if (entries_.size() >= max_streams_) {
                 t.close(c.id);
                 return std::nullopt;
             }
-            entries_.push_back(entry{c.id, c.peer, true, {}, 0});
+            add(entry{c.id, c.peer, true, {}, 0});
             return c.peer;
         }
         if (entry* e = by_id(c.id)) {
@@ -122,10 +127,12 @@ public:
 
     std::optional<ended> on_closed(stream_id id)
     {
-        auto it = std::find_if(entries_.begin(), entries_.end(), [&](entry const& e) { return e.id == id; });
+        auto it = entries_.find(id);
         if (it == entries_.end())
             return std::nullopt;
-        ended const out{it->peer, it->pending.size()};
+        ended const out{it->second.peer, it->second.pending.size()};
+        if (auto p = by_peer_.find(out.peer); p != by_peer_.end() && p->second == id)
+            by_peer_.erase(p);
         entries_.erase(it);
         return out;
     }
@@ -133,10 +140,8 @@ public:
     /// The peer address of stream `id`, if the table holds it.
     [[nodiscard]] std::optional<endpoint> peer_of(stream_id id) const
     {
-        for (entry const& e : entries_)
-            if (e.id == id)
-                return e.peer;
-        return std::nullopt;
+        auto it = entries_.find(id);
+        return it == entries_.end() ? std::nullopt : std::optional<endpoint>(it->second.peer);
     }
 
     [[nodiscard]] std::size_t size() const noexcept { return entries_.size(); }
@@ -152,18 +157,22 @@ private:
 
     entry* by_peer(endpoint const& to)
     {
-        for (entry& e : entries_)
-            if (e.peer == to)
-                return &e;
-        return nullptr;
+        auto it = by_peer_.find(to);
+        return it == by_peer_.end() ? nullptr : by_id(it->second);
+    }
+
+    /// Keeps `e`; a second stream with a peer already held is found by its id only.
+    entry& add(entry e)
+    {
+        stream_id const id = e.id;
+        by_peer_.emplace(e.peer, id);
+        return entries_.emplace(id, std::move(e)).first->second;
     }
 
     entry* by_id(stream_id id)
     {
-        for (entry& e : entries_)
-            if (e.id == id)
-                return &e;
-        return nullptr;
+        auto it = entries_.find(id);
+        return it == entries_.end() ? nullptr : &it->second;
     }
 
     void flush(Streams& t, entry& e)
@@ -179,8 +188,14 @@ private:
         }
     }
 
-    // A node talks over streams to a few peers at a time: a scan beats an index.
-    std::vector<entry> entries_;
+    // Indexed both ways: a substrate holds a stream per child, thousands of them. Never iterated, so
+    // the maps' order cannot reach a trace.
+    struct id_hash {
+        std::size_t operator()(stream_id id) const noexcept { return std::hash<std::uint64_t>{}(static_cast<std::uint64_t>(id)); }
+    };
+    std::unordered_map<stream_id, entry, id_hash> entries_;
+    std::unordered_map<endpoint, stream_id> by_peer_;
+    std::size_t max_streams_ = default_max_streams;
 };
 
 } // namespace meshkit::detail
