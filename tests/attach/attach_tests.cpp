@@ -703,6 +703,26 @@ TEST(Migration, TheOldSubstrateDyingInTheOverlapCompletesTheMoveAndTheNewOneDyin
     }
 }
 
+TEST(Migration, AnAckOrDeliveryFromAnyoneButItsAttachmentsChangesNothing)
+{
+    two_substrates t;
+    node_id const origin = node_id::from_seed(50);
+    std::vector<std::byte> const line = text("one line");
+    ASSERT_FALSE(t.engine.publish(t.ctx, line));
+    auto const seq = t.ctx.sent_of<attach::at_publish>().back().second.seq;
+    // B is known (named in A's welcome) but not attached; a stranger is not even known.
+    endpoint const stranger = endpoint::v4(6, 6, 6, 6, 6).on(transport_protocol::tcp);
+    t.ctx.deliver(t.engine, t.b_stream, t.b_id, attach::at_ack{seq});
+    t.ctx.deliver(t.engine, stranger, origin, attach::at_ack{seq});
+    EXPECT_EQ(t.engine.unacknowledged(), 1u) << "only its substrate may acknowledge";
+    t.ctx.deliver(t.engine, t.b_stream, t.b_id, attach::at_deliver{origin, 7, line});
+    t.ctx.deliver(t.engine, stranger, origin, attach::at_deliver{origin, 8, line});
+    EXPECT_TRUE(t.ctx.events_of<attach::published>().empty()) << "only its substrate may deliver";
+    EXPECT_EQ(t.engine.stats().ignored, 4u);
+    t.ctx.deliver(t.engine, t.a_stream, t.a_id, attach::at_ack{seq});
+    EXPECT_EQ(t.engine.unacknowledged(), 0u);
+}
+
 TEST(Migration, AForgedProbeReplyMeasuresNothing)
 {
     two_substrates t;
