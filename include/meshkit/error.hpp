@@ -40,6 +40,8 @@ enum class errc {
     unknown_transport,
     /** The address's transport carries the other channel: a stream message to a UDP address, or the reverse. */
     wrong_channel,
+    /** A hierarchical mesh packet's data type travels the other way: telemetry is reported up, commands sent down. */
+    wrong_direction,
 };
 
 /// The category of `meshkit::errc`.
@@ -58,6 +60,7 @@ inline std::error_category const& error_category() noexcept
             case errc::queue_full: return "queue full, nothing accepted";
             case errc::unknown_transport: return "the address names a transport this node does not have";
             case errc::wrong_channel: return "the address's transport does not carry this message's channel";
+            case errc::wrong_direction: return "that data type does not travel in this direction";
             }
             return "unknown meshkit error";
         }

@@ -17,7 +17,23 @@ enum class node_role {
     leader,
     /** A node that belongs to a cell and reports to its leader (Peat). */
     member,
+    /** A node of a levelled hierarchy with no peer at its level in range: it leads no one, follows no one (Peat). */
+    standalone,
 };
+
+/// A short lowercase name, for logs.
+constexpr char const* to_string(node_role r) noexcept
+{
+    switch (r) {
+    case node_role::peer: return "peer";
+    case node_role::substrate: return "substrate";
+    case node_role::transient: return "transient";
+    case node_role::leader: return "leader";
+    case node_role::member: return "member";
+    case node_role::standalone: return "standalone";
+    }
+    return "unknown";
+}
 
 } // namespace meshkit
 
