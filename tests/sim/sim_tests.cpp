@@ -52,6 +52,32 @@ TEST(SimNetwork, DeliversAfterTheLinkLatency)
     EXPECT_EQ(b.got[0].at.time_since_epoch(), 25ms);
 }
 
+TEST(SimNetwork, AMulticastGroupReachesEveryMemberButTheSenderOverTheirOwnLinks)
+{
+    sim::network net{1, {sim::latency_distribution::fixed(10ms)}};
+    recorder a{net}, b{net}, c{net}, outsider{net};
+    endpoint const group = endpoint::v4(0xEF000001, 7946); // 239.0.0.1
+    for (recorder* r : {&a, &b, &c})
+        net.join_group(group, r->t.local_endpoint());
+    net.join_group(group, b.t.local_endpoint()); // twice: still one copy
+    ASSERT_FALSE(a.t.send(group, bytes_of("beacon")));
+    net.advance(10ms);
+    EXPECT_TRUE(a.got.empty());
+    ASSERT_EQ(b.got.size(), 1u);
+    ASSERT_EQ(c.got.size(), 1u);
+    EXPECT_EQ(c.got[0].from, a.t.local_endpoint());
+    EXPECT_TRUE(outsider.got.empty());
+    // A partition cuts the copies that cross it; a member that left hears nothing.
+    net.partition({{a.t.local_endpoint(), b.t.local_endpoint()}});
+    net.leave_group(group, b.t.local_endpoint());
+    ASSERT_FALSE(a.t.send(group, bytes_of("again")));
+    net.advance(10ms);
+    EXPECT_EQ(b.got.size(), 1u);
+    EXPECT_EQ(c.got.size(), 1u);
+    // A group nobody joined swallows the datagram.
+    ASSERT_FALSE(a.t.send(endpoint::v4(0xEF000002, 7946), bytes_of("void")));
+}
+
 TEST(SimNetwork, LinkLatencyIsStableAndSymmetricWithinTheRange)
 {
     sim::network net{7, {sim::latency_distribution::uniform(10ms, 50ms)}};

@@ -673,7 +673,9 @@ TEST(HierarchicalMesh, WithNoRootTheDynamicStrategyPromotesOneLeaderAndTheOthers
             promoted_index = i;
         }
     ASSERT_EQ(promoted, 1u);
-    EXPECT_TRUE(w.mesh(promoted_index).is_root());
+    // Promoted to the top, it is no root: it holds what comes up for the real one.
+    EXPECT_FALSE(w.mesh(promoted_index).is_root());
+    EXPECT_TRUE(w.mesh(promoted_index).partitioned());
     for (std::size_t i = 1; i <= 3; ++i) {
         if (i != promoted_index) {
             EXPECT_EQ(w.parent_of(i), w.nodes[promoted_index]->id());
@@ -685,7 +687,9 @@ TEST(HierarchicalMesh, WithNoRootTheDynamicStrategyPromotesOneLeaderAndTheOthers
     for (std::size_t i = 1; i <= 3; ++i) {
         EXPECT_EQ(w.mesh(i).level(), 1);
         EXPECT_EQ(w.parent_of(i), w.nodes[0]->id()) << "squad leader " << i;
+        EXPECT_EQ(w.mesh(i).held(), 0u);
     }
+    EXPECT_FALSE(w.mesh(promoted_index).partitioned());
 }
 
 TEST(HierarchicalMesh, ACutOffSquadGoesAutonomousHoldsItsReadingsAndFlushesOnHeal)

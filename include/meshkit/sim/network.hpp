@@ -180,6 +180,19 @@ public:
     /// Hands a datagram from host `from` to the link towards `to`. See `transport::send`.
     std::error_code send(host_id from, endpoint const& to, std::span<std::byte const> bytes);
 
+    /** Makes the host at `member` hear multicast group `group` (an IPv4 address in 224.0.0.0/4, any port).
+
+        A datagram sent to `group` is sent once to each member but its
+        sender, each copy over that member's own link (its latency, loss and
+        partitions): a LAN's multicast, or a radio net where a scenario
+        makes one group per area. Membership belongs to the address, so it
+        survives crashes and is lost with a move.
+    */
+    void join_group(endpoint const& group, endpoint const& member);
+
+    /// Stops `member` hearing `group`; a no-op when it did not.
+    void leave_group(endpoint const& group, endpoint const& member) noexcept;
+
     /// Arms a timer owned by `owner` (or by nobody: `no_host`); it dies with its host's crash or unbind.
     timer_handle set_timer(host_id owner, time_point at, timer_callback cb);
 
@@ -526,6 +539,8 @@ private:
     boost::unordered_flat_map<std::uint64_t, link_model> link_overrides_;
     bool partitioned_ = false;
     std::function<void(endpoint const&, endpoint const&, std::span<std::byte const>)> tap_;
+    // Multicast groups and their members' addresses, in the order they joined (deterministic fan-out).
+    boost::unordered_flat_map<endpoint, std::vector<endpoint>, std::hash<endpoint>> groups_;
 
     // Streams: connections by number (ordered, so every sweep over them is
     // deterministic), items on the heap, listeners by host, and when each

@@ -127,6 +127,7 @@ public:
         }
         level_ = ctx.hierarchy().level();
         role_ = ctx.hierarchy().role();
+        promoted_ = ctx.hierarchy().promoted();
         started_ = ctx.now();
         // Every timer died with a crash; each is re-armed here and only here.
         tick_armed_ = false;
@@ -206,14 +207,17 @@ public:
         for (packet_key const& k : a.received) {
             if (from_parent)
                 for (held_packet& h : outbox_)
-                    if (h.packet.key() == k)
+                    if (h.packet.key() == k && h.sent) {
                         h.received = true;
+                        h.received_by = in.from;
+                    }
             std::erase_if(hop_pending_, [&](hop_send const& s) { return s.to == in.from && s.packet.key() == k; });
         }
-        if (!from_parent)
-            return; // only the parent releases what it was given
+        // Only the node that received a packet releases it: a forged release from anyone else changes nothing.
         for (packet_key const& k : a.released) {
-            auto it = std::find_if(outbox_.begin(), outbox_.end(), [&](held_packet const& h) { return h.packet.key() == k; });
+            auto it = std::find_if(outbox_.begin(), outbox_.end(), [&](held_packet const& h) {
+                return h.packet.key() == k && h.received && h.received_by == in.from;
+            });
             if (it == outbox_.end())
                 continue;
             ++stats_.upward_released;
@@ -358,8 +362,12 @@ public:
     [[nodiscard]] bool partitioned() const noexcept { return partitioned_; }
     /// Upward packets held until released (sent or waiting for a parent).
     [[nodiscard]] std::size_t held() const noexcept { return outbox_.size(); }
-    /// Whether this node is a root: at the top level, it consumes what comes up.
-    [[nodiscard]] bool is_root() const noexcept { return level_ >= cfg_.top_level; }
+    /** Whether this node is a root: natively at the top level, it consumes what comes up.
+
+        A node promoted to the top level (a partition's local leader) is not:
+        it holds what comes up until it steps down under a native root.
+    */
+    [[nodiscard]] bool is_root() const noexcept { return level_ >= cfg_.top_level && !promoted_; }
     [[nodiscard]] std::uint8_t level() const noexcept { return level_; }
     [[nodiscard]] node_role role() const noexcept { return role_; }
 
@@ -391,6 +399,8 @@ private:
         std::vector<custody> covers;
         bool sent = false;
         bool received = false;
+        /// The parent that acknowledged it: it alone releases it (it may no longer be the parent).
+        endpoint received_by;
         time_point sent_at{};
     };
 
@@ -445,6 +455,11 @@ private:
             b.parent = parent_->id;
         ++stats_.beacons_sent;
         // To every node in range it has heard, and to its seeds: the same beacon, one datagram each.
+        if (!cfg_.beacon_to_heard) {
+            for (endpoint const& t : targets_)
+                ctx.send(t, b);
+            return;
+        }
         for (observed_node const& n : observer_.nodes())
             ctx.send(n.address, b);
         for (endpoint const& t : targets_)
@@ -481,6 +496,7 @@ private:
         (void)h.reassess(v);
         node_role const role = h.role();
         std::uint8_t const level = h.level();
+        promoted_ = h.promoted();
         if (role != role_) {
             ctx.emit(role_changed{role_, role});
             role_ = role;
@@ -601,10 +617,13 @@ private:
         retries_ = 0;
         probe_nonce_ = 0;
         ctx.hierarchy().attach(n.id);
-        // Everything held goes to the new parent, received by the old one or not: the old one may be gone.
+        // After a failure everything held goes to the new parent: the old one may be gone with what it had.
+        // After a move by choice the old parent still releases what it received; the rest goes to the new one.
         for (held_packet& h : outbox_) {
-            h.sent = false;
-            h.received = false;
+            if (failover || !h.received) {
+                h.sent = false;
+                h.received = false;
+            }
         }
         flush(ctx);
     }
@@ -616,6 +635,12 @@ private:
             return;
         ctx.emit(parent_lost{parent_->id, why});
         ++stats_.parents_lost;
+        if (why != parent_loss::ineligible)
+            for (held_packet& h : outbox_)
+                if (h.received_by == parent_->address) {
+                    h.sent = false; // it died with them: they go to the next parent
+                    h.received = false;
+                }
         previous_parent_ = parent_->id;
         parent_.reset();
         suspect_ = false;
@@ -637,8 +662,9 @@ private:
             drop_parent(ctx, why);
             return;
         }
-        ++stats_.failovers;
-        set_parent(ctx, *ranked.front().node, ranked.front().score, true);
+        bool const is_failure = why != parent_loss::ineligible;
+        stats_.failovers += is_failure ? 1 : 0;
+        set_parent(ctx, *ranked.front().node, ranked.front().score, is_failure);
     }
 
     // -- failover -----------------------------------------------------------------------------
@@ -716,7 +742,10 @@ private:
             stats_.readings_dropped += outbox_.front().packet.readings;
             outbox_.pop_front();
         }
-        outbox_.push_back(held_packet{std::move(p), std::move(covers)});
+        held_packet h;
+        h.packet = std::move(p);
+        h.covers = std::move(covers);
+        outbox_.push_back(std::move(h));
         if (parent_)
             send_held(ctx, outbox_.back());
         else
@@ -845,7 +874,7 @@ private:
                 if (now - h.sent_at >= cfg_.ack_timeout)
                     suspect_parent(ctx);
             } else if (now - h.sent_at >= cfg_.release_timeout) {
-                send_held(ctx, h); // received long ago and never released: the parent may have restarted
+                send_held(ctx, h); // received long ago and never released: its holder restarted or left
             } else {
                 outstanding = true;
             }
@@ -1022,6 +1051,7 @@ private:
     std::uint64_t seq_ = 0;
     std::uint64_t beacon_seq_ = 0;
     std::uint8_t level_ = 0;
+    bool promoted_ = false;
     node_role role_ = node_role::standalone;
     std::vector<endpoint> targets_;
     std::vector<level_peer> peers_; // scratch for reassess

@@ -88,6 +88,9 @@ struct mesh_config {
 
     /// Where beacons go besides the nodes already heard (seeds, a LAN group); more are ignored.
     std::size_t max_beacon_targets = 256;
+    /** Whether each beacon also goes to every node heard, one datagram each. Turn it off when the targets
+        include a multicast group (a LAN, a radio net) that reaches every node in range with one datagram. */
+    bool beacon_to_heard = true;
 
     /// Whether the node may take children (`can_parent`, else its resources, else yes).
     [[nodiscard]] bool takes_children() const noexcept

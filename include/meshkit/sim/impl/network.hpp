@@ -332,12 +332,36 @@ inline std::optional<endpoint> network::translate_in(packet const& p)
     return to;
 }
 
+inline void network::join_group(endpoint const& group, endpoint const& member)
+{
+    auto& members = groups_[group];
+    if (std::find(members.begin(), members.end(), member) == members.end())
+        members.push_back(member);
+}
+
+inline void network::leave_group(endpoint const& group, endpoint const& member) noexcept
+{
+    auto it = groups_.find(group);
+    if (it != groups_.end())
+        std::erase(it->second, member);
+}
+
 inline std::error_code network::send(host_id from, endpoint const& to, std::span<std::byte const> bytes)
 {
     if (from >= hosts_.size() || !hosts_[from].up)
         return errc::not_running;
     if (bytes.size() > max_datagram_)
         return errc::message_too_large;
+    if (!groups_.empty() && to.is_v4() && (to.v4_address() >> 28) == 0xE) {
+        auto it = groups_.find(to);
+        if (it == groups_.end())
+            return {};
+        // A copy to each member but the sender, each over its own link.
+        for (endpoint const& member : it->second)
+            if (member != hosts_[from].address)
+                (void)send(from, member, bytes);
+        return {};
+    }
     ++stats_.sent;
     endpoint const& src = hosts_[from].address;
     std::uint64_t const key = pair_key(src, to);
