@@ -300,8 +300,11 @@ TEST(Strategies, DynamicPromotesWhenNothingIsAboveAndDemotesWhenANativeParentRet
     auto s = dynamic_at(1, 3);
     std::vector<level_peer> peers{{id_of(0), {mobility::mobile, std::nullopt}, node_role::member}};
     level_view v{id_of(5), {mobility::fixed, std::nullopt}, true, peers, 0, 0};
-    EXPECT_TRUE(s.reassess(v));
+    EXPECT_TRUE(s.reassess(v)); // elected at once...
     EXPECT_EQ(s.role(), node_role::leader);
+    EXPECT_FALSE(s.promoted()); // ... promoted only when nothing is above three times in a row
+    EXPECT_FALSE(s.reassess(v));
+    EXPECT_TRUE(s.reassess(v));
     EXPECT_TRUE(s.promoted());
     EXPECT_EQ(s.level(), 2);
     // Promoted, it sees nothing above level 2: it stays.
@@ -335,7 +338,9 @@ TEST(Strategies, HybridPromotionAndDemotionBothRun)
     level_view alone{id_of(5), {mobility::fixed, std::nullopt}, true, {}, 0, 0};
     EXPECT_FALSE(s.reassess(alone)); // fewer peers than min_peers_for_promotion
     level_view v{id_of(5), {mobility::fixed, std::nullopt}, true, peers, 0, 0};
-    EXPECT_TRUE(s.reassess(v));
+    EXPECT_FALSE(s.reassess(v));
+    EXPECT_FALSE(s.reassess(v));
+    EXPECT_TRUE(s.reassess(v)); // the third time in a row
     EXPECT_EQ(s.level(), 2);
     EXPECT_EQ(s.role(), node_role::leader);
     level_view one_native{id_of(5), {mobility::fixed, std::nullopt}, true, peers, 1, 1};

@@ -5,10 +5,12 @@
 //   meshkit-sim gossip  [--nodes N] [--seed S] [--crash PERCENT] [--json]
 //   meshkit-sim gossip-first [--nodes N] [--seed S] [--nat-mix MIX] [--registry-down] [--json]
 //   meshkit-sim substrate [--substrates S] [--transients T] [--enclaves E] [--seed S] [--minutes M] [--no-drift] [--json]
+//   meshkit-sim hierarchy [--nodes N] [--seed S] [--strategy static|dynamic|hybrid] [--no-baseline] [--json]
 
 #include <common/cli.hpp>
 #include <common/report.hpp>
 #include <meshkit_sim/gossip_first_scenario.hpp>
+#include <meshkit_sim/hierarchy_scenario.hpp>
 #include <meshkit_sim/substrate_scenario.hpp>
 
 #include <meshkit/meshkit.hpp>
@@ -46,6 +48,7 @@ struct options {
     bool registry_down = false;
     tools::substrate_options substrate;
     double substrate_minutes = 20;
+    tools::hierarchy_options hierarchy;
 };
 
 options parse(int argc, char** argv)
@@ -67,6 +70,11 @@ options parse(int argc, char** argv)
                "            drifts, datagrams jitter, 3 substrates crash and 3 shut down during the run\n"
                "            while 25 nodes publish; prints delivery, loss, duplicates, migrations, flaps,\n"
                "            re-attach times and the chosen substrate's RTT against the best.\n"
+               "  hierarchy --nodes nodes (default 1,000) in companies, platoons, squads and platforms\n"
+               "            spread over a map (four levels), beaconing over radio nets; every node reports\n"
+               "            telemetry every 5 s, folded upward by leaders; squad and platoon leaders are\n"
+               "            killed, a region is cut off for 60 s, positions jitter. Prints formation,\n"
+               "            re-homing, loss, the partition and what aggregation saves, beside targets.\n"
                "  cluster   N nodes on links of 10-50 ms join through three random earlier nodes, run\n"
                "            liveness for --duration, then --crash percent of them die and the rest must\n"
                "            age them out.\n"
@@ -75,8 +83,8 @@ options parse(int argc, char** argv)
                "            must repair and still deliver everything.\n"
                "Exit status: 0 when the scenario's own checks pass, 1 when they do not, 2 for a bad\n"
                "command line. See docs/simulator.md and docs/reference/gossip-first.md.");
-    app.add_option("scenario", o.scenario, "gossip-first (the default), substrate, cluster or gossip")
-        ->check(CLI::IsMember({"gossip-first", "substrate", "cluster", "gossip"}))
+    app.add_option("scenario", o.scenario, "gossip-first (the default), substrate, hierarchy, cluster or gossip")
+        ->check(CLI::IsMember({"gossip-first", "substrate", "hierarchy", "cluster", "gossip"}))
         ->type_name("SCENARIO");
     app.add_option("--nodes", o.nodes, "Nodes (default 1000)")->check(tools::in_range(2))->type_name("N");
     app.add_option("--seed", o.seed, "Fixes the whole run (default 1)")->check(tools::in_range(0))->type_name("S");
@@ -111,6 +119,11 @@ options parse(int argc, char** argv)
         ->type_name("M");
     app.add_flag("--no-drift", [&](std::int64_t) { o.substrate.drift = false; },
                  "(substrate) Latency stays put: only jitter varies it");
+    app.add_option("--strategy", o.hierarchy.strategy, "(hierarchy) static, dynamic (default) or hybrid")
+        ->check(CLI::IsMember({"static", "dynamic", "hybrid"}))
+        ->type_name("STRATEGY");
+    app.add_flag("--no-baseline", [&](std::int64_t) { o.hierarchy.baseline = false; },
+                 "(hierarchy) Skip the run without aggregation that the byte saving is measured against");
     app.add_flag("--json", o.json, "Print the figures as JSON instead of tables");
     tools::parse_or_exit(app, argc, argv);
     return o;
@@ -693,6 +706,138 @@ int run_substrate(options const& o)
                : 1;
 }
 
+int run_hierarchy(options const& o)
+{
+    auto const wall_start = std::chrono::steady_clock::now();
+    tools::hierarchy_options ho = o.hierarchy;
+    ho.nodes = o.nodes;
+    ho.seed = o.seed;
+    auto r = tools::run_hierarchy(ho);
+    double const wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+    auto mark = [](bool ok) { return std::string(ok ? "met" : "MISSED"); };
+    auto seconds = [](duration d) { return std::chrono::duration<double>(d).count(); };
+
+    double const formation_s = r.formation ? seconds(*r.formation) : -1;
+    double const formation_target_s = 3 * seconds(r.beacon_interval);
+    bool const formation_ok = r.formation && formation_s <= formation_target_s;
+    double const rehome_p50 = seconds(tools::quantile(r.rehome, 0.5));
+    double const rehome_max = r.rehome.empty() ? 0 : seconds(*std::max_element(r.rehome.begin(), r.rehome.end()));
+    bool const rehome_ok = !r.rehome.empty() && rehome_max < 10 && r.never_rehomed == 0;
+    bool const lost_ok = r.reported > 0 && r.lost == 0;
+    bool const partition_ok = r.region_partition_detected > 0 && r.region_lost == 0 && r.one_hierarchy_after_heal;
+    auto saving = [](std::uint64_t with, std::uint64_t without) {
+        return without ? 100.0 * (1.0 - static_cast<double>(with) / static_cast<double>(without)) : 0.0;
+    };
+    double const saving_total = saving(r.bytes_aggregated, r.bytes_plain);
+    double const saving_above = saving(r.bytes_aggregated_above_leaves, r.bytes_plain_above_leaves);
+    double const saving_root = saving(r.root_bytes_aggregated, r.root_bytes_plain);
+    bool const saving_ok = !ho.baseline || saving_above >= 90;
+    bool const flaps_ok = r.flaps == 0;
+
+    report_table kpi{"Hierarchical mesh KPIs: " + std::to_string(ho.nodes) + " nodes (" +
+                         std::to_string(r.per_level[3]) + " / " + std::to_string(r.per_level[2]) + " / " +
+                         std::to_string(r.per_level[1]) + " / " + std::to_string(r.per_level[0]) +
+                         " at levels 3 / 2 / 1 / 0), " + ho.strategy + " strategy, seed " + std::to_string(o.seed),
+                     {"KPI", "measured", "target", ""}};
+    kpi.add_row({"formation: every node has a parent or is a root, after the last start",
+                 r.formation ? fixed(formation_s, 1) + " s" : "never", "<= " + fixed(formation_target_s, 0) +
+                 " s (3 beacon intervals)", mark(formation_ok)});
+    kpi.add_row({"children of killed leaders re-homed (p50, max)",
+                 fixed(rehome_p50, 1) + " s, " + fixed(rehome_max, 1) + " s (" + std::to_string(r.rehome.size()) +
+                     " children of " + std::to_string(r.killed) + " leaders, " + std::to_string(r.never_rehomed) +
+                     " never)",
+                 "< 10 s", mark(rehome_ok)});
+    kpi.add_row({"readings of live nodes lost", std::to_string(r.lost) + " of " + std::to_string(r.reported), "0",
+                 mark(lost_ok)});
+    kpi.add_row({"partition: nodes that detected it, local leaders (most children)",
+                 std::to_string(r.region_partition_detected) + " of " + std::to_string(r.region_nodes) + ", " +
+                     std::to_string(r.region_local_leaders) + " (" + std::to_string(r.region_local_leader_children) +
+                     ")",
+                 "> 0", ""});
+    kpi.add_row({"partition: readings of the region lost, back to one hierarchy after the heal",
+                 std::to_string(r.region_lost) + " of " + std::to_string(r.region_reported) + ", " +
+                     (r.one_hierarchy_after_heal ? fixed(seconds(*r.one_hierarchy_after_heal), 0) + " s" : "never"),
+                 "0, yes", mark(partition_ok)});
+    kpi.add_row({"upward bytes saved by aggregation above the leaves (all links; at the roots)",
+                 ho.baseline ? fixed(saving_above, 1) + " % (" + fixed(saving_total, 1) + " %; " + fixed(saving_root, 1) +
+                                   " %)"
+                             : "not measured",
+                 ">= 90 %", ho.baseline ? mark(saving_ok) : ""});
+    kpi.add_row({"flaps (a parent change reverted within 2 evaluations), positions jittering " +
+                     fixed(ho.position_jitter_m, 0) + " m",
+                 std::to_string(r.flaps), "0", mark(flaps_ok)});
+
+    report_table more{"Behind the figures", {"metric", "value"}};
+    more.add_row({"upward bytes in the steady minute, with / without aggregation",
+                  std::to_string(r.bytes_aggregated) + " / " + std::to_string(r.bytes_plain)});
+    more.add_row({"  of which above the leaves", std::to_string(r.bytes_aggregated_above_leaves) + " / " +
+                                                     std::to_string(r.bytes_plain_above_leaves)});
+    more.add_row({"  arriving at the roots",
+                  std::to_string(r.root_bytes_aggregated) + " / " + std::to_string(r.root_bytes_plain)});
+    more.add_row({"readings delivered at least twice (duplicates at the roots)", std::to_string(r.duplicates)});
+    more.add_row({"readings of killed nodes delivered", std::to_string(r.delivered_of_killed) + " of " +
+                                                             std::to_string(r.reported_by_killed)});
+    more.add_row({"readings dropped from a full buffer", std::to_string(r.readings_dropped)});
+    more.add_row({"parent changes (failovers)", std::to_string(r.parent_changes) + " (" + std::to_string(r.failovers) + ")"});
+    more.add_row({"simulated time (s)", fixed(seconds(r.simulated), 1)});
+    more.add_row({"events", std::to_string(r.events)});
+    more.add_row({"wall time (s)", fixed(wall, 2)});
+    more.add_row({"trace hash", hex64(r.trace_hash)});
+
+    figures const numbers{
+        {"tool", "meshkit-sim"},
+        {"scenario", "hierarchy"},
+        {"nodes", ho.nodes},
+        {"seed", o.seed},
+        {"strategy", ho.strategy},
+        {"nodes_per_level", {r.per_level[0], r.per_level[1], r.per_level[2], r.per_level[3]}},
+        {"formation_s", formation_s},
+        {"formation_target_s", formation_target_s},
+        {"rehome_s_p50", rehome_p50},
+        {"rehome_s_max", rehome_max},
+        {"rehomed_children", r.rehome.size()},
+        {"never_rehomed", r.never_rehomed},
+        {"killed_leaders", r.killed},
+        {"readings_reported", r.reported},
+        {"readings_delivered", r.delivered},
+        {"readings_lost", r.lost},
+        {"readings_duplicated", r.duplicates},
+        {"readings_dropped", r.readings_dropped},
+        {"region_nodes", r.region_nodes},
+        {"region_partition_detected", r.region_partition_detected},
+        {"region_local_leaders", r.region_local_leaders},
+        {"region_local_leader_children", r.region_local_leader_children},
+        {"region_readings_reported", r.region_reported},
+        {"region_readings_lost", r.region_lost},
+        {"one_hierarchy_after_heal_s", r.one_hierarchy_after_heal ? seconds(*r.one_hierarchy_after_heal) : -1.0},
+        {"upward_bytes_aggregated", r.bytes_aggregated},
+        {"upward_bytes_plain", r.bytes_plain},
+        {"upward_bytes_above_leaves_aggregated", r.bytes_aggregated_above_leaves},
+        {"upward_bytes_above_leaves_plain", r.bytes_plain_above_leaves},
+        {"root_bytes_aggregated", r.root_bytes_aggregated},
+        {"root_bytes_plain", r.root_bytes_plain},
+        {"saving_percent_total", saving_total},
+        {"saving_percent_above_leaves", saving_above},
+        {"saving_percent_at_roots", saving_root},
+        {"flaps", r.flaps},
+        {"parent_changes", r.parent_changes},
+        {"failovers", r.failovers},
+        {"simulated_time_s", seconds(r.simulated)},
+        {"events", r.events},
+        {"wall_time_s", wall},
+        {"trace_hash", hex64(r.trace_hash)},
+        {"targets_met",
+         {{"formation", formation_ok},
+          {"rehome", rehome_ok},
+          {"lost", lost_ok},
+          {"partition", partition_ok},
+          {"aggregation_saving", saving_ok},
+          {"flaps", flaps_ok}}},
+    };
+    tools::print_report({kpi, more}, numbers, o.json);
+    return formation_ok && rehome_ok && lost_ok && partition_ok && saving_ok && flaps_ok ? 0 : 1;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -702,5 +847,7 @@ int main(int argc, char** argv)
         return run_gossip_first(o);
     if (o.scenario == "substrate")
         return run_substrate(o);
+    if (o.scenario == "hierarchy")
+        return run_hierarchy(o);
     return o.scenario == "gossip" ? run_gossip(o) : run_cluster(o);
 }

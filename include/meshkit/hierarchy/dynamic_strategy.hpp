@@ -26,6 +26,9 @@ struct dynamic_strategy_config {
     election_weights weights;
     /// Whether a leader promotes itself one level when nothing above its level is in range.
     bool allow_promotion = true;
+    /** Reassessments in a row that must find nothing above before it promotes: a beacon or two lost in a
+        row is not a missing level. */
+    std::uint32_t promotion_hold = 3;
 
     /// @throws std::invalid_argument for a base level above `max_level` or a negative hysteresis.
     void validate() const
@@ -45,7 +48,7 @@ struct dynamic_strategy_config {
       level: standalone with none, leader if it ranks first (and holds
       on by the hysteresis), member otherwise.
     - **Promotion**: a leader that can parent and sees nothing above its
-      base level takes the level above (`promoted()`), so its peers have
+      base level (`promotion_hold` reassessments in a row) takes the level above (`promoted()`), so its peers have
       a parent: the cell of a partition, or a level nobody was deployed
       to, keeps a hierarchy. Never above `max_level`, never more than one
       level.
@@ -95,8 +98,12 @@ public:
                 promoted_ = false;
         } else if (config_.allow_promotion && role_ == node_role::leader && v.can_parent &&
                    config_.base_level < config_.max_level && v.higher_level == 0) {
-            promoted_ = true;
+            promoted_ = ++nothing_above_ >= config_.promotion_hold;
+        } else {
+            nothing_above_ = 0;
         }
+        if (promoted_)
+            nothing_above_ = 0;
         return role_ != old_role || promoted_ != was_promoted;
     }
 
@@ -104,6 +111,7 @@ private:
     dynamic_strategy_config config_;
     node_role role_ = node_role::standalone;
     bool promoted_ = false;
+    std::uint32_t nothing_above_ = 0;
     std::optional<node_id> parent_;
 };
 

@@ -29,6 +29,8 @@ struct hybrid_strategy_config {
     std::size_t min_peers_for_promotion = 0;
     /// Demotion: at least this many native higher-level nodes in range again (Peat's rule, which Peat never ran).
     std::size_t demote_at_higher_level = 2;
+    /// Reassessments in a row that must find the promotion rule true before it fires.
+    std::uint32_t promotion_hold = 3;
 
     /// @throws std::invalid_argument for a role other than leader or member, a level above `max_level`,
     /// a negative hysteresis or a demotion threshold of 0.
@@ -51,8 +53,9 @@ struct hybrid_strategy_config {
     level and role until:
     - **promotion**: nothing above its level is in range, it can parent,
       it has at least `min_peers_for_promotion` same-level peers, and it
-      ranks first among them (`elect`, so exactly one of them promotes):
-      it takes the level above as a leader;
+      ranks first among them (`elect`, so exactly one of them promotes),
+      `promotion_hold` reassessments in a row: it takes the level above
+      as a leader;
     - **demotion**: `demote_at_higher_level` (2) nodes that hold a higher
       level natively are in range again: back to the plan. Requiring two
       keeps one passing node from undoing the promotion.
@@ -101,15 +104,20 @@ public:
         if (v.higher_level == 0 && v.can_parent && config_.level < config_.max_level &&
             v.same_level.size() >= config_.min_peers_for_promotion &&
             elect(v, false, config_.hysteresis, config_.weights) != node_role::member) {
+            if (++rule_held_ < config_.promotion_hold)
+                return false;
+            rule_held_ = 0;
             promoted_ = true;
             return true;
         }
+        rule_held_ = 0;
         return false;
     }
 
 private:
     hybrid_strategy_config config_;
     bool promoted_ = false;
+    std::uint32_t rule_held_ = 0;
     std::optional<node_id> parent_;
 };
 

@@ -590,17 +590,21 @@ private:
         // A nearer level beats any score: the hierarchy keeps its shape.
         bool const nearer_level = best.node->beacon.level < parent_->level;
         attachment_option const current{parent_->id, {}, parent_->level, false, parent_->score};
-        if (nearer_level || h.justifies_move(current, candidate))
+        if (nearer_level)
             set_parent(ctx, *best.node, best.score, false);
+        else if (h.justifies_move(current, candidate))
+            set_parent(ctx, *best.node, best.score, false, true);
     }
 
     template <class Ctx>
-    void set_parent(Ctx& ctx, observed_node const& n, double score, bool failover)
+    void set_parent(Ctx& ctx, observed_node const& n, double score, bool failover, bool by_choice = false)
     {
         std::optional<node_id> const old = parent_ ? std::optional<node_id>(parent_->id) : std::nullopt;
         if (old) {
-            // Moving back to the parent left within two evaluations is a flap: hysteresis exists to prevent it.
-            if (previous_parent_ && *previous_parent_ == n.id &&
+            // Two moves by score in a row, the second back to where the first left, within two evaluations:
+            // a flap, what hysteresis exists to prevent. A move forced by a failure, or by a parent that
+            // changed level or stopped qualifying, is no choice and no flap.
+            if (previous_parent_ && *previous_parent_ == n.id && by_choice && last_move_by_choice_ &&
                 ctx.now() - last_parent_change_ <= 2 * cfg_.reevaluation_interval)
                 ++stats_.flaps;
             previous_parent_ = old;
@@ -611,6 +615,7 @@ private:
             ++stats_.parents_selected;
         }
         parent_ = parent_link{n.id, n.address, n.beacon.level, score};
+        last_move_by_choice_ = by_choice;
         parent_heard_ = ctx.now();
         last_parent_change_ = ctx.now();
         suspect_ = false;
@@ -1058,6 +1063,7 @@ private:
 
     std::optional<parent_link> parent_;
     std::optional<node_id> previous_parent_;
+    bool last_move_by_choice_ = false;
     time_point parent_heard_{};
     time_point last_parent_change_{};
     time_point started_{};

@@ -30,7 +30,7 @@ struct mesh_stats {
     std::uint64_t parent_recovered = 0;
     /// Moves to the next-best parent after a failure.
     std::uint64_t failovers = 0;
-    /// Moves back to the parent left within two evaluations: what hysteresis exists to prevent.
+    /// Moves by score back to the parent left within two evaluations: what hysteresis exists to prevent.
     std::uint64_t flaps = 0;
     std::uint64_t level_changes = 0;
     std::uint64_t partitions = 0;
