@@ -4,6 +4,7 @@
 #include <meshkit/concepts/clock.hpp>
 #include <meshkit/concepts/engine.hpp>
 #include <meshkit/concepts/discovery_strategy.hpp>
+#include <meshkit/concepts/aggregator.hpp>
 #include <meshkit/concepts/hierarchy_strategy.hpp>
 #include <meshkit/concepts/metrics_sink.hpp>
 #include <meshkit/concepts/node_policies.hpp>
@@ -16,6 +17,8 @@
 #include <meshkit/error.hpp>
 #include <meshkit/inbound.hpp>
 #include <meshkit/hierarchy/flat.hpp>
+#include <meshkit/topology/no_aggregation.hpp>
+#include <meshkit/topology/summary_aggregator.hpp>
 #include <meshkit/metrics/in_memory_metrics.hpp>
 #include <meshkit/metrics/null_metrics.hpp>
 #include <meshkit/node_policies.hpp>
@@ -98,6 +101,41 @@ public:
 
 private:
     std::optional<meshkit::node_id> parent_;
+};
+//]
+
+//[concept_aggregator
+/// Folds readings that are one little-endian 32-bit count each into their sum: a cell reports one total.
+class count_aggregator {
+public:
+    bool fold(meshkit::topology::upward_item const& item)
+    {
+        if (item.payload.size() != 4)
+            return false; // not ours: it goes up as it is
+        std::uint32_t v = 0;
+        for (std::size_t i = 0; i < 4; ++i)
+            v |= static_cast<std::uint32_t>(item.payload[i]) << (8 * i);
+        total_ += v;
+        readings_ += item.readings;
+        ++pending_;
+        return true;
+    }
+    std::size_t pending() const { return pending_; }
+    meshkit::topology::aggregate_summary take_summary()
+    {
+        meshkit::topology::aggregate_summary s;
+        for (std::size_t i = 0; i < 4; ++i)
+            s.payload.push_back(static_cast<std::byte>(total_ >> (8 * i)));
+        s.readings = readings_;
+        total_ = readings_ = 0;
+        pending_ = 0;
+        return s;
+    }
+
+private:
+    std::uint32_t total_ = 0;
+    std::uint32_t readings_ = 0;
+    std::size_t pending_ = 0;
 };
 //]
 
@@ -381,6 +419,10 @@ struct storage_without_erase {
     std::error_code load(std::string_view, std::vector<std::byte>&);
     std::error_code store(std::string_view, std::span<std::byte const>);
 };
+struct aggregator_without_summary {
+    bool fold(meshkit::topology::upward_item const&);
+    std::size_t pending() const;
+};
 struct metrics_without_histograms {
     void increment(std::string_view, std::uint64_t);
     void set_gauge(std::string_view, double);
@@ -407,6 +449,9 @@ static_assert(meshkit::storage_backend<meshkit::storage::memory_store>);
 static_assert(meshkit::metrics_sink<exemplar::stdout_metrics>);
 static_assert(meshkit::metrics_sink<meshkit::metrics::null_metrics>);
 static_assert(meshkit::metrics_sink<meshkit::metrics::in_memory_metrics>);
+static_assert(meshkit::aggregator<exemplar::count_aggregator>);
+static_assert(meshkit::aggregator<meshkit::topology::no_aggregation>);
+static_assert(meshkit::aggregator<meshkit::topology::summary_aggregator>);
 static_assert(meshkit::node_policies<meshkit::sim_policies>);
 static_assert(meshkit::engine<exemplar::greeter>);
 static_assert(meshkit::engine<meshkit::membership::liveness>);
@@ -418,6 +463,7 @@ static_assert(!meshkit::discovery_strategy<exemplar::discovery_returning_list>);
 static_assert(!meshkit::hierarchy_strategy<exemplar::hierarchy_with_int_role>);
 static_assert(!meshkit::storage_backend<exemplar::storage_without_erase>);
 static_assert(!meshkit::metrics_sink<exemplar::metrics_without_histograms>);
+static_assert(!meshkit::aggregator<exemplar::aggregator_without_summary>);
 static_assert(!meshkit::node_policies<int>);
 static_assert(!meshkit::engine<exemplar::hello>, "a message is not an engine");
 

@@ -11,6 +11,9 @@
 #include <meshkit/membership/liveness_messages.hpp>
 #include <meshkit/nat/traversal_messages.hpp>
 #include <meshkit/node_id.hpp>
+#include <meshkit/topology/cell_summary.hpp>
+#include <meshkit/topology/messages.hpp>
+#include <meshkit/topology/node_state.hpp>
 #include <meshkit/wire/registry.hpp>
 
 #include <cstdlib>
@@ -39,14 +42,28 @@ struct everything {
     std::vector<std::vector<std::uint8_t>> blobs;
 };
 
+// What the summary aggregator decodes from packet payloads, as messages of their own.
+struct fuzz_node_state {
+    static constexpr meshkit::wire::type_id wire_id = meshkit::wire::user_first + 1;
+    meshkit::topology::node_state state;
+};
+struct fuzz_cell_summary {
+    static constexpr meshkit::wire::type_id wire_id = meshkit::wire::user_first + 2;
+    meshkit::topology::cell_summary summary;
+};
+
 // A synthetic message with every field shape, plus the real messages whose
 // fields are richest: the gossip-first node's (optional addresses, nested
 // vectors of records, byte payloads, enums) and the substrate/transient
-// attachments' (substrate records with strings, goodbye reasons).
+// attachments' (substrate records with strings, goodbye reasons), the
+// hierarchical mesh's (beacons with positions, optional resources and
+// capability lists; packets; acknowledgements) and the telemetry its
+// aggregator reads.
 using registry = meshkit::wire::registry_union<
-    meshkit::wire::registry<meshkit::membership::ping, meshkit::membership::pong, everything>,
+    meshkit::wire::registry<meshkit::membership::ping, meshkit::membership::pong, everything, fuzz_node_state,
+                            fuzz_cell_summary>,
     meshkit::nat::traversal_messages, meshkit::discovery::gossip_messages, meshkit::discovery::registry_messages,
-    meshkit::attach::attach_messages>;
+    meshkit::attach::attach_messages, meshkit::topology::topology_messages>;
 
 } // namespace
 

@@ -9,7 +9,11 @@
 #include <meshkit/hierarchy/hybrid_strategy.hpp>
 #include <meshkit/hierarchy/static_strategy.hpp>
 #include <meshkit/reference/hierarchical.hpp>
+#include <meshkit/discovery/composite.hpp>
 #include <meshkit/topology/beacon_observer.hpp>
+#include <meshkit/topology/capability_discovery.hpp>
+#include <meshkit/topology/directed_discovery.hpp>
+#include <meshkit/topology/geographic_discovery.hpp>
 #include <meshkit/topology/hierarchical_mesh.hpp>
 #include <meshkit/topology/no_aggregation.hpp>
 #include <meshkit/topology/parent_selector.hpp>
@@ -426,6 +430,104 @@ TEST(Wire, EncodedSizeIsTheCodecs)
     EXPECT_EQ(topology::encoded_size(p), bytes.size() + wire::envelope_size);
 }
 
+// -- discovery strategies ---------------------------------------------------------------
+
+topology::hm_beacon offering(geo_position p, std::vector<std::string> caps, bool operational = true)
+{
+    auto b = beacon_at(p, 0);
+    b.capabilities = std::move(caps);
+    b.operational = operational;
+    return b;
+}
+
+endpoint address_of(std::uint8_t n)
+{
+    return endpoint::v4(0x0a000000u + n, 7000);
+}
+
+TEST(CapabilityDiscovery, RequiredMustAllBeThereOptionalOnesRankThenDistance)
+{
+    topology::capability_discovery d({{"radio"}, {"thermal", "lidar"}});
+    d.relocate(origin);
+    time_point t{};
+    d.observe_beacon(id_of(1), address_of(1), offering(offset_m(origin, 100, 0), {"radio"}), t);
+    d.observe_beacon(id_of(2), address_of(2), offering(offset_m(origin, 900, 0), {"radio", "thermal", "lidar"}), t);
+    d.observe_beacon(id_of(3), address_of(3), offering(offset_m(origin, 50, 0), {"thermal", "lidar"}), t); // no radio
+    d.observe_beacon(id_of(4), address_of(4), offering(offset_m(origin, 300, 0), {"radio", "lidar"}), t);
+    d.observe_beacon(id_of(5), address_of(5), offering(offset_m(origin, 200, 0), {"radio", "lidar"}), t);
+    d.observe_beacon(id_of(6), address_of(6), offering(offset_m(origin, 10, 0), {"radio", "thermal", "lidar"}, false),
+                     t); // not operational
+    auto got = d.candidates(10);
+    std::vector<endpoint> const expected{address_of(2), address_of(5), address_of(4), address_of(1)};
+    EXPECT_EQ(got, expected);
+    EXPECT_EQ(d.candidates(2).size(), 2u);
+    EXPECT_EQ(d.query().matches(offering(origin, {"lidar"})), std::nullopt);
+}
+
+TEST(GeographicDiscovery, NodesOfOneCellNameTheSameLowestIdLeader)
+{
+    geo_position const here = offset_m(origin, 10, 10);
+    topology::geographic_discovery a(id_of(5), here, 7), b(id_of(3), offset_m(here, 20, 0), 7);
+    time_point t{};
+    auto heard_by_both = [&](std::uint8_t n, geo_position p) {
+        a.observe_beacon(id_of(n), address_of(n), beacon_at(p, 0), t);
+        b.observe_beacon(id_of(n), address_of(n), beacon_at(p, 0), t);
+    };
+    EXPECT_FALSE(a.formed());
+    EXPECT_EQ(a.leader(), id_of(5));
+    a.observe_beacon(id_of(3), address_of(3), beacon_at(offset_m(here, 20, 0), 0), t);
+    b.observe_beacon(id_of(5), address_of(5), beacon_at(here, 0), t);
+    heard_by_both(9, offset_m(here, 0, 30));
+    heard_by_both(1, offset_m(here, 5'000, 0)); // another cell: lower id, no say here
+    ASSERT_EQ(a.cell(), b.cell());
+    EXPECT_TRUE(a.formed());
+    EXPECT_EQ(a.leader(), id_of(3));
+    EXPECT_EQ(b.leader(), id_of(3));
+    EXPECT_EQ(a.candidates(10), (std::vector<endpoint>{address_of(3), address_of(9)}));
+}
+
+TEST(DirectedDiscovery, PendingThenInProgressThenDoneOrFailedByTheTimeout)
+{
+    topology::directed_discovery d(3, 60s);
+    time_point t{};
+    EXPECT_EQ(d.state(), topology::assignment_state::unassigned);
+    EXPECT_TRUE(d.candidates(5).empty());
+    geo_position const cell_centre = offset_m(origin, 500, 500);
+    d.assign(geohash(cell_centre, 6), t);
+    EXPECT_EQ(d.state(), topology::assignment_state::pending);
+    d.observe_beacon(id_of(1), address_of(1), beacon_at(offset_m(origin, 8'000, 0), 0), t + 1s); // elsewhere
+    EXPECT_EQ(d.state(), topology::assignment_state::pending);
+    d.observe_beacon(id_of(2), address_of(2), beacon_at(cell_centre, 0), t + 2s);
+    EXPECT_EQ(d.state(), topology::assignment_state::in_progress);
+    d.observe_beacon(id_of(3), address_of(3), beacon_at(offset_m(cell_centre, 10, 0), 0), t + 3s);
+    EXPECT_EQ(d.state(), topology::assignment_state::done);
+    EXPECT_EQ(d.candidates(5), (std::vector<endpoint>{address_of(2), address_of(3)}));
+    // A cell where nobody is: failed at the timeout, and assigning again retries.
+    topology::directed_discovery lonely;
+    lonely.assign("u4pruyd", t);
+    EXPECT_EQ(lonely.update(t + 59s), topology::assignment_state::pending);
+    EXPECT_EQ(lonely.update(t + 60s), topology::assignment_state::failed);
+    lonely.assign("u4pruyd", t + 61s);
+    EXPECT_EQ(lonely.state(), topology::assignment_state::pending);
+    EXPECT_THROW(lonely.assign("not a cell", t), std::invalid_argument);
+}
+
+TEST(CompositeDiscovery, TakesInTurnFromEachWithoutRepeatsAndReportsToAll)
+{
+    discovery::static_seeds seeds{address_of(1), address_of(2), address_of(3)};
+    topology::capability_discovery caps({{"radio"}, {}});
+    discovery::composite<discovery::static_seeds, topology::capability_discovery> both(seeds, caps);
+    both.observe_beacon(id_of(7), address_of(7), offering(origin, {"radio"}), time_point{});
+    both.observe_beacon(id_of(2), address_of(2), offering(origin, {"radio"}), time_point{});
+    auto got = both.candidates(4);
+    // Round 1: seed 1, capability 2 (id order: 2 then 7); round 2: seed 2 (taken), capability 7; round 3: seed 3.
+    EXPECT_EQ(got, (std::vector<endpoint>{address_of(1), address_of(2), address_of(7), address_of(3)}));
+    EXPECT_EQ(both.candidates(2).size(), 2u);
+    both.report(address_of(1), contact_outcome::unreachable);
+    EXPECT_EQ(both.get<0>().candidates(3).front(), address_of(2)); // the seeds heard the failure
+    static_assert(discovery_strategy<discovery::composite<discovery::static_seeds, topology::capability_discovery>>);
+}
+
 // -- whole hierarchies on the simulator ---------------------------------------------------
 
 /// Nodes of one hierarchy on one simulated network, every event they raise kept.
@@ -759,6 +861,40 @@ TEST(HierarchicalMesh, ForgedPacketsCannotLoopAndAbsurdBeaconsAreCounted)
     EXPECT_EQ(after.packets_over_hop_limit, before.packets_over_hop_limit + 2);
     EXPECT_EQ(after.packets_forwarded, before.packets_forwarded);
     EXPECT_EQ(w.mesh(1).observer().find(id_of(66)), nullptr);
+}
+
+struct capability_policies : reference::hierarchical_policies<hierarchy::static_strategy> {
+    using discovery = ::meshkit::discovery::composite<::meshkit::discovery::static_seeds,
+                                                      topology::capability_discovery>;
+};
+
+TEST(HierarchicalMesh, ADiscoveryPolicyThatLearnsFromBeaconsIsFedByTheEngine)
+{
+    using node_type = basic_node<capability_policies>;
+    using engine_type = topology::hierarchical_mesh<topology::summary_aggregator>;
+    sim::network net(8);
+    std::vector<std::unique_ptr<node_type>> nodes;
+    std::vector<std::vector<std::string>> const offers{{"radio"}, {"radio", "thermal"}, {"lidar"}};
+    for (std::size_t i = 0; i < offers.size(); ++i) {
+        topology::mesh_config cfg;
+        cfg.position = offset_m(origin, 100.0 * static_cast<double>(i), 0);
+        cfg.capabilities = offers[i];
+        node_config nc;
+        nc.engine<engine_type>() = cfg;
+        capability_policies::discovery d{discovery::static_seeds{},
+                                         topology::capability_discovery({{"radio"}, {"thermal"}})};
+        nodes.push_back(std::make_unique<node_type>(net, nc, std::move(d), fixed_level(i == 0 ? 1 : 0, node_role::member)));
+    }
+    for (auto& n : nodes) {
+        for (auto& other : nodes)
+            if (other != n)
+                n->join(other->local_endpoint());
+        n->start();
+    }
+    net.advance(12s);
+    // Node 2 asked for radio, thermal preferred: node 1 first, then node 0; node 2 itself offers neither.
+    auto const found = nodes[2]->discovery().get<1>().candidates(5);
+    EXPECT_EQ(found, (std::vector<endpoint>{nodes[1]->local_endpoint(), nodes[0]->local_endpoint()}));
 }
 
 TEST(HierarchicalMesh, ReplaysBitForBit)

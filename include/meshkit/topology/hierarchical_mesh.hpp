@@ -93,8 +93,11 @@ struct parent_link {
     `reassess(level_view)` and `weights()` besides `hierarchy_strategy`:
     `hierarchy::static_strategy`, `dynamic_strategy` or `hybrid_strategy`.
 */
-template <aggregator Aggregator = no_aggregation>
+template <class Aggregator = no_aggregation>
 class hierarchical_mesh {
+    static_assert(aggregator<Aggregator>,
+                  "meshkit: the Aggregator of topology::hierarchical_mesh does not model meshkit::aggregator");
+
 public:
     using messages = topology_messages;
     using events = type_list<parent_selected, parent_changed, parent_lost, child_added, child_removed, lateral_found,
@@ -169,6 +172,9 @@ public:
             ++stats_.beacons_over_capacity;
         if (outcome == observe_outcome::stale || outcome == observe_outcome::full)
             return;
+        // A discovery policy that learns from beacons (capability, geographic, directed) hears them too.
+        if constexpr (requires { ctx.discovery().observe_beacon(from, in.from, b, ctx.now()); })
+            ctx.discovery().observe_beacon(from, in.from, b, ctx.now());
         heard_from(ctx, from, in.from);
         // Children are the nodes whose beacons name this one.
         bool const names_me = b.parent && *b.parent == ctx.self() && outcome != observe_outcome::out_of_range;
