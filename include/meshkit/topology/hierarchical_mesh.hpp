@@ -12,6 +12,7 @@
 #include <meshkit/hierarchy/node_role.hpp>
 #include <meshkit/inbound.hpp>
 #include <meshkit/node_id.hpp>
+#include <meshkit/peer_events.hpp>
 #include <meshkit/result.hpp>
 #include <meshkit/time.hpp>
 #include <meshkit/topology/beacon.hpp>
@@ -102,7 +103,7 @@ public:
     using messages = topology_messages;
     using events = type_list<parent_selected, parent_changed, parent_lost, child_added, child_removed, lateral_found,
                              lateral_lost, role_changed, level_changed, partition_detected, partition_healed,
-                             packet_received, summary_sent>;
+                             packet_received, summary_sent, peers_wanted>;
     using config_type = mesh_config;
 
     hierarchical_mesh() : hierarchical_mesh(mesh_config{}) {}
@@ -140,6 +141,8 @@ public:
         (void)ctx.set_timer(jittered(ctx, cfg_.beacons.broadcast_interval, 0.0, 1.0), beacon_tag);
         (void)ctx.set_timer(cfg_.beacons.janitor_interval, janitor_tag);
         (void)ctx.set_timer(jittered(ctx, cfg_.reevaluation_interval, 1.0, 1.1), evaluation_tag);
+        // Where to beacon: the discovery policy's candidates (seeds, a LAN group) come back through add_candidate.
+        ctx.emit(peers_wanted{cfg_.max_beacon_targets});
         (void)ctx.set_timer(jittered(ctx, cfg_.aggregation_interval, 1.0, 1.1), aggregation_tag);
     }
 
@@ -431,6 +434,8 @@ private:
     void on_beacon_tick(Ctx& ctx)
     {
         (void)ctx.set_timer(jittered(ctx, cfg_.beacons.broadcast_interval, 0.9, 1.1), beacon_tag);
+        if (observer_.size() == 0 && targets_.empty())
+            ctx.emit(peers_wanted{cfg_.max_beacon_targets}); // nobody heard and nowhere to beacon: ask again
         reassess(ctx);
         refresh_laterals(ctx);
         check_parent(ctx);

@@ -12,6 +12,7 @@
 
 #include <asio/error.hpp>
 #include <asio/io_context.hpp>
+#include <asio/ip/multicast.hpp>
 #include <asio/ip/udp.hpp>
 #include <asio/ip/v6_only.hpp>
 #include <asio/post.hpp>
@@ -34,6 +35,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <stdexcept>
 #include <string_view>
 #include <system_error>
 #include <type_traits>
@@ -154,6 +156,8 @@ public:
         state_->alive = false;
         std::error_code ignored;
         socket_.close(ignored);
+        if (group_)
+            group_->socket.close(ignored);
     }
 
     [[nodiscard]] endpoint local_endpoint() const { return local_; }
@@ -254,6 +258,41 @@ public:
     }
 
     void on_receive(receive_handler h) { state_->on_receive = std::move(h); }
+
+    /** Joins the IPv4 multicast group `group` on the interface with address `interface_v4` (host byte order;
+        127.0.0.1 by default, a LAN interface's address in the field).
+
+        Datagrams sent to the group (any member's `send(group, ...)`) reach
+        every member's receive handler, the sender's own included, with the
+        sender's unicast address as their source: replies go back unicast.
+        The group has its own socket, bound to the group's port with
+        `SO_REUSEADDR` so that every process on a host can join; outgoing
+        multicast leaves through `interface_v4`, with a TTL of 1 (the LAN
+        only) and loopback on. This is how `meshkit-node --role hierarchy
+        --lan` hears its neighbours' beacons without knowing them.
+
+        @throws std::system_error when the group cannot be joined (no such
+        interface, not a multicast address), or std::invalid_argument for a
+        non-IPv4 group or a second group.
+    */
+    void join_group(endpoint const& group, std::uint32_t interface_v4 = 0x7f000001)
+    {
+        if (!group.is_v4() || (group.v4_address() >> 28) != 0xE)
+            throw std::invalid_argument("meshkit::udp::transport::join_group: not an IPv4 multicast address");
+        if (group_)
+            throw std::invalid_argument("meshkit::udp::transport::join_group: one group per transport");
+        auto const itf = asio::ip::address_v4(interface_v4);
+        socket_.set_option(asio::ip::multicast::outbound_interface(itf));
+        socket_.set_option(asio::ip::multicast::hops(1));
+        socket_.set_option(asio::ip::multicast::enable_loopback(true));
+        auto g = std::make_shared<group_receiver>(socket_.get_executor(), state_->slot + 1);
+        g->socket.open(asio::ip::udp::v4());
+        g->socket.set_option(asio::socket_base::reuse_address(true));
+        g->socket.bind(asio::ip::udp::endpoint(asio::ip::address_v4(group.v4_address()), group.port));
+        g->socket.set_option(asio::ip::multicast::join_group(asio::ip::address_v4(group.v4_address()), itf));
+        group_ = std::move(g);
+        receive_group(state_, group_);
+    }
 
     /// Installs the handler for socket errors (ICMP unreachable and others).
     void on_error(error_handler h) { state_->on_error = std::move(h); }
@@ -845,8 +884,39 @@ private:
     }
 #endif
 
+    // The multicast group's socket and its one-datagram buffer, shared with its pending receive.
+    struct group_receiver {
+        group_receiver(asio::any_io_executor ex, std::size_t size) : socket(ex), buffer(size) {}
+        asio::ip::udp::socket socket;
+        std::vector<std::byte> buffer;
+        asio::ip::udp::endpoint from;
+    };
+
+    static void receive_group(std::shared_ptr<shared_state> state, std::shared_ptr<group_receiver> g)
+    {
+        auto* raw = g.get();
+        raw->socket.async_receive_from(
+            asio::buffer(raw->buffer), raw->from,
+            [state = std::move(state), g = std::move(g)](std::error_code ec, std::size_t n) mutable {
+                if (!state->alive || ec == asio::error::operation_aborted)
+                    return;
+                if (!ec) {
+                    if (n > state->slot) {
+                        ++state->stats.truncated;
+                    } else {
+                        ++state->stats.datagrams_received;
+                        if (state->on_receive)
+                            state->on_receive(from_asio(g->from), std::span<std::byte const>(g->buffer.data(), n));
+                    }
+                }
+                if (state->alive)
+                    receive_group(std::move(state), std::move(g));
+            });
+    }
+
     asio::ip::udp::socket socket_;
     std::shared_ptr<shared_state> state_;
+    std::shared_ptr<group_receiver> group_;
     transport_stats reported_{}; ///< what report_metrics() last reported
     asio::ip::udp::socket::native_handle_type fd_{};
     endpoint local_;
