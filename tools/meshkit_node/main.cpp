@@ -7,6 +7,8 @@
 // cache, cache gossip, connection ladder); `registry` runs the registry.
 // Roles `substrate` and `transient` run the substrate/transient reference
 // node: substrates form the mesh over UDP, transients attach to one over TCP.
+// Role `hierarchy` runs the hierarchical mesh (Peat): beacons on a LAN
+// multicast group or to seeds, a parent one level up, telemetry up, commands down.
 // See docs/meshkit-node.md.
 //
 //   meshkit-node --listen 127.0.0.1:7000
@@ -15,7 +17,12 @@
 
 #include <common/cli.hpp>
 
+#include <meshkit/hierarchy/hybrid_strategy.hpp>
+#include <meshkit/hierarchy/static_strategy.hpp>
+#include <meshkit/reference/hierarchical.hpp>
 #include <meshkit/tcp/substrate_transient_policies.hpp>
+#include <meshkit/udp/hierarchical_policies.hpp>
+#include <meshkit/wire/codec.hpp>
 #include <meshkit/udp/gossip_first_policies.hpp>
 #include <meshkit/udp/udp_policies.hpp>
 #include <meshkit/version.hpp>
@@ -47,7 +54,7 @@ namespace {
 
 using namespace meshkit;
 
-enum class role { overlay, node, bootstrap, registry, substrate, transient };
+enum class role { overlay, node, bootstrap, registry, substrate, transient, hierarchy };
 
 struct options {
     role what = role::overlay;
@@ -65,7 +72,43 @@ struct options {
     std::size_t max_children = 100;
     double heartbeat_s = 30;
     double evaluation_s = 30;
+    // hierarchy
+    int level = 0;
+    int top_level = 3;
+    std::string strategy = "static";
+    std::string position = "59.91,10.75";
+    std::vector<std::string> capabilities;
+    std::optional<endpoint> lan;
+    double beacon_s = 5;
+    double report_every_s = 0;
+    std::size_t report_count = 0;
 };
+
+/// "LAT,LON" or "LAT,LON,ALT" as a plausible position, or nothing.
+std::optional<geo_position> parse_position(std::string const& text)
+{
+    double v[3] = {0, 0, 0};
+    std::size_t n = 0, at = 0;
+    while (n < 3) {
+        std::size_t const comma = text.find(',', at);
+        std::string const part = text.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+        try {
+            std::size_t used = 0;
+            v[n++] = std::stod(part, &used);
+            if (used != part.size())
+                return std::nullopt;
+        } catch (std::exception const&) {
+            return std::nullopt;
+        }
+        if (comma == std::string::npos)
+            break;
+        at = comma + 1;
+    }
+    if (n < 2 || (n == 3 && text.find(',', at) != std::string::npos))
+        return std::nullopt;
+    geo_position p{v[0], v[1], n == 3 ? std::optional<double>(v[2]) : std::nullopt};
+    return p.is_plausible() ? std::optional<geo_position>(p) : std::nullopt;
+}
 
 options parse(int argc, char** argv)
 {
@@ -77,12 +120,13 @@ options parse(int argc, char** argv)
                "and messages go to stdout. See docs/meshkit-node.md.");
     std::map<std::string, role> const roles{{"overlay", role::overlay},     {"node", role::node},
                                             {"bootstrap", role::bootstrap}, {"registry", role::registry},
-                                            {"substrate", role::substrate}, {"transient", role::transient}};
+                                            {"substrate", role::substrate}, {"transient", role::transient},
+                                            {"hierarchy", role::hierarchy}};
     app.add_option_function<std::string>(
            "--role", [&](std::string const& name) { o.what = roles.at(name); },
            "overlay: HyParView + Plumtree (default); node, bootstrap: the gossip-first reference node "
            "(a bootstrap node also registers and relays); registry; substrate, transient: the "
-           "substrate/transient reference node")
+           "substrate/transient reference node; hierarchy: the hierarchical mesh")
         ->check(CLI::IsMember(roles))
         ->type_name("ROLE");
     tools::add_parsed(app, "--listen", o.listen, "HOST:PORT", "Address to bind (default 127.0.0.1:0, a free port)");
@@ -112,6 +156,31 @@ options parse(int argc, char** argv)
                    "(transient) How often it weighs moving to a faster substrate (default 30; 0: never)")
         ->check(tools::in_range(0))
         ->type_name("SECONDS");
+    app.add_option("--level", o.level, "(hierarchy) This node's level: 0 the leaves, up to --top-level (default 0)")
+        ->check(tools::in_range(0, 15))
+        ->type_name("N");
+    app.add_option("--top-level", o.top_level, "(hierarchy) The deployment's highest level: its nodes are roots (default 3)")
+        ->check(tools::in_range(0, 15))
+        ->type_name("N");
+    app.add_option("--strategy", o.strategy, "(hierarchy) static (default), dynamic or hybrid")
+        ->check(CLI::IsMember({"static", "dynamic", "hybrid"}))
+        ->type_name("STRATEGY");
+    app.add_option("--position", o.position, "(hierarchy) Where the node is (default 59.91,10.75)")
+        ->check([](std::string const& v) { return parse_position(v) ? std::string{} : "not a position on Earth: " + v; })
+        ->type_name("LAT,LON[,ALT]");
+    app.add_option("--capability", o.capabilities, "(hierarchy) A capability it offers; repeat for several (at most 16)")
+        ->type_name("NAME");
+    tools::add_parsed(app, "--lan", o.lan, "GROUP:PORT",
+                      "(hierarchy) Beacon on this IPv4 multicast group (joined on 127.0.0.1), hearing everyone on it");
+    app.add_option("--beacon-interval", o.beacon_s, "(hierarchy) Seconds between beacons (default 5; TTL 6 intervals)")
+        ->check(tools::in_range(0.05))
+        ->type_name("SECONDS");
+    app.add_option("--report", o.report_every_s, "(hierarchy) Report a telemetry reading every SECONDS (default 0: never)")
+        ->check(tools::in_range(0))
+        ->type_name("SECONDS");
+    app.add_option("--report-count", o.report_count, "(hierarchy) Stop reporting after N readings (default 0: never stop)")
+        ->check(tools::in_range(0))
+        ->type_name("N");
     app.add_option("--metrics", o.metrics_every_s, "Print the node's counters every SECONDS (default 0: never)")
         ->check(tools::in_range(0))
         ->type_name("SECONDS");
@@ -568,6 +637,175 @@ int run_substrate_transient(options const& o)
     return 0;
 }
 
+template <class Strategy>
+Strategy hierarchy_strategy_of(options const& o)
+{
+    auto const level = static_cast<std::uint8_t>(o.level);
+    node_role const role = o.level > 0 ? node_role::leader : node_role::member;
+    if constexpr (std::is_same_v<Strategy, hierarchy::static_strategy>) {
+        hierarchy::static_strategy_config c;
+        c.level = level;
+        c.role = role;
+        return Strategy{c};
+    } else if constexpr (std::is_same_v<Strategy, hierarchy::dynamic_strategy>) {
+        hierarchy::dynamic_strategy_config c;
+        c.base_level = level;
+        c.max_level = static_cast<std::uint8_t>(o.top_level);
+        return Strategy{c};
+    } else {
+        hierarchy::hybrid_strategy_config c;
+        c.level = level;
+        c.role = role;
+        c.max_level = static_cast<std::uint8_t>(o.top_level);
+        return Strategy{c};
+    }
+}
+
+/** The hierarchical mesh: beacons on `--lan` or to `--bootstrap` seeds, a parent one level up.
+
+    Lines on stdin go up as status packets; a line that starts with `!` goes
+    down to the whole subtree as a command. `--report` adds a telemetry
+    reading (`topology::node_state`) every interval. What the node consumes
+    is printed: at a root every packet that came up (a summary with the
+    readings it stands for), elsewhere the commands that reached it. On exit
+    it prints what it reported, what it still held and what it dropped.
+*/
+template <class Strategy>
+int run_hierarchy(options const& o)
+{
+    using node_type = udp::hierarchical_node<Strategy>;
+    using engine_type = topology::hierarchical_mesh<topology::summary_aggregator>;
+    asio::io_context io;
+    node_config cfg = config_of(o);
+    auto const every = [](double seconds) { return std::chrono::duration_cast<duration>(std::chrono::duration<double>(seconds)); };
+    topology::mesh_config& mesh = cfg.engine<engine_type>();
+    mesh.position = *parse_position(o.position);
+    mesh.capabilities = o.capabilities;
+    mesh.mobility = o.level > 0 ? mobility::fixed : mobility::mobile;
+    mesh.top_level = static_cast<std::uint8_t>(o.top_level);
+    mesh.beacons.broadcast_interval = every(o.beacon_s);
+    mesh.beacons.ttl = every(6 * o.beacon_s);
+    mesh.beacons.janitor_interval = every(o.beacon_s);
+    mesh.aggregation_interval = every(o.beacon_s);
+    mesh.reevaluation_interval = every(6 * o.beacon_s);
+    mesh.parent_change_cooldown = every(12 * o.beacon_s);
+    mesh.beacon_to_heard = !o.lan; // a LAN group carries every beacon in one datagram
+    Strategy strategy;
+    try {
+        mesh.validate();
+        strategy = hierarchy_strategy_of<Strategy>(o);
+    } catch (std::invalid_argument const& e) {
+        std::fprintf(stderr, "meshkit-node: %s\n", e.what());
+        return 2;
+    }
+    std::vector<endpoint> seeds = o.bootstrap;
+    if (o.lan)
+        seeds.push_back(*o.lan);
+    std::optional<node_type> node;
+    if (!open_node(node, o, io, cfg, discovery::static_seeds{seeds}, strategy))
+        return 1;
+    if (o.lan) {
+        try {
+            node->transport().join_group(*o.lan);
+        } catch (std::exception const& e) {
+            std::fprintf(stderr, "meshkit-node: cannot join %s: %s\n", o.lan->to_string().c_str(), e.what());
+            return 1;
+        }
+    }
+    std::printf("listening %s id %s level %d\n", node->local_endpoint().to_string().c_str(), node->id().to_hex().c_str(),
+                o.level);
+    node->on_event([&](typename node_type::event_type const& ev) {
+        if (auto const* p = std::get_if<topology::parent_selected>(&ev))
+            std::printf("parent selected %s\n", p->parent.short_hex().c_str());
+        else if (auto const* c = std::get_if<topology::parent_changed>(&ev))
+            std::printf("parent changed %s to %s%s\n", c->from.short_hex().c_str(), c->to.short_hex().c_str(),
+                        c->failover ? " failover" : "");
+        else if (auto const* l = std::get_if<topology::parent_lost>(&ev))
+            std::printf("parent lost %s\n", l->parent.short_hex().c_str());
+        else if (auto const* a = std::get_if<topology::child_added>(&ev))
+            std::printf("child added %s\n", a->child.short_hex().c_str());
+        else if (auto const* r = std::get_if<topology::child_removed>(&ev))
+            std::printf("child removed %s\n", r->child.short_hex().c_str());
+        else if (auto const* lc = std::get_if<topology::level_changed>(&ev))
+            std::printf("level %u%s\n", static_cast<unsigned>(lc->to), lc->promoted ? " promoted" : "");
+        else if (auto const* rc = std::get_if<topology::role_changed>(&ev))
+            std::printf("role %s\n", to_string(rc->to));
+        else if (std::holds_alternative<topology::partition_detected>(ev))
+            std::printf("partition detected\n");
+        else if (auto const* h = std::get_if<topology::partition_healed>(&ev))
+            std::printf("partition healed after %.1f s\n", std::chrono::duration<double>(h->lasted).count());
+        else if (auto const* got = std::get_if<topology::packet_received>(&ev)) {
+            std::string what;
+            if (got->type == topology::data_type::aggregated_telemetry) {
+                auto sum = wire::decode<topology::cell_summary>(got->payload);
+                what = sum ? "summary of " + std::to_string(sum->readings) + " readings, " +
+                                 std::to_string(sum->operational) + " operational"
+                           : "summary (unreadable)";
+            } else if (got->type == topology::data_type::telemetry) {
+                what = "reading";
+            } else {
+                what = text_of(got->payload);
+            }
+            std::printf("received %s from %s readings %u hops %u: %s\n", topology::to_string(got->type),
+                        got->source.short_hex().c_str(), got->readings, static_cast<unsigned>(got->hops), what.c_str());
+        }
+    });
+    node->start();
+
+    line_reader lines(io, [&](std::string const& line) {
+        std::error_code ec;
+        if (line.front() == '!') {
+            std::string const text = line.substr(1);
+            ec = reference::send(*node, topology::data_type::command, std::nullopt,
+                                 std::as_bytes(std::span(text.data(), text.size())));
+            if (!ec)
+                std::printf("sent command: %s\n", text.c_str());
+        } else {
+            auto r = reference::report(*node, topology::data_type::status, std::as_bytes(std::span(line.data(), line.size())));
+            if (!r)
+                ec = r.error();
+        }
+        if (ec)
+            std::fprintf(stderr, "meshkit-node: not sent: %s (at most %zu bytes)\n", ec.message().c_str(),
+                         topology::max_packet_payload);
+        return true;
+    });
+
+    // Telemetry: one node_state every --report seconds, --report-count of them.
+    asio::steady_timer reporter(io);
+    std::size_t reported = 0;
+    std::function<void()> arm_report = [&] {
+        if (o.report_every_s <= 0 || (o.report_count > 0 && reported >= o.report_count))
+            return;
+        reporter.expires_after(steady(o.report_every_s));
+        reporter.async_wait([&](std::error_code ec) {
+            if (ec)
+                return;
+            std::vector<std::byte> reading;
+            wire::encode(topology::node_state{*parse_position(o.position), std::nullopt, true, 1}, reading);
+            if (reference::report(*node, topology::data_type::telemetry, reading))
+                ++reported;
+            arm_report();
+        });
+    };
+    arm_report();
+
+    periodic_printer metrics(io, o.metrics_every_s, [&] {
+        auto const& m = reference::mesh(*node);
+        return counters_line(*node) + " readings_reported=" + std::to_string(m.stats().readings_reported) +
+               " readings_consumed=" + std::to_string(m.stats().readings_consumed) + " held=" + std::to_string(m.held()) +
+               " children=" + std::to_string(m.children().size());
+    });
+    run_until_stopped(io, o);
+    auto const& m = reference::mesh(*node);
+    std::printf("done reported %llu consumed %llu held %zu dropped %llu\n",
+                static_cast<unsigned long long>(m.stats().readings_reported),
+                static_cast<unsigned long long>(m.stats().readings_consumed), m.held(),
+                static_cast<unsigned long long>(m.stats().readings_dropped));
+    node->stop();
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -580,6 +818,12 @@ int main(int argc, char** argv)
     case role::bootstrap: return run_gossip_first(o);
     case role::substrate: return run_substrate_transient<tcp::substrate_node>(o);
     case role::transient: return run_substrate_transient<tcp::transient_node>(o);
+    case role::hierarchy:
+        if (o.strategy == "dynamic")
+            return run_hierarchy<hierarchy::dynamic_strategy>(o);
+        if (o.strategy == "hybrid")
+            return run_hierarchy<hierarchy::hybrid_strategy>(o);
+        return run_hierarchy<hierarchy::static_strategy>(o);
     }
     return 2;
 }

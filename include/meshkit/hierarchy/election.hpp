@@ -74,6 +74,16 @@ struct level_view {
     return candidate > current * (1.0 + hysteresis);
 }
 
+/// Whether this node ranks above every peer of `v` by election score, then id (roles aside).
+[[nodiscard]] inline bool ranks_first(level_view const& v, election_weights const& w = {}) noexcept
+{
+    auto const self_rank = std::make_tuple(election_score(v.own, w), v.self);
+    for (level_peer const& p : v.same_level)
+        if (std::make_tuple(election_score(p.input, w), p.id) > self_rank)
+            return false;
+    return true;
+}
+
 /** The role a node takes among its same-level peers: Peat's election, made to always name one leader.
 
     Peat makes a node leader when its score is at least 1.1 × the best

@@ -53,7 +53,8 @@ struct hybrid_strategy_config {
     level and role until:
     - **promotion**: nothing above its level is in range, it can parent,
       it has at least `min_peers_for_promotion` same-level peers, and it
-      ranks first among them (`elect`, so exactly one of them promotes),
+      ranks first among them by score, then id (`ranks_first`: planned
+      roles aside, so exactly one of them promotes),
       `promotion_hold` reassessments in a row: it takes the level above
       as a leader;
     - **demotion**: `demote_at_higher_level` (2) nodes that hold a higher
@@ -102,8 +103,7 @@ public:
             return false;
         }
         if (v.higher_level == 0 && v.can_parent && config_.level < config_.max_level &&
-            v.same_level.size() >= config_.min_peers_for_promotion &&
-            elect(v, false, config_.hysteresis, config_.weights) != node_role::member) {
+            v.same_level.size() >= config_.min_peers_for_promotion && ranks_first(v, config_.weights)) {
             if (++rule_held_ < config_.promotion_hold)
                 return false;
             rule_held_ = 0;

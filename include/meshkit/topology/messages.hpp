@@ -42,6 +42,20 @@ enum class data_type : std::uint8_t {
     aggregated_telemetry,
 };
 
+/// A short lowercase name, for logs.
+constexpr char const* to_string(data_type t) noexcept
+{
+    switch (t) {
+    case data_type::telemetry: return "telemetry";
+    case data_type::status: return "status";
+    case data_type::command: return "command";
+    case data_type::configuration: return "configuration";
+    case data_type::coordination: return "coordination";
+    case data_type::aggregated_telemetry: return "aggregated_telemetry";
+    }
+    return "unknown";
+}
+
 /// The direction a data type travels in.
 [[nodiscard]] constexpr direction direction_of(data_type t) noexcept
 {
