@@ -68,5 +68,26 @@ consumed=$(awk '/^done/ {print $5}' "$work/root.out")
 if [ "$consumed" -lt $(( 4 * readings )) ]; then
   echo "the root counted $consumed readings, want at least $(( 4 * readings )):"; cat "$work/root.out"; exit 1
 fi
+# Static discovery from a file, no LAN: a leaf that knows only the root's address from its peers file.
+printf '# nobody yet: it answers whoever beacons to it\n' > "$work/none.toml"
+"$node_bin" --role hierarchy --level 1 --top-level 1 --peers "$work/none.toml" --beacon-interval 0.2 \
+    --listen 127.0.0.1:0 --run-for 20 < /dev/null > "$work/sroot.out" 2>&1 &
+pids+=($!); sroot_pid=$!
+wait_for "$work/sroot.out" '^listening' 5
+printf '[[peer]]\naddress = "%s"\nname = "the root"\n' "$(awk '/^listening/ {print $2; exit}' "$work/sroot.out")" > "$work/leaf.toml"
+"$node_bin" --role hierarchy --level 0 --top-level 1 --peers "$work/leaf.toml" --beacon-interval 0.2 \
+    --report 0.1 --report-count 10 --listen 127.0.0.1:0 --run-for 20 < /dev/null > "$work/sleaf.out" 2>&1 &
+pids+=($!); sleaf_pid=$!
+wait_for "$work/sleaf.out" "^parent selected $(short_of sroot)" 5
+sleep 2
+kill -TERM "$sleaf_pid" "$sroot_pid"; wait "$sleaf_pid" "$sroot_pid" 2>/dev/null || true
+grep -q "^done reported 10 consumed 0 held 0 dropped 0\$" "$work/sleaf.out" || {
+  echo "the leaf found by its peers file did not get its readings released:"; cat "$work/sleaf.out"; exit 1; }
+# A mistake in the file is an error naming the line and the key, and exit status 2.
+printf '[[peer]]\nadress = "127.0.0.1:1"\n' > "$work/typo.toml"
+status=0; "$node_bin" --role hierarchy --peers "$work/typo.toml" --run-for 1 < /dev/null > "$work/typo.out" 2>&1 || status=$?
+[ "$status" = 2 ] && grep -q "typo.toml:2: unknown key 'peer.adress'" "$work/typo.out" || {
+  echo "a typo in the peers file was not reported (status $status):"; cat "$work/typo.out"; exit 1; }
+
 echo "meshkit-node hierarchy: 7 processes, 3 levels formed; leader SIGKILLed, its leaves re-homed in" \
-     "$(awk -v a="$killed_at" -v b="$rehomed_at" 'BEGIN {printf "%.1f", b - a}') s; $((4 * readings)) readings all released, root counted $consumed; command delivered to all"
+     "$(awk -v a="$killed_at" -v b="$rehomed_at" 'BEGIN {printf "%.1f", b - a}') s; $((4 * readings)) readings all released, root counted $consumed; command delivered to all; static discovery from a peers file"

@@ -322,8 +322,8 @@ TEST(Strategies, DynamicPromotesWhenNothingIsAboveAndDemotesWhenANativeParentRet
     EXPECT_EQ(s.level(), 1);
     // A member never promotes; neither does the top level.
     auto weak = dynamic_at(1, 3);
-    level_view wv{id_of(0), {mobility::mobile, std::nullopt}, true,
-                  std::vector<level_peer>{{id_of(5), {mobility::fixed, std::nullopt}, node_role::leader}}, 0, 0};
+    std::vector<level_peer> const strong{{id_of(5), {mobility::fixed, std::nullopt}, node_role::leader}};
+    level_view wv{id_of(0), {mobility::mobile, std::nullopt}, true, strong, 0, 0}; // the span needs a named vector
     (void)weak.reassess(wv);
     EXPECT_EQ(weak.role(), node_role::member);
     EXPECT_FALSE(weak.promoted());
@@ -895,6 +895,36 @@ TEST(HierarchicalMesh, ADiscoveryPolicyThatLearnsFromBeaconsIsFedByTheEngine)
     // Node 2 asked for radio, thermal preferred: node 1 first, then node 0; node 2 itself offers neither.
     auto const found = nodes[2]->discovery().get<1>().candidates(5);
     EXPECT_EQ(found, (std::vector<endpoint>{nodes[1]->local_endpoint(), nodes[0]->local_endpoint()}));
+}
+
+TEST(HierarchicalMesh, AFloodOfReadingsIntoALeaderGoesUpInBoundedSummaries)
+{
+    mesh_world<hierarchy::static_strategy> w(9);
+    topology::mesh_config small;
+    small.max_children = 4; // a window of at most 16 folded readings
+    w.add(origin, fixed_level(2, node_role::leader));
+    w.add(offset_m(origin, 100, 0), fixed_level(1, node_role::leader), small);
+    w.start_all();
+    w.net.advance(15s);
+    ASSERT_EQ(w.parent_of(1), w.nodes[0]->id());
+    sim::transport attacker(w.net, w.net.next_endpoint());
+    auto const before = w.mesh(1).stats().summaries_sent;
+    for (std::uint64_t i = 0; i < 100; ++i) {
+        auto p = packet(id_of(77), 1000 + i, std::nullopt, data_type::telemetry);
+        p.payload = reading_at(origin);
+        wire::envelope h{};
+        h.type = topology::hm_packet::wire_id;
+        h.sender = id_of(77);
+        std::vector<std::byte> bytes;
+        wire::encode_envelope(h, bytes);
+        wire::encode(p, bytes);
+        (void)attacker.send(w.addresses[1], bytes);
+    }
+    w.net.advance(50ms); // well within one aggregation interval
+    // 100 readings, at most 16 held at once: at least 6 summaries already went up.
+    EXPECT_GE(w.mesh(1).stats().summaries_sent - before, 6u);
+    w.net.advance(10s);
+    EXPECT_EQ(w.mesh(0).stats().readings_consumed, 100u);
 }
 
 TEST(HierarchicalMesh, ReplaysBitForBit)

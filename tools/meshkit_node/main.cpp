@@ -17,6 +17,7 @@
 
 #include <common/cli.hpp>
 
+#include <meshkit/discovery/static_file.hpp>
 #include <meshkit/hierarchy/hybrid_strategy.hpp>
 #include <meshkit/hierarchy/static_strategy.hpp>
 #include <meshkit/reference/hierarchical.hpp>
@@ -79,6 +80,7 @@ struct options {
     std::string position = "59.91,10.75";
     std::vector<std::string> capabilities;
     std::optional<endpoint> lan;
+    std::string peers_file;
     double beacon_s = 5;
     double report_every_s = 0;
     std::size_t report_count = 0;
@@ -172,6 +174,9 @@ options parse(int argc, char** argv)
         ->type_name("NAME");
     tools::add_parsed(app, "--lan", o.lan, "GROUP:PORT",
                       "(hierarchy) Beacon on this IPv4 multicast group (joined on 127.0.0.1), hearing everyone on it");
+    app.add_option("--peers", o.peers_file,
+                   "(hierarchy) A TOML file of [[peer]] address = \"HOST:PORT\" entries to beacon to (static discovery)")
+        ->type_name("FILE");
     app.add_option("--beacon-interval", o.beacon_s, "(hierarchy) Seconds between beacons (default 5; TTL 6 intervals)")
         ->check(tools::in_range(0.05))
         ->type_name("SECONDS");
@@ -701,6 +706,15 @@ int run_hierarchy(options const& o)
     std::vector<endpoint> seeds = o.bootstrap;
     if (o.lan)
         seeds.push_back(*o.lan);
+    if (!o.peers_file.empty()) {
+        try {
+            auto const listed = discovery::load_static_seeds(o.peers_file);
+            seeds.insert(seeds.end(), listed.seeds().begin(), listed.seeds().end());
+        } catch (discovery::static_file_error const& e) {
+            std::fprintf(stderr, "meshkit-node: %s\n", e.what());
+            return 2;
+        }
+    }
     std::optional<node_type> node;
     if (!open_node(node, o, io, cfg, discovery::static_seeds{seeds}, strategy))
         return 1;

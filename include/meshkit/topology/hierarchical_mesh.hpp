@@ -277,6 +277,8 @@ public:
         custody c{in.from, p.key()};
         if (aggregator_.fold(upward_item{p.source, p.type, p.readings, p.payload})) {
             window_.push_back(c);
+            if (window_.size() >= cfg_.max_children * 4)
+                send_summary(ctx); // a flood of readings cannot grow the window: it goes up now
             return;
         }
         hm_packet onward = p;
@@ -842,6 +844,13 @@ private:
     void on_aggregation(Ctx& ctx)
     {
         (void)ctx.set_timer(cfg_.aggregation_interval, aggregation_tag);
+        send_summary(ctx);
+    }
+
+    /// Sends up what the aggregator folded, as one summary (nothing when it folded nothing).
+    template <class Ctx>
+    void send_summary(Ctx& ctx)
+    {
         if (aggregator_.pending() == 0)
             return;
         aggregate_summary s = aggregator_.take_summary();
