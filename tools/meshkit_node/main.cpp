@@ -16,6 +16,7 @@
 //   meshkit-node --role node --bootstrap 198.51.100.1:7000 --connect ID
 
 #include <common/cli.hpp>
+#include <common/planned_strategy.hpp>
 
 #include <meshkit/discovery/static_file.hpp>
 #include <meshkit/hierarchy/hybrid_strategy.hpp>
@@ -642,30 +643,6 @@ int run_substrate_transient(options const& o)
     return 0;
 }
 
-template <class Strategy>
-Strategy hierarchy_strategy_of(options const& o)
-{
-    auto const level = static_cast<std::uint8_t>(o.level);
-    node_role const role = o.level > 0 ? node_role::leader : node_role::member;
-    if constexpr (std::is_same_v<Strategy, hierarchy::static_strategy>) {
-        hierarchy::static_strategy_config c;
-        c.level = level;
-        c.role = role;
-        return Strategy{c};
-    } else if constexpr (std::is_same_v<Strategy, hierarchy::dynamic_strategy>) {
-        hierarchy::dynamic_strategy_config c;
-        c.base_level = level;
-        c.max_level = static_cast<std::uint8_t>(o.top_level);
-        return Strategy{c};
-    } else {
-        hierarchy::hybrid_strategy_config c;
-        c.level = level;
-        c.role = role;
-        c.max_level = static_cast<std::uint8_t>(o.top_level);
-        return Strategy{c};
-    }
-}
-
 /** The hierarchical mesh: beacons on `--lan` or to `--bootstrap` seeds, a parent one level up.
 
     Lines on stdin go up as status packets; a line that starts with `!` goes
@@ -698,7 +675,8 @@ int run_hierarchy(options const& o)
     Strategy strategy;
     try {
         mesh.validate();
-        strategy = hierarchy_strategy_of<Strategy>(o);
+        strategy = tools::planned_strategy<Strategy>(static_cast<std::uint8_t>(o.level),
+                                                       static_cast<std::uint8_t>(o.top_level));
     } catch (std::invalid_argument const& e) {
         std::fprintf(stderr, "meshkit-node: %s\n", e.what());
         return 2;

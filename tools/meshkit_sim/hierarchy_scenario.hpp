@@ -10,6 +10,8 @@
 #ifndef MESHKIT_TOOLS_MESHKIT_SIM_HIERARCHY_SCENARIO_HPP
 #define MESHKIT_TOOLS_MESHKIT_SIM_HIERARCHY_SCENARIO_HPP
 
+#include <common/planned_strategy.hpp>
+
 #include <meshkit/reference/hierarchical.hpp>
 #include <meshkit/sim/network.hpp>
 #include <meshkit/topology/no_aggregation.hpp>
@@ -134,29 +136,13 @@ inline endpoint radio_cell(long cx, long cy)
 }
 inline constexpr double cell_m = 1'500;
 
-template <class Strategy>
-Strategy strategy_for(std::uint8_t level)
+/// The hybrid policy's rules here: a cut-off region may be next to one company only, so one native node demotes.
+inline hierarchy::hybrid_strategy_config scenario_hybrid()
 {
-    node_role const role = level > 0 ? node_role::leader : node_role::member;
-    if constexpr (std::is_same_v<Strategy, hierarchy::static_strategy>) {
-        hierarchy::static_strategy_config c;
-        c.level = level;
-        c.role = role;
-        return Strategy{c};
-    } else if constexpr (std::is_same_v<Strategy, hierarchy::dynamic_strategy>) {
-        hierarchy::dynamic_strategy_config c;
-        c.base_level = level;
-        c.max_level = 3;
-        return Strategy{c};
-    } else {
-        hierarchy::hybrid_strategy_config c;
-        c.level = level;
-        c.role = role;
-        c.max_level = 3;
-        c.min_peers_for_promotion = 1;
-        c.demote_at_higher_level = 1; // a cut-off region may be next to one company only
-        return Strategy{c};
-    }
+    hierarchy::hybrid_strategy_config c;
+    c.min_peers_for_promotion = 1;
+    c.demote_at_higher_level = 1;
+    return c;
 }
 
 inline std::vector<std::byte> reading(geo_position p, std::uint32_t tracks)
@@ -214,7 +200,7 @@ hierarchy_result run(hierarchy_options const& o, bool steady_only)
         node_config nc;
         nc.engine<engine_type>() = cfg;
         auto& node = nodes.emplace_back(
-            std::make_unique<node_type>(net, nc, discovery::static_seeds{}, strategy_for<Strategy>(p.level)));
+            std::make_unique<node_type>(net, nc, discovery::static_seeds{}, tools::planned_strategy<Strategy>(p.level, 3, scenario_hybrid())));
         address[i] = node->local_endpoint();
         index_of[node->id()] = i;
         ++r.per_level[std::min<std::uint8_t>(p.level, 3)];

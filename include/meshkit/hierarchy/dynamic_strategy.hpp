@@ -77,11 +77,7 @@ public:
     [[nodiscard]] bool justifies_move(std::optional<attachment_option> const& current,
                                       attachment_option const& candidate) const noexcept
     {
-        if (candidate.level <= level())
-            return false;
-        if (!current)
-            return true;
-        return candidate.id != current->id && outscores(candidate.score, current->score, config_.hysteresis);
+        return levelled_move(level(), current, candidate, config_.hysteresis);
     }
 
     void attach(node_id const& id) noexcept { parent_ = id; }

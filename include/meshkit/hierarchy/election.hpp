@@ -3,6 +3,7 @@
 #ifndef MESHKIT_HIERARCHY_ELECTION_HPP
 #define MESHKIT_HIERARCHY_ELECTION_HPP
 
+#include <meshkit/hierarchy/attachment_option.hpp>
 #include <meshkit/hierarchy/mobility.hpp>
 #include <meshkit/hierarchy/node_resources.hpp>
 #include <meshkit/hierarchy/node_role.hpp>
@@ -72,6 +73,18 @@ struct level_view {
 [[nodiscard]] constexpr bool outscores(double candidate, double current, double hysteresis) noexcept
 {
     return candidate > current * (1.0 + hysteresis);
+}
+
+/** Peat's rule for a parent, shared by the levelled strategies: only a candidate above `own_level`; with
+    a parent, only a different one that outscores it by more than `hysteresis`. */
+[[nodiscard]] inline bool levelled_move(std::uint8_t own_level, std::optional<attachment_option> const& current,
+                                        attachment_option const& candidate, double hysteresis) noexcept
+{
+    if (candidate.level <= own_level)
+        return false;
+    if (!current)
+        return true;
+    return candidate.id != current->id && outscores(candidate.score, current->score, hysteresis);
 }
 
 /// Whether this node ranks above every peer of `v` by election score, then id (roles aside).

@@ -266,11 +266,8 @@ public:
         // Upward: the sender is a child (whatever its last beacon said), and this node now holds its packet.
         add_child(ctx, in.header.sender, in.from);
         if (is_root()) {
-            ++stats_.upward_consumed;
-            stats_.readings_consumed += p.readings;
             ctx.send(in.from, hm_ack{{p.key()}, {p.key()}});
-            ctx.emit(packet_received{p.source, p.key(), p.type, p.readings, static_cast<std::uint8_t>(p.hops + 1),
-                                     p.payload});
+            consume_upward(ctx, p, static_cast<std::uint8_t>(p.hops + 1));
             return;
         }
         ctx.send(in.from, hm_ack{{p.key()}, {}});
@@ -328,9 +325,7 @@ public:
         ++stats_.readings_reported;
         (void)router_.admit(p, ctx.now()); // a copy that comes back is a duplicate
         if (is_root()) {
-            ++stats_.upward_consumed;
-            stats_.readings_consumed += 1;
-            ctx.emit(packet_received{p.source, key, p.type, 1, 0, p.payload});
+            consume_upward(ctx, p, 0);
             return key;
         }
         if (!children_.empty() && aggregator_.fold(upward_item{p.source, p.type, 1, p.payload})) {
@@ -583,8 +578,7 @@ private:
     {
         if (is_root())
             return;
-        std::vector<node_id> excluded = excluded_;
-        auto ranked = selector_.rank(observer_.nodes(), level_, excluded);
+        auto ranked = selector_.rank(observer_.nodes(), level_, excluded_);
         if (ranked.empty())
             return;
         auto const& best = ranked.front();
@@ -800,12 +794,18 @@ private:
         while (!outbox_.empty()) {
             held_packet h = std::move(outbox_.front());
             outbox_.pop_front();
-            ++stats_.upward_consumed;
-            stats_.readings_consumed += h.packet.readings;
-            ctx.emit(packet_received{h.packet.source, h.packet.key(), h.packet.type, h.packet.readings,
-                                     h.packet.hops, h.packet.payload});
+            consume_upward(ctx, h.packet, h.packet.hops);
             release_children(ctx, h.covers);
         }
+    }
+
+    /// At a root: what came up ends here, counted and handed to the application.
+    template <class Ctx>
+    void consume_upward(Ctx& ctx, hm_packet const& p, std::uint8_t hops)
+    {
+        ++stats_.upward_consumed;
+        stats_.readings_consumed += p.readings;
+        ctx.emit(packet_received{p.source, p.key(), p.type, p.readings, hops, p.payload});
     }
 
     template <class Ctx>
@@ -866,9 +866,7 @@ private:
             note.folded.push_back(c.key);
         ctx.emit(std::move(note));
         if (is_root()) {
-            ++stats_.upward_consumed;
-            stats_.readings_consumed += p.readings;
-            ctx.emit(packet_received{p.source, p.key(), p.type, p.readings, 0, p.payload});
+            consume_upward(ctx, p, 0);
             release_children(ctx, covers);
             return;
         }
