@@ -4,11 +4,11 @@
 set -euo pipefail
 packages=(
   g++ cmake ninja-build ccache
-  libasio-dev libboost1.81-dev libcereal-dev
+  libasio-dev libboost1.81-dev libcereal-dev libsodium-dev
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev
-  iproute2 nftables python3
+  iproute2 nftables python3 python3-dissononce
 )
 run_as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()

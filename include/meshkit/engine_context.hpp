@@ -11,6 +11,7 @@
 #include <meshkit/time.hpp>
 #include <meshkit/wire/channel.hpp>
 #include <meshkit/wire/envelope.hpp>
+#include <meshkit/wire/forwarding.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -93,6 +94,9 @@ public:
     template <class M>
     std::error_code forward(endpoint const& to, wire::envelope header, M const& m)
     {
+        static_assert(wire::may_be_forwarded<M>,
+                      "meshkit: engine_context::forward relays a message kind that does not declare "
+                      "`static constexpr bool forwarded = true;` (see wire/forwarding.hpp)");
         if (header.hops == 255)
             return errc::hop_limit; // one more would wrap to 0 and look first-hand
         ++header.hops;

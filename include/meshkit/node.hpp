@@ -28,18 +28,25 @@
 #include <meshkit/node_id.hpp>
 #include <meshkit/node_stats.hpp>
 #include <meshkit/peer_events.hpp>
+#include <meshkit/security/identity_store.hpp>
+#include <meshkit/security/signing_key.hpp>
 #include <meshkit/type_list.hpp>
 #include <meshkit/stream_events.hpp>
 #include <meshkit/stream_lifecycle.hpp>
 #include <meshkit/transport_protocol.hpp>
 #include <meshkit/wire/channel.hpp>
 #include <meshkit/wire/error.hpp>
+#include <meshkit/wire/forwarding.hpp>
 #include <meshkit/wire/registry.hpp>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
+#include <optional>
 #include <span>
+#include <stdexcept>
 #include <system_error>
 #include <tuple>
 #include <type_traits>
@@ -157,7 +164,21 @@ public:
         , engines_(make_engines(std::make_index_sequence<std::tuple_size_v<engines_type>>{}))
         , rng_(detail::initial_seed(config_, transports_.first()))
     {
-        id_ = detail::load_identity(storage_, config_, [this] { return rng_(); });
+        if constexpr (secure) {
+            // The id is the key: a node that authenticates its sessions cannot also take an id from its config.
+            if (config_.id)
+                throw std::invalid_argument("meshkit: node_config::id cannot be set on a node whose transport is "
+                                            "secure: its id is its key's public half");
+            key_.emplace(security::load_or_create_signing_key(storage_, [this] { return new_key(); }));
+            id_ = key_->id();
+            std::uint64_t const seed = rng_();
+            transports_.for_each([&]<std::size_t J>(auto& t) {
+                if constexpr (requires { t.use_identity(*key_, [] { return time_point{}; }, seed); })
+                    t.use_identity(*key_, [this] { return clock_.now(); }, seed);
+            });
+        } else {
+            id_ = detail::load_identity(storage_, config_, [this] { return rng_(); });
+        }
         // A discovery policy that persists (the peer cache) starts from what it saved.
         discovery_load_error_ = detail::load_discovery(discovery_, storage_, clock_.now());
         // Message ids must not repeat across restarts of one identity: each
@@ -168,8 +189,16 @@ public:
         transports_.for_each([this]<std::size_t J>(auto& t) {
             if constexpr (detail::channel_carried_by<transport_at<J>> == wire::channel::datagram) {
                 t.on_receive([this](endpoint const& from, std::span<std::byte const> d) {
-                    on_bytes(from.on(detail::protocol_of<transport_at<J>>), d, wire::channel::datagram,
-                             transports_.template get<J>().max_datagram_size());
+                    auto& self = transports_.template get<J>();
+                    if constexpr (requires { self.authenticated_peer(from); }) {
+                        // Asked now, inside the transport's handler: the session this datagram came in.
+                        std::optional<node_id> const peer = self.authenticated_peer(from);
+                        on_bytes(from.on(detail::protocol_of<transport_at<J>>), d, wire::channel::datagram,
+                                 self.max_datagram_size(), peer ? &*peer : &unauthenticated_);
+                    } else {
+                        on_bytes(from.on(detail::protocol_of<transport_at<J>>), d, wire::channel::datagram,
+                                 self.max_datagram_size());
+                    }
                 });
                 if constexpr (requires { t.on_error([](std::error_code const&, endpoint const&) {}); })
                     t.on_error([this](std::error_code const& ec, endpoint const& peer) {
@@ -311,6 +340,18 @@ public:
     // -- identity and parts ----------------------------------------------
 
     [[nodiscard]] node_id const& id() const noexcept { return id_; }
+
+    /// Whether the node authenticates its peers: its first transport is secure, and its id is its key.
+    static constexpr bool secure = requires(transport_type& t, security::signing_key const& k) {
+        t.use_identity(k, [] { return time_point{}; }, std::uint64_t{});
+    };
+
+    /// The node's key (only on a secure node): what signs its records and proves its id.
+    [[nodiscard]] security::signing_key const& signing_key() const noexcept
+        requires secure
+    {
+        return *key_;
+    }
     /// Where the first (datagram) transport listens.
     [[nodiscard]] endpoint local_endpoint() const { return transports_.template local_endpoint<0>(); }
 
@@ -396,8 +437,26 @@ private:
     {
         if constexpr (std::constructible_from<clock_type, Env&, transport_type&>)
             return clock_type(env, t);
+        else if constexpr (requires { t.next_layer(); } &&
+                           std::constructible_from<clock_type, Env&, decltype(t.next_layer())>)
+            return clock_type(env, t.next_layer()); // a wrapping transport (secure_transport): the host is the inner one's
         else
             return clock_type(env);
+    }
+
+    /// A new key for a first start: from the seeded generator on a deterministic transport (a run replays), else random.
+    security::signing_key new_key()
+    {
+        if constexpr (requires { requires transport_type::deterministic; }) {
+            std::array<std::uint8_t, security::signing_key::seed_size> seed;
+            for (std::size_t i = 0; i < seed.size(); i += 8) {
+                std::uint64_t const w = rng_();
+                std::memcpy(seed.data() + i, &w, 8);
+            }
+            return security::signing_key(seed);
+        } else {
+            return security::signing_key::generate();
+        }
     }
 
     template <std::size_t... I>
@@ -620,7 +679,7 @@ private:
 
     /// One datagram, or one stream frame, from `from` (an address on the transport it came on).
     void on_bytes(endpoint const& from, std::span<std::byte const> bytes, wire::channel channel,
-                  std::size_t max_datagram_size = 0)
+                  std::size_t max_datagram_size = 0, node_id const* authenticated = nullptr)
     {
         if (!running_)
             return;
@@ -658,9 +717,32 @@ private:
             drop_broken_stream(from, on_stream);
             return;
         }
+        if (authenticated && !sender_proven(decoded->header, *authenticated, decoded->message)) {
+            // The session proved who sent this datagram; the envelope says otherwise.
+            ++stats_.decode_errors;
+            metrics_.increment("meshkit_sender_mismatch_total", 1);
+            return;
+        }
         inbound const in{from, decoded->header, channel};
         in_hook([&] { dispatch(in, decoded->message); });
         detail::persist_discovery(discovery_, storage_, clock_.now());
+    }
+
+    /** Whether an envelope agrees with the peer its session proved.
+
+        A message comes straight from its sender (hops 0, sender the peer),
+        unless its kind may be forwarded (`wire::may_be_forwarded`): then
+        one with hops may name its origin instead.
+    */
+    template <class Variant>
+    static bool sender_proven(wire::envelope const& header, node_id const& peer, Variant const& message)
+    {
+        if (peer.is_zero())
+            return false; // no session: the transport would not have delivered it
+        bool const forwardable = std::visit([]<class M>(M const&) { return wire::may_be_forwarded<M>; }, message);
+        if (header.hops == 0)
+            return header.sender == peer;
+        return forwardable;
     }
 
     /** A stream whose peer sent a frame that is no message of this node's (or a datagram's message) is
@@ -775,6 +857,10 @@ private:
     engines_type engines_;
     detail::rng rng_;
     node_id id_{};
+    /// The node's key, on a secure node.
+    std::optional<security::signing_key> key_;
+    /// What a secure transport's datagram from an address with no session is attributed to (never a valid id).
+    static inline node_id const unauthenticated_{};
     std::uint64_t incarnation_ = 0;
     std::uint64_t next_message_id_ = 0;
     std::uint64_t generation_ = 0;

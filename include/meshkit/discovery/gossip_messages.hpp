@@ -36,6 +36,7 @@ struct fb_hello {
 /// Spreads a peer's own record, fan-out 3, TTL at most 32.
 struct fb_peer_announcement {
     static constexpr wire::type_id wire_id = 0x0041;
+    static constexpr bool forwarded = true; // cache gossip relays it with its origin as sender
     std::uint8_t ttl = 0;
     peer_record origin;
 };
@@ -68,6 +69,7 @@ struct fb_peer_list_response {
 /// A bootstrap node's keep-alive (every 30 s, TTL 2): receivers mark it seen.
 struct fb_heartbeat {
     static constexpr wire::type_id wire_id = 0x0044;
+    static constexpr bool forwarded = true; // cache gossip relays it with its origin as sender
     std::uint8_t ttl = 0;
     std::uint32_t peer_table_size = 0;
     std::uint64_t uptime_s = 0;
@@ -76,6 +78,7 @@ struct fb_heartbeat {
 /// A peer's change to its own record, or its departure (`online` false).
 struct fb_peer_update {
     static constexpr wire::type_id wire_id = 0x0045;
+    static constexpr bool forwarded = true; // cache gossip relays it with its origin as sender
     std::uint8_t ttl = 0;
     peer_record origin;
     bool online = true;

@@ -9,6 +9,7 @@
 #include <boost/crc.hpp>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -41,15 +42,22 @@ namespace meshkit::storage {
     A torn write can therefore lose the newest value, never return a
     corrupt one.
 
+    Files are written owner-only (0600): a node's identity key is one of
+    them (security/identity_store.hpp).
+
     Keys may contain any characters: they are percent-encoded into file
     names, so `meshkit/node_id` is the file `meshkit%2Fnode_id`.
 */
 class file_store {
 public:
-    /// Uses (and creates) `directory`. @throws std::filesystem::filesystem_error if it cannot be created.
+    /** Uses (and creates) `directory`; a directory it creates is owner-only (0700).
+
+        @throws std::filesystem::filesystem_error if it cannot be created.
+    */
     explicit file_store(std::filesystem::path directory) : dir_(std::move(directory))
     {
-        std::filesystem::create_directories(dir_);
+        if (std::filesystem::create_directories(dir_))
+            std::filesystem::permissions(dir_, std::filesystem::perms::owner_all);
     }
 
     std::error_code load(std::string_view key, std::vector<std::byte>& out) const
@@ -152,9 +160,11 @@ private:
 
     static std::error_code write_synced(std::string const& path, std::span<std::byte const> value)
     {
-        int const fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        // Owner-only: what a node keeps (its identity key among it) is nobody else's to read.
+        int const fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd < 0)
             return errno_code();
+        (void)::fchmod(fd, 0600); // a KEY.tmp left by a crash keeps the mode it was made with
         std::uint64_t const length = value.size();
         std::uint32_t const crc = crc_of(value);
         std::byte header[header_size];

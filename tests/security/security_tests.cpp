@@ -1,0 +1,514 @@
+// tests/security/security_tests.cpp
+// ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+// Identities, the Noise XX handshake against the published vectors, the
+// replay window, and the secure transport's sessions and abuse limits.
+
+#include <meshkit/security/identity_store.hpp>
+#include <meshkit/security/noise/handshake.hpp>
+#include <meshkit/security/replay_window.hpp>
+#include <meshkit/security/secure_transport.hpp>
+#include <meshkit/security/signing_key.hpp>
+#include <meshkit/storage/file_store.hpp>
+#include <meshkit/storage/memory_store.hpp>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace meshkit;
+using namespace std::chrono_literals;
+namespace noise = meshkit::security::noise;
+
+std::vector<std::byte> from_hex(std::string const& hex)
+{
+    std::vector<std::byte> out;
+    for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+        out.push_back(static_cast<std::byte>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+    return out;
+}
+
+template <std::size_t N>
+std::array<std::uint8_t, N> array_from_hex(std::string const& hex)
+{
+    auto const v = from_hex(hex);
+    std::array<std::uint8_t, N> a{};
+    std::memcpy(a.data(), v.data(), N);
+    return a;
+}
+
+std::vector<std::byte> bytes_of(std::string_view s)
+{
+    auto const b = std::as_bytes(std::span(s.data(), s.size()));
+    return {b.begin(), b.end()};
+}
+
+// -- Noise XX against the published test vectors --------------------------------------
+
+TEST(NoiseXX, MatchesThePublishedCacophonyVectorByteForByte)
+{
+    std::ifstream in(std::string(MESHKIT_TEST_DATA_DIR) + "/security/noise_vectors.json");
+    ASSERT_TRUE(in) << "tests/security/noise_vectors.json";
+    auto const doc = nlohmann::json::parse(in);
+    auto const& v = doc["vectors"][0];
+    ASSERT_EQ(v["protocol_name"], noise::xx_protocol_name);
+    auto const prologue = from_hex(v["init_prologue"]);
+    noise::xx_handshake init(noise::xx_handshake::role::initiator, array_from_hex<32>(v["init_static"]), prologue,
+                             array_from_hex<32>(v["init_ephemeral"]));
+    noise::xx_handshake resp(noise::xx_handshake::role::responder, array_from_hex<32>(v["resp_static"]),
+                             from_hex(v["resp_prologue"]), array_from_hex<32>(v["resp_ephemeral"]));
+    auto const& messages = v["messages"];
+    ASSERT_EQ(messages.size(), 6u);
+    std::optional<std::pair<noise::cipher_state, noise::cipher_state>> ic, rc;
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+        auto const payload = from_hex(messages[i]["payload"]);
+        auto const expected = from_hex(messages[i]["ciphertext"]);
+        bool const from_initiator = i % 2 == 0; // cacophony alternates, handshake and transport alike
+        auto& writer = from_initiator ? init : resp;
+        auto& reader = from_initiator ? resp : init;
+        std::vector<std::byte> wire, read;
+        if (i < 3) {
+            ASSERT_FALSE(writer.write_message(payload, wire)) << "message " << i;
+            ASSERT_FALSE(reader.read_message(wire, read)) << "message " << i;
+        } else {
+            if (!ic) {
+                ASSERT_TRUE(init.complete() && resp.complete());
+                EXPECT_EQ(init.handshake_hash(), array_from_hex<32>(v["handshake_hash"]));
+                EXPECT_EQ(resp.handshake_hash(), init.handshake_hash());
+                ic = init.split();
+                rc = resp.split();
+            }
+            auto& tx = from_initiator ? ic->first : rc->first;
+            auto& rx = from_initiator ? rc->second : ic->second;
+            tx.encrypt_with_ad({}, payload, wire);
+            ASSERT_TRUE(rx.decrypt_with_ad({}, wire, read)) << "message " << i;
+        }
+        EXPECT_EQ(wire, expected) << "message " << i;
+        EXPECT_EQ(read, payload) << "message " << i;
+    }
+    EXPECT_EQ(init.remote_static(), noise::x25519_public(array_from_hex<32>(v["resp_static"])));
+    EXPECT_EQ(resp.remote_static(), noise::x25519_public(array_from_hex<32>(v["init_static"])));
+}
+
+TEST(NoiseXX, ATamperedOrTruncatedMessageIsRefusedAndLeavesTheHandshakeAsItWas)
+{
+    security::signing_key const a = security::signing_key::generate(), b = security::signing_key::generate();
+    noise::xx_handshake init(noise::xx_handshake::role::initiator, a.x25519_secret(), {}, a.x25519_secret());
+    noise::xx_handshake resp(noise::xx_handshake::role::responder, b.x25519_secret(), {}, b.x25519_secret());
+    std::vector<std::byte> m1, m2, m3, payload;
+    ASSERT_FALSE(init.write_message({}, m1));
+    ASSERT_FALSE(resp.read_message(m1, payload));
+    ASSERT_FALSE(resp.write_message(bytes_of("responder"), m2));
+    for (std::size_t i = 0; i < m2.size(); i += 7) {
+        auto bad = m2;
+        bad[i] ^= std::byte{0x01};
+        EXPECT_EQ(init.read_message(bad, payload), security::errc::handshake_failed) << "byte " << i;
+    }
+    EXPECT_EQ(init.read_message(std::span(m2).first(40), payload), security::errc::handshake_failed);
+    EXPECT_TRUE(payload.empty());
+    EXPECT_EQ(init.next_message(), 1) << "refused messages change nothing";
+    ASSERT_FALSE(init.read_message(m2, payload));
+    EXPECT_EQ(payload, bytes_of("responder"));
+    ASSERT_FALSE(init.write_message({}, m3));
+    EXPECT_EQ(init.read_message(m3, payload), security::errc::handshake_failed) << "out of turn";
+    ASSERT_FALSE(resp.read_message(m3, payload));
+    EXPECT_TRUE(init.complete() && resp.complete());
+    EXPECT_EQ(init.handshake_hash(), resp.handshake_hash());
+}
+
+// -- identities ---------------------------------------------------------------------------
+
+TEST(SigningKey, TheIdIsThePublicKeyAndSignaturesVerifyOnlyForTheirAuthorAndMessage)
+{
+    auto const k = security::signing_key::generate();
+    auto const other = security::signing_key::generate();
+    auto const msg = bytes_of("peer record v7 at 10.0.0.1:4000");
+    auto const sig = k.sign(msg);
+    EXPECT_TRUE(security::verify(k.id(), msg, sig));
+    EXPECT_FALSE(security::verify(other.id(), msg, sig)) << "another author";
+    auto altered = msg;
+    altered.back() ^= std::byte{1};
+    EXPECT_FALSE(security::verify(k.id(), altered, sig)) << "another message";
+    auto forged = sig;
+    forged[10] ^= 1;
+    EXPECT_FALSE(security::verify(k.id(), msg, forged));
+    EXPECT_FALSE(security::verify(node_id{}, msg, sig)) << "the zero id is no key";
+    // Same seed, same key, on every host.
+    std::array<std::uint8_t, 32> seed{};
+    seed[0] = 7;
+    EXPECT_EQ(security::signing_key(seed).id(), security::signing_key(seed).id());
+    // The session key is the identity key's X25519 form.
+    EXPECT_EQ(security::x25519_public_of(k.id()), noise::x25519_public(k.x25519_secret()));
+}
+
+TEST(IdentityStore, AKeyPersistsOwnerOnlyAndACorruptOneIsAnErrorNeverANewIdentity)
+{
+    auto const dir = std::filesystem::temp_directory_path() / ("meshkit-identity-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    node_id first;
+    {
+        storage::file_store store(dir);
+        first = security::load_or_create_signing_key(store, [] { return security::signing_key::generate(); }).id();
+        auto const again = security::load_or_create_signing_key(store, [] {
+            ADD_FAILURE() << "a stored key must be loaded, not replaced";
+            return security::signing_key::generate();
+        });
+        EXPECT_EQ(again.id(), first);
+        struct ::stat st{};
+        ASSERT_EQ(::stat(store.path_of(security::identity_storage_key).c_str(), &st), 0);
+        EXPECT_EQ(st.st_mode & 0777, 0600u) << "the key file is owner-only";
+        ASSERT_EQ(::stat(dir.c_str(), &st), 0);
+        EXPECT_EQ(st.st_mode & 0777, 0700u) << "so is the directory the store made";
+    }
+    {
+        // Damage both copies the store keeps: the node must refuse, not start as someone else.
+        storage::file_store store(dir);
+        for (auto const& p : {store.path_of(security::identity_storage_key),
+                              std::filesystem::path(store.path_of(security::identity_storage_key).string() + ".prev")})
+            if (std::filesystem::exists(p)) {
+                std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
+                f.seekp(20);
+                f.put('\x55');
+            }
+        EXPECT_EQ(security::load_signing_key(store).error(), security::errc::corrupt_identity);
+        try {
+            (void)security::load_or_create_signing_key(store, [] { return security::signing_key::generate(); });
+            ADD_FAILURE() << "a corrupt key must throw";
+        } catch (std::system_error const& e) {
+            EXPECT_EQ(e.code(), security::errc::corrupt_identity);
+            EXPECT_NE(std::string(e.what()).find("corrupt"), std::string::npos) << e.what();
+        }
+    }
+    {
+        // A medium without checksums: the public half catches a flipped seed bit.
+        storage::memory_store mem;
+        auto const k = security::signing_key::generate();
+        ASSERT_FALSE(security::store_signing_key(mem, k));
+        std::vector<std::byte> v;
+        ASSERT_FALSE(mem.load(security::identity_storage_key, v));
+        v[10] ^= std::byte{0x04};
+        ASSERT_FALSE(mem.store(security::identity_storage_key, v));
+        EXPECT_EQ(security::load_signing_key(mem).error(), security::errc::corrupt_identity);
+        v.pop_back();
+        ASSERT_FALSE(mem.store(security::identity_storage_key, v));
+        EXPECT_EQ(security::load_signing_key(mem).error(), security::errc::corrupt_identity);
+    }
+    std::filesystem::remove_all(dir);
+}
+
+// -- the replay window ----------------------------------------------------------------------
+
+TEST(ReplayWindow, AcceptsEachCounterOnceInAnyOrderAndRefusesWhatFellOutOfTheWindow)
+{
+    security::replay_window w;
+    EXPECT_TRUE(w.accept(5));
+    EXPECT_FALSE(w.accept(5)) << "a duplicate";
+    EXPECT_TRUE(w.accept(3)) << "out of order, inside the window";
+    EXPECT_TRUE(w.accept(4));
+    EXPECT_FALSE(w.accept(3));
+    EXPECT_TRUE(w.accept(10'000));
+    EXPECT_FALSE(w.fresh(10'000 - security::replay_window::size)) << "older than the window";
+    EXPECT_TRUE(w.fresh(10'000 - security::replay_window::size + 1));
+    EXPECT_FALSE(w.accept(5)) << "long gone";
+    // Sliding forward forgets the slots it passes: counter c and c + size share a slot.
+    EXPECT_TRUE(w.accept(10'000 + security::replay_window::size - 1));
+    EXPECT_TRUE(w.accept(10'000 + security::replay_window::size + 5));
+    EXPECT_FALSE(w.accept(10'000 + security::replay_window::size + 5));
+}
+
+// -- the secure transport over a scripted network ---------------------------------------
+
+/// A network the test drives by hand: datagrams wait until delivered, and anyone may claim any source.
+struct scripted_net {
+    struct datagram {
+        endpoint from, to;
+        std::vector<std::byte> bytes;
+    };
+    std::deque<datagram> in_flight;
+    std::map<endpoint, receive_handler> hosts;
+    time_point now{};
+    std::size_t bytes_to(endpoint const& to) const
+    {
+        std::size_t n = 0;
+        for (auto const& d : in_flight)
+            n += d.to == to ? d.bytes.size() : 0;
+        return n;
+    }
+    /// Delivers everything in flight, and what that causes, until quiet.
+    void deliver_all()
+    {
+        while (!in_flight.empty()) {
+            datagram d = std::move(in_flight.front());
+            in_flight.pop_front();
+            if (auto it = hosts.find(d.to); it != hosts.end() && it->second)
+                it->second(d.from, d.bytes);
+        }
+    }
+    /// Delivers `bytes` to `to` as if from `from` (a spoofed source, a replay).
+    void inject(endpoint const& from, endpoint const& to, std::span<std::byte const> bytes)
+    {
+        if (auto it = hosts.find(to); it != hosts.end() && it->second)
+            it->second(from, bytes);
+    }
+};
+
+/// A datagram transport on `scripted_net`.
+class scripted_transport {
+public:
+    scripted_transport(scripted_net& net, endpoint const& at) : net_(&net), at_(at) {}
+    [[nodiscard]] endpoint local_endpoint() const { return at_; }
+    std::error_code send(endpoint const& to, std::span<std::byte const> bytes)
+    {
+        net_->in_flight.push_back({at_, to, {bytes.begin(), bytes.end()}});
+        return {};
+    }
+    void on_receive(receive_handler h) { net_->hosts[at_] = std::move(h); }
+    [[nodiscard]] std::size_t max_datagram_size() const { return 1200; }
+
+private:
+    scripted_net* net_;
+    endpoint at_;
+};
+static_assert(meshkit::transport<security::secure_transport<scripted_transport>>);
+
+using secure = security::secure_transport<scripted_transport>;
+
+struct party {
+    security::signing_key key = security::signing_key::generate();
+    secure t;
+    std::vector<std::pair<endpoint, std::string>> received;
+    party(scripted_net& net, endpoint at, security::secure_config cfg = {}) : t(net, at, cfg)
+    {
+        t.use_identity(key, [&net] { return net.now; }, 1);
+        t.on_receive([this](endpoint const& from, std::span<std::byte const> d) {
+            received.emplace_back(from, std::string(reinterpret_cast<char const*>(d.data()), d.size()));
+        });
+    }
+    void say(endpoint const& to, std::string_view s) { ASSERT_FALSE(t.send(to, bytes_of(s))); }
+};
+
+endpoint ep(std::uint8_t host, std::uint16_t port = 4000) { return endpoint::v4(10, 0, 0, host, port); }
+
+TEST(SecureTransport, AHandshakeCarriesTheQueuedDatagramsAndNamesEachPeerByItsKey)
+{
+    scripted_net net;
+    party a(net, ep(1)), b(net, ep(2));
+    a.say(ep(2), "one");
+    a.say(ep(2), "two");
+    EXPECT_EQ(net.in_flight.size(), 1u) << "only the handshake goes out; the datagrams wait";
+    EXPECT_EQ(net.in_flight.front().bytes.size(), security::frame::init_size);
+    net.deliver_all();
+    ASSERT_EQ(b.received.size(), 2u);
+    EXPECT_EQ(b.received[0], std::make_pair(ep(1), std::string("one")));
+    EXPECT_EQ(b.received[1].second, "two");
+    EXPECT_EQ(b.t.authenticated_peer(ep(1)), a.key.id());
+    EXPECT_EQ(a.t.authenticated_peer(ep(2)), b.key.id());
+    b.say(ep(1), "three");
+    net.deliver_all();
+    ASSERT_EQ(a.received.size(), 1u);
+    EXPECT_EQ(a.received[0].second, "three");
+    EXPECT_EQ(a.t.stats().handshakes_completed, 1u);
+    EXPECT_EQ(b.t.stats().handshakes_completed, 1u);
+    EXPECT_EQ(a.t.max_datagram_size(), 1200u - security::frame::data_overhead);
+}
+
+TEST(SecureTransport, AReplayedOrAlteredDatagramIsDroppedAndCountedNeverDelivered)
+{
+    scripted_net net;
+    party a(net, ep(1)), b(net, ep(2));
+    a.say(ep(2), "hello");
+    net.deliver_all();
+    ASSERT_EQ(b.received.size(), 1u);
+    a.say(ep(2), "pay 10");
+    ASSERT_EQ(net.in_flight.size(), 1u);
+    auto const captured = net.in_flight.front();
+    net.deliver_all();
+    ASSERT_EQ(b.received.size(), 2u);
+    // The attacker replays it from A's address, and sends it again altered.
+    net.inject(ep(1), ep(2), captured.bytes);
+    auto altered = captured.bytes;
+    altered.back() ^= std::byte{0x80};
+    net.inject(ep(1), ep(2), altered);
+    auto recountered = captured.bytes;
+    recountered[1] = std::byte{0x77}; // a fresh counter does not make it authentic
+    net.inject(ep(1), ep(2), recountered);
+    EXPECT_EQ(b.received.size(), 2u) << "nothing more delivered";
+    EXPECT_EQ(b.t.stats().replayed, 2u) << "a seen counter is refused before any decryption";
+    EXPECT_EQ(b.t.stats().decrypt_failures, 1u);
+    // The session survives the attack.
+    a.say(ep(2), "still here");
+    net.deliver_all();
+    ASSERT_EQ(b.received.size(), 3u);
+    EXPECT_EQ(b.received.back().second, "still here");
+}
+
+TEST(SecureTransport, AHandshakeWithAnyoneButTheExpectedNodeFailsAndWhatWaitedForItIsDropped)
+{
+    scripted_net net;
+    party a(net, ep(1)), impostor(net, ep(9));
+    auto const b = security::signing_key::generate(); // the node A means to reach; the impostor holds ep(9)
+    a.t.expect_peer(ep(9), b.id());
+    a.say(ep(9), "secret for B");
+    net.deliver_all();
+    EXPECT_TRUE(impostor.received.empty()) << "nothing meant for B reaches the impostor";
+    EXPECT_EQ(a.t.stats().unexpected_peers, 1u);
+    EXPECT_EQ(a.t.stats().queue_dropped, 1u);
+    EXPECT_FALSE(a.t.authenticated_peer(ep(9)));
+}
+
+TEST(SecureTransport, BeforeAuthenticationNoReplyIsLargerThanItsRequest)
+{
+    scripted_net net;
+    security::secure_config cfg;
+    cfg.max_half_open = 4;
+    party b(net, ep(2), cfg);
+    // Inits from 50 spoofed sources, each resent 3 times; then junk of every frame type.
+    party a(net, ep(1));
+    a.say(ep(2), "x");
+    auto const init = net.in_flight.front().bytes;
+    net.in_flight.clear();
+    std::size_t in = 0;
+    for (std::uint8_t src = 10; src < 60; ++src)
+        for (int i = 0; i < 3; ++i) {
+            auto forged = init;
+            forged[20] = std::byte{src}; // another ephemeral key per source
+            net.inject(ep(src, 5000), ep(2), forged);
+            in += forged.size();
+        }
+    for (std::uint8_t type = 0; type < 8; ++type)
+        for (std::size_t len : {1u, 17u, 97u, 129u, 145u, 300u}) {
+            std::vector<std::byte> junk(len, std::byte{0x33});
+            junk[0] = std::byte{type};
+            net.inject(ep(77, 5000), ep(2), junk);
+            in += len;
+        }
+    std::size_t out = 0, largest = 0;
+    for (auto const& d : net.in_flight) {
+        out += d.bytes.size();
+        largest = std::max(largest, d.bytes.size());
+    }
+    EXPECT_LE(out, in) << "bytes out <= bytes in before authentication";
+    EXPECT_LE(largest, security::frame::init_size);
+    EXPECT_GT(b.t.stats().cookies_sent, 0u) << "past max_half_open, strangers get a cookie, not a handshake";
+    EXPECT_LE(b.t.half_open(), cfg.max_half_open);
+    EXPECT_GT(b.t.stats().malformed, 0u);
+}
+
+TEST(SecureTransport, ASpoofedHandshakeFloodHoldsNoStateAndALegitimatePeerStillConnects)
+{
+    scripted_net net;
+    security::secure_config cfg;
+    party b(net, ep(2), cfg);
+    party a(net, ep(1));
+    a.say(ep(2), "x");
+    auto const init = net.in_flight.front().bytes;
+    net.in_flight.clear();
+    // 100,000 inits from spoofed sources across 65,536 addresses, none of which ever answers.
+    for (std::uint32_t i = 0; i < 100'000; ++i) {
+        auto forged = init;
+        std::memcpy(forged.data() + 17, &i, 4);
+        net.inject(endpoint::v4(0x0b000000u | (i & 0xffff), 6000), ep(2), forged);
+        if (i % 1000 == 0)
+            net.now += 10ms;
+    }
+    net.in_flight.clear(); // the cookies and responses go to addresses nobody holds
+    EXPECT_LE(b.t.half_open(), cfg.max_half_open);
+    EXPECT_LE(b.t.peer_count(), cfg.max_half_open + 1) << "past the threshold, spoofed sources create nothing";
+    EXPECT_GT(b.t.stats().cookies_sent, 90'000u);
+    // A real peer, at an address it receives on, echoes its cookie and gets through.
+    net.now += 1s;
+    party c(net, ep(3));
+    c.say(ep(2), "real");
+    net.deliver_all();
+    ASSERT_EQ(b.received.size(), 1u);
+    EXPECT_EQ(b.received[0].second, "real");
+    EXPECT_EQ(b.t.authenticated_peer(ep(3)), c.key.id());
+}
+
+TEST(SecureTransport, HandshakesArePerSourceRateLimited)
+{
+    scripted_net net;
+    security::secure_config cfg;
+    cfg.handshakes_per_second = 5;
+    cfg.handshake_burst = 10;
+    party b(net, ep(2), cfg);
+    party a(net, ep(1));
+    a.say(ep(2), "x");
+    auto const init = net.in_flight.front().bytes;
+    net.in_flight.clear();
+    for (int i = 0; i < 100; ++i) {
+        auto forged = init;
+        forged[20] = static_cast<std::byte>(i);
+        net.inject(ep(50, static_cast<std::uint16_t>(7000 + i)), ep(2), forged); // one IP, many ports
+    }
+    EXPECT_EQ(b.t.stats().rate_limited, 90u) << "a burst of 10, then nothing until tokens refill";
+    net.now += 1s;
+    net.in_flight.clear();
+    auto forged = init;
+    forged[20] = std::byte{0xee};
+    net.inject(ep(50, 9000), ep(2), forged);
+    EXPECT_EQ(b.t.stats().rate_limited, 90u) << "a second later the source may try again";
+}
+
+TEST(SecureTransport, LostHandshakeMessagesAreResentAndASessionRekeysOnTime)
+{
+    scripted_net net;
+    party a(net, ep(1)), b(net, ep(2));
+    a.say(ep(2), "first");
+    net.in_flight.clear(); // the init is lost
+    net.now += 1500ms;
+    a.say(ep(2), "second"); // a send after the retry interval resends it
+    net.deliver_all();
+    ASSERT_EQ(b.received.size(), 2u);
+    auto const handshakes = a.t.stats().handshakes_completed;
+    net.now += a.t.config().rekey_after_time + 1s;
+    a.say(ep(2), "after rekey time");
+    net.deliver_all();
+    EXPECT_EQ(a.t.stats().rekeys, 1u);
+    EXPECT_EQ(a.t.stats().handshakes_completed, handshakes + 1);
+    a.say(ep(2), "on the new keys");
+    b.say(ep(1), "both ways");
+    net.deliver_all();
+    ASSERT_EQ(b.received.size(), 4u);
+    EXPECT_EQ(b.received.back().second, "on the new keys");
+    ASSERT_EQ(a.received.size(), 1u);
+}
+
+TEST(SecureTransport, APeerThatRestartedWithNewSessionsIsReachedAgain)
+{
+    scripted_net net;
+    party a(net, ep(1));
+    auto b = std::make_unique<party>(net, ep(2));
+    auto const b_key = b->key;
+    a.say(ep(2), "before");
+    net.deliver_all();
+    ASSERT_EQ(b->received.size(), 1u);
+    // B restarts: same key, no sessions. A's frames go unanswered until it rehandshakes.
+    b.reset();
+    net.hosts.erase(ep(2));
+    security::secure_config cfg;
+    b = std::make_unique<party>(net, ep(2), cfg);
+    b->t.use_identity(b_key, [&net] { return net.now; }, 2);
+    for (int i = 0; i < 20 && b->received.empty(); ++i) {
+        net.now += 1s;
+        a.say(ep(2), "after");
+        net.deliver_all();
+    }
+    ASSERT_FALSE(b->received.empty()) << "silence_rehandshake brings the session back";
+    EXPECT_EQ(b->received.back().second, "after");
+    EXPECT_EQ(b->t.authenticated_peer(ep(1)), a.key.id());
+}
+
+} // namespace
