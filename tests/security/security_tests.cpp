@@ -3,6 +3,8 @@
 // Identities, the Noise XX handshake against the published vectors, the
 // replay window, and the secure transport's sessions and abuse limits.
 
+#include <meshkit/broadcast/delivered.hpp>
+#include <meshkit/node_policies.hpp>
 #include <meshkit/security/identity_store.hpp>
 #include <meshkit/security/noise/handshake.hpp>
 #include <meshkit/security/replay_window.hpp>
@@ -13,9 +15,11 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <support/overlay.hpp>
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -512,3 +516,99 @@ TEST(SecureTransport, APeerThatRestartedWithNewSessionsIsReachedAgain)
 }
 
 } // namespace
+
+// -- secure nodes on the simulator ------------------------------------------------------------
+
+namespace secure_nodes {
+
+struct secure_gossip_policies : sim_gossip_policies {
+    using transport = security::secure_transport<sim::transport>;
+};
+using secure_gossip_node = basic_node<secure_gossip_policies>;
+
+template <class Node>
+std::size_t delivered_everywhere(sim::cluster<Node>& c, std::vector<std::size_t>& counts)
+{
+    std::size_t n = 0;
+    for (auto i : c.live_indices())
+        n += counts[i] > 0;
+    return n;
+}
+
+TEST(SecureNodes, AnOverlayOfSecureNodesFormsBroadcastsToEveryNodeAndReplaysBitForBit)
+{
+    auto run = [](std::uint64_t& hash) {
+        sim::network net{41, test::internet_like()};
+        auto c = test::make_cluster<secure_gossip_node>(net, 60);
+        std::vector<std::size_t> got(c.size());
+        for (std::size_t i = 0; i < c.size(); ++i) {
+            EXPECT_TRUE(security::x25519_public_of(c.node(i).id())) << "every id is an Ed25519 key";
+            c.node(i).on_event([&got, i](auto const& e) {
+                if (std::holds_alternative<broadcast::delivered>(e))
+                    ++got[i];
+            });
+        }
+        EXPECT_EQ(test::components(c), 1u);
+        auto const payload = test::payload(200);
+        ASSERT_TRUE(c.node(7).broadcast(payload));
+        net.advance(5s);
+        EXPECT_EQ(delivered_everywhere(c, got), c.size() - 1) << "every node but the origin delivers";
+        std::uint64_t sessions = 0;
+        for (std::size_t i = 0; i < c.size(); ++i)
+            sessions += c.node(i).transport().stats().handshakes_completed;
+        EXPECT_GT(sessions, c.size());
+        hash = net.trace_hash();
+    };
+    std::uint64_t first = 0, second = 0;
+    run(first);
+    run(second);
+    EXPECT_EQ(first, second) << "keys and ephemerals come from the seed: a run replays";
+}
+
+TEST(SecureNodes, AJoinOrNeighbourRequestUnderAnotherNodesIdIsDroppedAndChangesNothing)
+{
+    sim::network net{43, test::internet_like()};
+    auto c = test::make_cluster<secure_gossip_node>(net, 10);
+    auto& victim = c.node(0);
+    auto const& hv = victim.engine<membership::hyparview>();
+    ASSERT_FALSE(hv.active_view().empty());
+    node_id const neighbour = hv.active_view().front().id;
+    auto const active_before = hv.active_view();
+
+    // The attacker completes a handshake of its own, then speaks as the victim's neighbour.
+    security::secure_transport<sim::transport> attacker(net, net.next_endpoint());
+    security::signing_key const attacker_key = security::signing_key::generate();
+    attacker.use_identity(attacker_key, [&net] { return net.now(); }, 99);
+    auto const decode_errors = victim.stats().decode_errors;
+    std::vector<std::byte> out;
+    for (std::uint64_t i = 0; i < 20; ++i) {
+        out.clear();
+        wire::envelope const forged{membership::hv_neighbor::wire_id, neighbour, 1000 + i, 0};
+        secure_gossip_node::messages::encode(forged, membership::hv_neighbor{true}, out);
+        ASSERT_FALSE(attacker.send(victim.local_endpoint(), out));
+        out.clear();
+        wire::envelope const claimed_hops{membership::hv_join::wire_id, neighbour, 2000 + i, 3};
+        secure_gossip_node::messages::encode(claimed_hops, membership::hv_join{}, out);
+        ASSERT_FALSE(attacker.send(victim.local_endpoint(), out));
+        net.advance(100ms);
+    }
+    net.advance(1s);
+    EXPECT_EQ(victim.transport().authenticated_peer(attacker.local_endpoint()), attacker_key.id())
+        << "the attacker did get a session: it is refused for what it claims, not for being new";
+    EXPECT_EQ(victim.stats().decode_errors - decode_errors, 40u) << "every forged envelope counted";
+    for (auto const& p : hv.active_view()) {
+        EXPECT_NE(p.address, attacker.local_endpoint()) << "no link moved to the attacker";
+        EXPECT_NE(p.id, attacker_key.id());
+    }
+    bool neighbour_kept = false;
+    for (auto const& p : hv.active_view())
+        neighbour_kept = neighbour_kept || (p.id == neighbour && p.address != attacker.local_endpoint());
+    EXPECT_TRUE(neighbour_kept);
+    for (auto const& p : active_before) {
+        bool const still = std::any_of(hv.active_view().begin(), hv.active_view().end(),
+                                       [&](auto const& q) { return q.id == p.id && q.address == p.address; });
+        EXPECT_TRUE(still) << "the attack evicted no real neighbour";
+    }
+}
+
+} // namespace secure_nodes
