@@ -604,8 +604,9 @@ TEST(SecureNodes, AJoinOrNeighbourRequestUnderAnotherNodesIdIsDroppedAndChangesN
     for (auto const& p : hv.active_view())
         neighbour_kept = neighbour_kept || (p.id == neighbour && p.address != attacker.local_endpoint());
     EXPECT_TRUE(neighbour_kept);
+    auto const active_after = hv.active_view();
     for (auto const& p : active_before) {
-        bool const still = std::any_of(hv.active_view().begin(), hv.active_view().end(),
+        bool const still = std::any_of(active_after.begin(), active_after.end(),
                                        [&](auto const& q) { return q.id == p.id && q.address == p.address; });
         EXPECT_TRUE(still) << "the attack evicted no real neighbour";
     }
