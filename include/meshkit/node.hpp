@@ -191,6 +191,11 @@ public:
                 t.on_receive([this](endpoint const& from, std::span<std::byte const> d) {
                     auto& self = transports_.template get<J>();
                     if constexpr (requires { self.authenticated_peer(from); }) {
+                        if (!self.authenticates()) { // the debugging mode: nothing to check against
+                            on_bytes(from.on(detail::protocol_of<transport_at<J>>), d, wire::channel::datagram,
+                                     self.max_datagram_size());
+                            return;
+                        }
                         // Asked now, inside the transport's handler: the session this datagram came in.
                         std::optional<node_id> const peer = self.authenticated_peer(from);
                         on_bytes(from.on(detail::protocol_of<transport_at<J>>), d, wire::channel::datagram,
@@ -437,8 +442,7 @@ private:
     {
         if constexpr (std::constructible_from<clock_type, Env&, transport_type&>)
             return clock_type(env, t);
-        else if constexpr (requires { t.next_layer(); } &&
-                           std::constructible_from<clock_type, Env&, decltype(t.next_layer())>)
+        else if constexpr (requires { requires std::constructible_from<clock_type, Env&, decltype(t.next_layer())>; })
             return clock_type(env, t.next_layer()); // a wrapping transport (secure_transport): the host is the inner one's
         else
             return clock_type(env);
@@ -447,7 +451,8 @@ private:
     /// A new key for a first start: from the seeded generator on a deterministic transport (a run replays), else random.
     security::signing_key new_key()
     {
-        if constexpr (requires { requires transport_type::deterministic; }) {
+        // A configured seed is asked for reproducibility: the key follows from it (and is no secret then).
+        if (config_.seed || detail::is_deterministic<transport_type>) {
             std::array<std::uint8_t, security::signing_key::seed_size> seed;
             for (std::size_t i = 0; i < seed.size(); i += 8) {
                 std::uint64_t const w = rng_();

@@ -85,6 +85,7 @@ struct options {
     double beacon_s = 5;
     double report_every_s = 0;
     std::size_t report_count = 0;
+    bool insecure = false;
 };
 
 /// "LAT,LON" or "LAT,LON,ALT" as a plausible position, or nothing.
@@ -134,7 +135,12 @@ options parse(int argc, char** argv)
         ->type_name("ROLE");
     tools::add_parsed(app, "--listen", o.listen, "HOST:PORT", "Address to bind (default 127.0.0.1:0, a free port)");
     tools::add_parsed(app, "--bootstrap", o.bootstrap, "HOST:PORT", "A node to join through; repeat for several");
-    tools::add_parsed(app, "--id", o.id, "HEX64", "This node's 256-bit id as 64 hex digits (default: random)");
+    tools::add_parsed(app, "--id", o.id, "HEX64",
+                      "(substrate, transient, hierarchy) This node's 256-bit id as 64 hex digits (default: random). "
+                      "Other roles are secure: their id is their Ed25519 key, kept with --state");
+    app.add_flag("--insecure", o.insecure,
+                 "(overlay, node, bootstrap, registry) Debugging only: no encryption and no peer authentication; "
+                 "talks only to other --insecure nodes");
     app.add_option("--seed", o.seed,
                    "Derive the id and all random choices from N and the bound address (reproducible with a "
                    "fixed --listen port; --id, if given, wins for the id)")
@@ -194,7 +200,30 @@ options parse(int argc, char** argv)
         ->check(tools::in_range(0))
         ->type_name("SECONDS");
     tools::parse_or_exit(app, argc, argv);
+    bool const secure_role = o.what == role::overlay || o.what == role::node || o.what == role::bootstrap ||
+                             o.what == role::registry;
+    if (secure_role && o.id) {
+        std::fprintf(stderr, "meshkit-node: --id: this role's id is its Ed25519 public key; keep it with --state DIR, "
+                             "or derive a reproducible one with --seed N\n");
+        std::exit(2);
+    }
+    if (!secure_role && o.insecure) {
+        std::fprintf(stderr, "meshkit-node: --insecure: this role has no secure transport yet (see docs/security.md)\n");
+        std::exit(2);
+    }
     return o;
+}
+
+/// Applies --insecure: the node's secure transport passes datagrams through unencrypted.
+template <class Node>
+void apply_security(Node& node, options const& o)
+{
+    if (!o.insecure)
+        return;
+    auto cfg = node.transport().config();
+    cfg.plaintext = true;
+    node.transport().set_config(cfg);
+    std::fprintf(stderr, "meshkit-node: --insecure: no encryption, no peer authentication (debugging only)\n");
 }
 
 std::string text_of(std::vector<std::byte> const& payload)
@@ -347,8 +376,11 @@ bool open_node(std::optional<Node>& node, options const& o, asio::io_context& io
     try {
         node.emplace(io, std::forward<Args>(args)...);
     } catch (std::system_error const& e) {
-        std::fprintf(stderr, "meshkit-node: cannot listen on %s: %s\n", o.listen.to_string().c_str(),
-                     e.code().message().c_str());
+        if (e.code().category() == security::error_category() || e.code().category() == storage::error_category())
+            std::fprintf(stderr, "meshkit-node: cannot start: %s\n", e.what()); // the identity key in --state
+        else
+            std::fprintf(stderr, "meshkit-node: cannot listen on %s: %s\n", o.listen.to_string().c_str(),
+                         e.code().message().c_str());
         return false;
     }
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
@@ -363,6 +395,7 @@ int run_overlay(options const& o)
     std::optional<udp_node> node;
     if (!open_node(node, o, io, cfg, discovery::static_seeds{o.bootstrap}))
         return 1;
+    apply_security(*node, o);
     std::printf("listening %s id %s\n", node->local_endpoint().to_string().c_str(), node->id().short_hex().c_str());
 
     std::function<void()> ready_to_resume; // set once stdin is read, below
@@ -414,6 +447,7 @@ int run_registry(options const& o)
     std::optional<udp::registry_node> node;
     if (!open_node(node, o, io, cfg))
         return 1;
+    apply_security(*node, o);
     std::printf("listening %s id %s\n", node->local_endpoint().to_string().c_str(), node->id().short_hex().c_str());
     node->start();
     periodic_printer report(io, o.metrics_every_s > 0 ? o.metrics_every_s : 10, [&] {
@@ -480,6 +514,7 @@ int run_gossip_first(options const& o)
     std::optional<udp::gossip_first_node> node;
     if (!open_node(node, o, io, cfg, std::move(cache), hierarchy::flat{}, storage::file_store(dir)))
         return 1;
+    apply_security(*node, o);
     std::printf("listening %s id %s\n", node->local_endpoint().to_string().c_str(), node->id().to_hex().c_str());
     if (auto ec = node->discovery_load_error())
         std::fprintf(stderr, "meshkit-node: saved peer cache not loaded: %s\n", ec.message().c_str());

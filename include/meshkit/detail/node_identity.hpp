@@ -32,6 +32,10 @@ inline constexpr char const* identity_key = "meshkit/node_id";
 /// The storage key of its incarnation counter.
 inline constexpr char const* incarnation_key = "meshkit/epoch";
 
+/// Whether `Transport` is deterministic (the simulator): then every random choice comes from the seed.
+template <class Transport>
+inline constexpr bool is_deterministic = requires { requires Transport::deterministic; };
+
 /** The seed of a node's random choices.
 
     On a deterministic transport (the simulator) randomness comes from the
@@ -44,7 +48,7 @@ std::uint64_t initial_seed(node_config const& cfg, Transport const& t)
     auto const where = std::hash<endpoint>{}(t.local_endpoint());
     if (cfg.seed)
         return hash_combine(*cfg.seed, where);
-    if constexpr (requires { requires Transport::deterministic; })
+    if constexpr (is_deterministic<Transport>)
         return where;
     else
         return (std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}() ^ where;

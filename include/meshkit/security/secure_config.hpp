@@ -45,6 +45,10 @@ struct secure_config {
     duration silence_rehandshake = std::chrono::seconds(15);
     /// How long a cookie secret lives (WireGuard: 2 min); the previous one is still accepted.
     duration cookie_secret_lifetime = std::chrono::minutes(2);
+    /** Debugging only: datagrams pass through unencrypted and unauthenticated, and the node checks no
+        sender (`meshkit-node --insecure`). Such a node talks only to others in the same mode.
+    */
+    bool plaintext = false;
 
     /// @throws std::invalid_argument when a limit is zero or negative.
     void validate() const

@@ -153,12 +153,27 @@ public:
         cookie_rotated_ = now_();
     }
 
+    /** Replaces the limits (before any traffic: sessions already held keep running under the new limits).
+
+        @throws std::invalid_argument if `cfg` fails `secure_config::validate()`.
+    */
+    void set_config(secure_config const& cfg)
+    {
+        cfg.validate();
+        cfg_ = cfg;
+    }
+
+    /// Whether datagrams are authenticated (false only in the debugging `plaintext` mode).
+    [[nodiscard]] bool authenticates() const noexcept { return !cfg_.plaintext; }
+
     [[nodiscard]] endpoint local_endpoint() const { return inner_.local_endpoint(); }
 
     /// The inner transport's limit less a data frame's overhead (25 bytes).
     [[nodiscard]] std::size_t max_datagram_size() const noexcept
     {
         std::size_t const inner = inner_.max_datagram_size();
+        if (cfg_.plaintext)
+            return inner;
         return inner > frame::data_overhead ? inner - frame::data_overhead : 0;
     }
 
@@ -173,6 +188,8 @@ public:
     */
     std::error_code send(endpoint const& to, std::span<std::byte const> bytes)
     {
+        if (cfg_.plaintext)
+            return inner_.send(to, bytes);
         if (!key_)
             return make_error_code(std::errc::operation_not_permitted);
         if (bytes.size() > max_datagram_size())
@@ -443,6 +460,11 @@ private:
 
     void on_datagram(endpoint const& from, std::span<std::byte const> d)
     {
+        if (cfg_.plaintext) {
+            if (handler_)
+                handler_(from, d);
+            return;
+        }
         if (!key_ || d.empty())
             return;
         time_point const now = now_();

@@ -6,6 +6,7 @@
 #include <meshkit/metrics/in_memory_metrics.hpp>
 #include <meshkit/node.hpp>
 #include <meshkit/reference/gossip_first.hpp>
+#include <meshkit/security/secure_transport.hpp>
 #include <meshkit/storage/file_store.hpp>
 #include <meshkit/udp/steady_clock.hpp>
 #include <meshkit/udp/transport.hpp>
@@ -15,7 +16,8 @@ namespace meshkit::udp {
 /** The gossip-first reference node on a real UDP socket.
 
     The simulator bundle's engines and peer cache, with the Asio transport
-    and steady clock, in-memory metrics, and a file store: a restarted node
+    wrapped in `security::secure_transport` (Noise sessions; the node's id
+    is its Ed25519 key, kept in the file store) and the steady clock, in-memory metrics, and a file store: a restarted node
     keeps its identity and its peer cache. The environment is an
     `asio::io_context`.
 
@@ -25,7 +27,7 @@ namespace meshkit::udp {
     time namespaces days apart).
 */
 struct gossip_first_policies : reference::gossip_first_policies {
-    using transport = ::meshkit::udp::transport;
+    using transport = ::meshkit::security::secure_transport<::meshkit::udp::transport>;
     using clock = ::meshkit::udp::steady_clock;
     using storage = ::meshkit::storage::file_store;
     using metrics = ::meshkit::metrics::in_memory_metrics;
@@ -36,7 +38,7 @@ using gossip_first_node = basic_node<gossip_first_policies>;
 
 /// The registry node over UDP.
 struct registry_policies : reference::registry_policies {
-    using transport = ::meshkit::udp::transport;
+    using transport = ::meshkit::security::secure_transport<::meshkit::udp::transport>;
     using clock = ::meshkit::udp::steady_clock;
     using metrics = ::meshkit::metrics::in_memory_metrics;
 };

@@ -9,6 +9,7 @@
 #include <meshkit/membership/hyparview.hpp>
 #include <meshkit/metrics/in_memory_metrics.hpp>
 #include <meshkit/node.hpp>
+#include <meshkit/security/secure_transport.hpp>
 #include <meshkit/storage/memory_store.hpp>
 #include <meshkit/type_list.hpp>
 #include <meshkit/udp/steady_clock.hpp>
@@ -19,11 +20,13 @@ namespace meshkit {
 /** The policy bundle for a real node over UDP.
 
     The same engines as `sim_gossip_policies` (HyParView and Plumtree), on
-    an Asio socket and the steady clock, with in-memory metrics so a running
-    node can report its counters. The environment is an `asio::io_context`.
+    an Asio socket wrapped in `security::secure_transport` (Noise sessions;
+    the node's id is its Ed25519 key) and the steady clock, with in-memory
+    metrics so a running node can report its counters. The environment is
+    an `asio::io_context`.
 */
 struct udp_policies {
-    using transport = ::meshkit::udp::transport;
+    using transport = ::meshkit::security::secure_transport<::meshkit::udp::transport>;
     using clock = ::meshkit::udp::steady_clock;
     using discovery = ::meshkit::discovery::static_seeds;
     using hierarchy = ::meshkit::hierarchy::flat;
