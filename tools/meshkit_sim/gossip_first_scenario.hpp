@@ -185,9 +185,12 @@ struct gossip_first_result {
     behind a NAT drawn from `options.mix` and seeded with the bootstrap
     addresses. After `settle`, every node connects to `targets` peers drawn
     from its own cache and sends each one message. Deterministic: the same
-    options give the same result and trace hash.
+    options give the same result and trace hash. `Node` and `Registry` are
+    the reference nodes, plain or secure
+    (`reference::secure_gossip_first_node`, `secure_registry_node`).
 */
-inline gossip_first_result run_gossip_first(gossip_first_options const& o)
+template <class Node = reference::gossip_first_node, class Registry = reference::registry_node>
+gossip_first_result run_gossip_first(gossip_first_options const& o)
 {
     using namespace std::chrono_literals;
     sim::link_model link;
@@ -202,16 +205,16 @@ inline gossip_first_result run_gossip_first(gossip_first_options const& o)
         for (auto const& s : seeds)
             cache.add_seed(s);
         cfg.seed = node_seed;
-        return std::make_unique<reference::gossip_first_node>(net, std::move(cfg), std::move(cache));
+        return std::make_unique<Node>(net, std::move(cfg), std::move(cache));
     };
 
     // The registry, then the bootstrap nodes, all public.
-    std::unique_ptr<reference::registry_node> registry;
+    std::unique_ptr<Registry> registry;
     std::optional<endpoint> registry_address;
     if (o.registry) {
         node_config rc;
         rc.seed = o.seed * 7919 + 1;
-        registry = std::make_unique<reference::registry_node>(net, rc);
+        registry = std::make_unique<Registry>(net, rc);
         registry_address = registry->local_endpoint();
         if (o.registry_down)
             net.crash(*registry_address);
@@ -221,7 +224,7 @@ inline gossip_first_result run_gossip_first(gossip_first_options const& o)
     std::vector<endpoint> bootstrap_addresses;
     for (std::size_t i = 0; i < o.bootstraps; ++i)
         bootstrap_addresses.push_back(net.next_endpoint());
-    std::vector<std::unique_ptr<reference::gossip_first_node>> bootstraps;
+    std::vector<std::unique_ptr<Node>> bootstraps;
     for (std::size_t i = 0; i < o.bootstraps; ++i) {
         node_config c;
         c.listen = bootstrap_addresses[i];
@@ -241,7 +244,7 @@ inline gossip_first_result run_gossip_first(gossip_first_options const& o)
     }
 
     // The population, each behind its NAT.
-    std::vector<std::unique_ptr<reference::gossip_first_node>> nodes;
+    std::vector<std::unique_ptr<Node>> nodes;
     std::vector<nat_preset> presets;
     std::vector<bool> broadcasting;
     sim::host_placer placer(net);
@@ -343,7 +346,7 @@ inline gossip_first_result run_gossip_first(gossip_first_options const& o)
     std::vector<duration> times;
     for (auto const& p : plan) {
         connection_attempt a{p.from, p.to, presets[p.from], presets[p.to]};
-        if (auto info = nodes[p.from]->engine<nat::connector>().find(nodes[p.to]->id())) {
+        if (auto info = nodes[p.from]->template engine<nat::connector>().find(nodes[p.to]->id())) {
             a.connected = info->established;
             a.method = info->method;
             a.time_to_connect = info->time_to_connect;
@@ -372,18 +375,18 @@ inline gossip_first_result run_gossip_first(gossip_first_options const& o)
     }
     r.cache_propagation = propagation(&r.complete_caches);
     for (auto const& b : bootstraps) {
-        r.relayed_bytes += b->engine<nat::connector>().stats().relayed_bytes;
-        r.reports_sent += b->engine<discovery::registry_client>().reports_sent();
+        r.relayed_bytes += b->template engine<nat::connector>().stats().relayed_bytes;
+        r.reports_sent += b->template engine<discovery::registry_client>().reports_sent();
     }
     for (auto const& n : nodes) {
-        r.relayed_bytes += n->engine<nat::connector>().stats().relayed_bytes;
-        r.reports_sent += n->engine<discovery::registry_client>().reports_sent();
+        r.relayed_bytes += n->template engine<nat::connector>().stats().relayed_bytes;
+        r.reports_sent += n->template engine<discovery::registry_client>().reports_sent();
     }
     if (registry && !o.registry_down)
-        r.registry_reports = registry->engine<discovery::registry_server>().reports();
+        r.registry_reports = registry->template engine<discovery::registry_server>().reports();
     for (std::size_t i = 0; i < nodes.size(); ++i)
         r.nodes.push_back({nodes[i]->id(), nodes[i]->local_endpoint(),
-                           nodes[i]->engine<nat::connector>().public_address(), presets[i], broadcasting[i]});
+                           nodes[i]->template engine<nat::connector>().public_address(), presets[i], broadcasting[i]});
     r.events = net.stats().events;
     r.datagrams = net.stats().delivered;
     r.simulated = net.now().time_since_epoch();

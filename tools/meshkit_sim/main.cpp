@@ -3,7 +3,7 @@
 //
 //   meshkit-sim cluster [--nodes N] [--seed S] [--duration SECONDS] [--crash PERCENT] [--json]
 //   meshkit-sim gossip  [--nodes N] [--seed S] [--crash PERCENT] [--json]
-//   meshkit-sim gossip-first [--nodes N] [--seed S] [--nat-mix MIX] [--registry-down] [--json]
+//   meshkit-sim gossip-first [--nodes N] [--seed S] [--nat-mix MIX] [--registry-down] [--security MODE] [--json]
 //   meshkit-sim substrate [--substrates S] [--transients T] [--enclaves E] [--seed S] [--minutes M] [--no-drift] [--json]
 //   meshkit-sim hierarchy [--nodes N] [--seed S] [--strategy static|dynamic|hybrid] [--no-baseline] [--json]
 
@@ -46,6 +46,8 @@ struct options {
     tools::nat_mix mix = tools::nat_mix::realistic();
     std::string mix_name = "realistic";
     bool registry_down = false;
+    /// gossip-first: secure, insecure, or both (secure first, then the same run without it, side by side).
+    std::string security = "both";
     tools::substrate_options substrate;
     double substrate_minutes = 20;
     tools::hierarchy_options hierarchy;
@@ -105,6 +107,11 @@ options parse(int argc, char** argv)
         ->type_name("MIX");
     app.add_flag("--registry-down", o.registry_down,
                  "(gossip-first) The registry's host is down all run (discovery never uses it)");
+    app.add_option("--security", o.security,
+                   "(gossip-first) secure (Noise sessions, ids are keys), insecure, or both (default: both, side by "
+                   "side; the other tables are the secure run's)")
+        ->check(CLI::IsMember({"secure", "insecure", "both"}))
+        ->type_name("MODE");
     app.add_option("--substrates", o.substrate.substrates, "(substrate) Substrate nodes (default 50)")
         ->check(tools::in_range(1))
         ->type_name("S");
@@ -453,8 +460,13 @@ int run_gossip_first(options const& o)
     go.seed = o.seed;
     go.mix = o.mix;
     go.registry_down = o.registry_down;
-    auto const r = tools::run_gossip_first(go);
+    bool const secure = o.security != "insecure";
+    auto const r = secure ? tools::run_gossip_first<reference::secure_gossip_first_node, reference::secure_registry_node>(go)
+                          : tools::run_gossip_first(go);
     double const wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+    std::optional<tools::gossip_first_result> plain;
+    if (o.security == "both")
+        plain = tools::run_gossip_first(go);
 
     auto const n = r.attempts.size();
     double const connectivity = r.rate(r.connected, n);
@@ -472,7 +484,8 @@ int run_gossip_first(options const& o)
     auto percent = [](double v) { return fixed(v, 1) + " %"; };
 
     report_table kpi{"Gossip-first KPIs: " + std::to_string(o.nodes) + " nodes, NAT mix " + o.mix_name + " (" +
-                         o.mix.describe() + "), seed " + std::to_string(o.seed),
+                         o.mix.describe() + "), seed " + std::to_string(o.seed) +
+                         (secure ? ", secure transport on" : ", secure transport off"),
                      {"KPI", "measured", "seed's target", ""}};
     kpi.add_row({"connectivity rate",
                  percent(connectivity) + " (" + std::to_string(r.connected) + "/" + std::to_string(n) + ")",
@@ -574,8 +587,47 @@ int run_gossip_first(options const& o)
         {"trace_hash", hex64(r.trace_hash)},
         {"nat_pairs", nat_pairs},
     };
-    tools::print_report({kpi, more, matrix}, numbers, o.json);
-    return connectivity_ok && cache_ok ? 0 : 1;
+    // The same run without the secure transport, beside it: what Noise sessions cost the ladder.
+    report_table compare{"Secure transport on and off (same seed, same mix)", {"KPI", "secure", "insecure", "seed's target"}};
+    bool plain_ok = true;
+    figures numbers_out = numbers;
+    numbers_out["security"] = secure ? "secure" : "insecure";
+    if (plain) {
+        tools::gossip_first_result const& q = *plain;
+        auto const qn = q.attempts.size();
+        compare.add_row({"connectivity rate", percent(connectivity), percent(q.rate(q.connected, qn)),
+                         fixed(connectivity_target_percent, 0) + " %+"});
+        compare.add_row({"direct", percent(direct), percent(q.rate(q.direct, q.connected)),
+                         fixed(direct_target_percent, 0) + " %+"});
+        compare.add_row({"hole-punched", percent(punched), percent(q.rate(q.punched, q.connected)),
+                         fixed(punched_target_percent, 0) + " %+"});
+        compare.add_row({"relayed", percent(relayed), percent(q.rate(q.relayed, q.connected)),
+                         "< " + fixed(relayed_limit_percent, 0) + " %"});
+        compare.add_row({"time to connect (median, p95)", fixed(median_ms, 0) + " ms, " + fixed(p95_ms, 0) + " ms",
+                         fixed(ms_of(q.median_connect), 0) + " ms, " + fixed(ms_of(q.p95_connect), 0) + " ms",
+                         "< " + fixed(time_to_connect_limit_ms / 1000, 0) + " s"});
+        compare.add_row({"cache propagation", fixed(r.cache_propagation, 2) + " %", fixed(q.cache_propagation, 2) + " %",
+                         fixed(cache_propagation_target_percent, 0) + " %"});
+        compare.add_row({"events", std::to_string(r.events), std::to_string(q.events), ""});
+        plain_ok = q.rate(q.connected, qn) >= connectivity_target_percent &&
+                   q.cache_propagation >= cache_propagation_target_percent - 1e-9;
+        numbers_out["insecure"] = figures{
+            {"connectivity_percent", q.rate(q.connected, qn)},
+            {"direct_percent", q.rate(q.direct, q.connected)},
+            {"punched_percent", q.rate(q.punched, q.connected)},
+            {"relayed_percent", q.rate(q.relayed, q.connected)},
+            {"time_to_connect_ms_median", ms_of(q.median_connect)},
+            {"time_to_connect_ms_p95", ms_of(q.p95_connect)},
+            {"cache_propagation_percent", q.cache_propagation},
+            {"events", q.events},
+            {"trace_hash", hex64(q.trace_hash)},
+        };
+    }
+    if (plain)
+        tools::print_report({kpi, compare, more, matrix}, numbers_out, o.json);
+    else
+        tools::print_report({kpi, more, matrix}, numbers_out, o.json);
+    return connectivity_ok && cache_ok && plain_ok ? 0 : 1;
 }
 
 int run_substrate(options const& o)

@@ -11,6 +11,8 @@
 #include <meshkit/node.hpp>
 #include <meshkit/node_id.hpp>
 #include <meshkit/node_policies.hpp>
+#include <meshkit/security/secure_transport.hpp>
+#include <meshkit/sim/transport.hpp>
 #include <meshkit/type_list.hpp>
 
 #include <chrono>
@@ -49,6 +51,22 @@ struct registry_policies : sim_policies {
 
 /// A registry node on the simulator.
 using registry_node = basic_node<registry_policies>;
+
+/** The gossip-first node on the simulator with Noise sessions (`security::secure_transport`): its id is its key.
+
+    What `udp::gossip_first_node` is on real sockets; `meshkit-sim
+    gossip-first` runs the scenario with both and prints the KPIs side by side.
+*/
+struct secure_gossip_first_policies : gossip_first_policies {
+    using transport = ::meshkit::security::secure_transport<::meshkit::sim::transport>;
+};
+using secure_gossip_first_node = basic_node<secure_gossip_first_policies>;
+
+/// The registry node on the simulator with Noise sessions.
+struct secure_registry_policies : registry_policies {
+    using transport = ::meshkit::security::secure_transport<::meshkit::sim::transport>;
+};
+using secure_registry_node = basic_node<secure_registry_policies>;
 
 /// The peer-cache settings of the reference node: Flashback's 2 h expiry, room for a large mesh.
 inline discovery::bootstrap_cache_config gossip_first_cache_config()

@@ -526,8 +526,13 @@ private:
             return;
         }
         if (it != peers_.end() && it->second.hs && it->second.hs->our_role() == handshake::role::initiator &&
-            std::memcmp(it->second.hs->local_ephemeral().data(), msg.data(), noise::dh_size) > 0)
-            return; // both sides started at once: the larger ephemeral key stays initiator, and that is us
+            std::memcmp(it->second.hs->local_ephemeral().data(), msg.data(), noise::dh_size) > 0) {
+            // Both sides started at once: the larger ephemeral key stays initiator, and that is us. Their
+            // init got through, so ours may now (a punched path opens both ways): send it again at once,
+            // no larger than what came in.
+            resend(from, it->second, now);
+            return;
+        }
         peer& p = peer_at(from, now);
         abandon_handshake(p);
         hs_out_.clear();
