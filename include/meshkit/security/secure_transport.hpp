@@ -203,6 +203,8 @@ public:
             peer& q = peers_.at(to); // maintain may send, never inserts: still there
             return seal_and_send(to, *q.current, bytes, now);
         }
+        if (p.hs && stale(p, now))
+            give_up_handshake(p); // and start afresh below, with this datagram
         if (p.queued.size() >= cfg_.queue_per_peer) {
             ++stats_.queue_dropped;
             return make_error_code(errc::queue_full);
@@ -423,13 +425,21 @@ private:
     }
 
     /// Resends the pending handshake frame if it went unanswered for `handshake_retry`; abandons it after the timeout.
+    [[nodiscard]] bool stale(peer const& p, time_point now) const { return now - p.hs_started >= cfg_.handshake_timeout; }
+
+    /// A handshake that took longer than `handshake_timeout`: it goes, with what waited for it.
+    void give_up_handshake(peer& p)
+    {
+        ++stats_.handshake_timeouts;
+        stats_.queue_dropped += p.queued.size();
+        p.queued.clear();
+        abandon_handshake(p);
+    }
+
     void retry_handshake(endpoint const& to, peer& p, time_point now)
     {
-        if (now - p.hs_started >= cfg_.handshake_timeout) {
-            ++stats_.handshake_timeouts;
-            stats_.queue_dropped += p.queued.size();
-            p.queued.clear();
-            abandon_handshake(p);
+        if (stale(p, now)) {
+            give_up_handshake(p);
             return;
         }
         if (p.hs->our_role() == handshake::role::initiator && now - p.hs_sent >= cfg_.handshake_retry)
@@ -526,6 +536,7 @@ private:
             return;
         }
         if (it != peers_.end() && it->second.hs && it->second.hs->our_role() == handshake::role::initiator &&
+            !stale(it->second, now) &&
             std::memcmp(it->second.hs->local_ephemeral().data(), msg.data(), noise::dh_size) > 0) {
             // Both sides started at once: the larger ephemeral key stays initiator, and that is us. Their
             // init got through, so ours may now (a punched path opens both ways): send it again at once,
