@@ -40,4 +40,11 @@ if grep -q "^neighbor down $(awk '/^listening/ {print $4}' "$work/c.out")" "$wor
 fi
 echo "hello from c" >&4
 wait_for "$work/a.out" 'deliver from .*: hello from c' 5
-echo "meshkit-node: 3 processes, broadcast delivered before and after a node was killed"
+# Hostile bytes (an 8-bit CSI, invalid UTF-8, ESC, DEL, a backslash) reach the
+# operator escaped, never raw.
+printf 'evil \x9b31m \xff\xfe \x1b[2J \x7f \\ end\n' >&4
+wait_for "$work/a.out" 'deliver from .*: evil \\x9b31m \\xff\\xfe \\x1b\[2J \\x7f \\\\ end' 5
+if LC_ALL=C grep -q $'[\x80-\xff\x1b\x7f]' "$work/a.out"; then
+  echo "raw peer bytes reached a's output:"; od -c "$work/a.out" | tail -20; exit 1
+fi
+echo "meshkit-node: 3 processes, broadcast delivered before and after a node was killed; peer bytes printed escaped"

@@ -226,13 +226,30 @@ void apply_security(Node& node, options const& o)
     std::fprintf(stderr, "meshkit-node: --insecure: no encryption, no peer authentication (debugging only)\n");
 }
 
+/** A peer's bytes as printable ASCII: printable bytes as they are, a backslash as `\\`, every other byte as `\xHH`.
+
+    Never raw: a peer must not write control sequences (C0, DEL, or 8-bit
+    C1 such as CSI 0x9b) to an operator's terminal, nor invalid UTF-8 into
+    a log parser. Non-ASCII text is escaped too, which keeps the rule one
+    line long and the output unambiguous.
+*/
 std::string text_of(std::vector<std::byte> const& payload)
 {
-    std::string s(payload.size(), '\0');
-    std::memcpy(s.data(), payload.data(), payload.size());
-    for (char& c : s)
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\t')
-            c = '.'; // never let a peer write control sequences to our terminal
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string s;
+    s.reserve(payload.size());
+    for (std::byte b : payload) {
+        auto const c = static_cast<unsigned char>(b);
+        if (c == '\\') {
+            s += "\\\\";
+        } else if (c >= 0x20 && c < 0x7f) {
+            s.push_back(static_cast<char>(c));
+        } else {
+            s += "\\x";
+            s.push_back(hex[c >> 4]);
+            s.push_back(hex[c & 0xf]);
+        }
+    }
     return s;
 }
 

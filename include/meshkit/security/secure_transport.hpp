@@ -529,6 +529,7 @@ private:
             ++stats_.rate_limited;
             return;
         }
+        it = peers_.find(from); // expire_half_open may have erased entries
         handshake hs(handshake::role::responder, static_secret_, prologue(), draw_key());
         rx_.clear();
         if (hs.read_message(msg, rx_)) {
