@@ -42,7 +42,6 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <functional>
 #include <optional>
 #include <span>
@@ -190,20 +189,17 @@ public:
             if constexpr (detail::channel_carried_by<transport_at<J>> == wire::channel::datagram) {
                 t.on_receive([this](endpoint const& from, std::span<std::byte const> d) {
                     auto& self = transports_.template get<J>();
-                    if constexpr (requires { self.authenticated_peer(from); }) {
-                        if (!self.authenticates()) { // the debugging mode: nothing to check against
-                            on_bytes(from.on(detail::protocol_of<transport_at<J>>), d, wire::channel::datagram,
-                                     self.max_datagram_size());
-                            return;
+                    // On a secure transport (not in its debugging mode), the peer the session proved,
+                    // asked now, inside the transport's handler, for the datagram it is handling.
+                    std::optional<node_id> peer;
+                    node_id const* proven = nullptr;
+                    if constexpr (requires { self.authenticated_peer(from); })
+                        if (self.authenticates()) {
+                            peer = self.authenticated_peer(from);
+                            proven = peer ? &*peer : &unauthenticated_;
                         }
-                        // Asked now, inside the transport's handler: the session this datagram came in.
-                        std::optional<node_id> const peer = self.authenticated_peer(from);
-                        on_bytes(from.on(detail::protocol_of<transport_at<J>>), d, wire::channel::datagram,
-                                 self.max_datagram_size(), peer ? &*peer : &unauthenticated_);
-                    } else {
-                        on_bytes(from.on(detail::protocol_of<transport_at<J>>), d, wire::channel::datagram,
-                                 self.max_datagram_size());
-                    }
+                    on_bytes(from.on(detail::protocol_of<transport_at<J>>), d, wire::channel::datagram,
+                             self.max_datagram_size(), proven);
                 });
                 if constexpr (requires { t.on_error([](std::error_code const&, endpoint const&) {}); })
                     t.on_error([this](std::error_code const& ec, endpoint const& peer) {
@@ -454,10 +450,7 @@ private:
         // A configured seed is asked for reproducibility: the key follows from it (and is no secret then).
         if (config_.seed || detail::is_deterministic<transport_type>) {
             std::array<std::uint8_t, security::signing_key::seed_size> seed;
-            for (std::size_t i = 0; i < seed.size(); i += 8) {
-                std::uint64_t const w = rng_();
-                std::memcpy(seed.data() + i, &w, 8);
-            }
+            rng_.fill(seed);
             return security::signing_key(seed);
         } else {
             return security::signing_key::generate();

@@ -305,6 +305,15 @@ struct party {
 
 endpoint ep(std::uint8_t host, std::uint16_t port = 4000) { return endpoint::v4(10, 0, 0, host, port); }
 
+/// An init frame `from` sends to `to`, taken off the network before delivery: what an attacker copies and forges.
+std::vector<std::byte> captured_init(scripted_net& net, party& from, endpoint const& to)
+{
+    from.say(to, "x");
+    auto init = net.in_flight.front().bytes;
+    net.in_flight.clear();
+    return init;
+}
+
 TEST(SecureTransport, AHandshakeCarriesTheQueuedDatagramsAndNamesEachPeerByItsKey)
 {
     scripted_net net;
@@ -380,9 +389,7 @@ TEST(SecureTransport, BeforeAuthenticationNoReplyIsLargerThanItsRequest)
     party b(net, ep(2), cfg);
     // Inits from 50 spoofed sources, each resent 3 times; then junk of every frame type.
     party a(net, ep(1));
-    a.say(ep(2), "x");
-    auto const init = net.in_flight.front().bytes;
-    net.in_flight.clear();
+    auto const init = captured_init(net, a, ep(2));
     std::size_t in = 0;
     for (std::uint8_t src = 10; src < 60; ++src)
         for (int i = 0; i < 3; ++i) {
@@ -416,9 +423,7 @@ TEST(SecureTransport, ASpoofedHandshakeFloodHoldsNoStateAndALegitimatePeerStillC
     security::secure_config cfg;
     party b(net, ep(2), cfg);
     party a(net, ep(1));
-    a.say(ep(2), "x");
-    auto const init = net.in_flight.front().bytes;
-    net.in_flight.clear();
+    auto const init = captured_init(net, a, ep(2));
     // 100,000 inits from spoofed sources across 65,536 addresses, none of which ever answers.
     for (std::uint32_t i = 0; i < 100'000; ++i) {
         auto forged = init;
@@ -449,9 +454,7 @@ TEST(SecureTransport, HandshakesArePerSourceRateLimited)
     cfg.handshake_burst = 10;
     party b(net, ep(2), cfg);
     party a(net, ep(1));
-    a.say(ep(2), "x");
-    auto const init = net.in_flight.front().bytes;
-    net.in_flight.clear();
+    auto const init = captured_init(net, a, ep(2));
     for (int i = 0; i < 100; ++i) {
         auto forged = init;
         forged[20] = static_cast<std::byte>(i);

@@ -5,8 +5,11 @@
 
 #include <meshkit/detail/hash.hpp>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <limits>
+#include <span>
 
 namespace meshkit::detail {
 
@@ -81,6 +84,15 @@ public:
 
     /// True with probability p.
     bool chance(double p) noexcept { return p > 0 && (p >= 1 || unit() < p); }
+
+    /// Fills `out` with random bytes: each word's 8 bytes in memory order (a seed for a key, on the simulator).
+    void fill(std::span<std::uint8_t> out) noexcept
+    {
+        for (std::size_t i = 0; i < out.size(); i += 8) {
+            std::uint64_t const w = (*this)();
+            std::memcpy(out.data() + i, &w, std::min<std::size_t>(8, out.size() - i));
+        }
+    }
 
 private:
     static constexpr std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }

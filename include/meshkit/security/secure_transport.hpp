@@ -570,26 +570,15 @@ private:
             ++stats_.malformed;
             return;
         }
-        auto it = peers_.find(from);
-        if (it == peers_.end() || !it->second.hs || it->second.hs->our_role() != handshake::role::initiator ||
-            it->second.hs->next_message() != 1) {
-            ++stats_.handshake_failures; // stray: nobody asked
+        peer* const waiting = awaiting(from, handshake::role::initiator, 1); // else a stray: nobody asked
+        if (!waiting)
             return;
-        }
-        stats_.handshake_bytes_in += d.size();
-        peer& p = it->second;
-        handshake hs = *p.hs;
-        rx_.clear();
-        if (hs.read_message(d.subspan(1), rx_)) {
-            ++stats_.handshake_failures;
+        peer& p = *waiting;
+        auto read = read_handshake(p, d);
+        if (!read)
             return;
-        }
-        auto const id = proven_id(hs, rx_);
-        if (!id) {
-            ++stats_.handshake_failures;
-            return;
-        }
-        if (p.expected && *p.expected != *id) {
+        auto& [hs, id] = *read;
+        if (p.expected && *p.expected != id) {
             ++stats_.unexpected_peers;
             stats_.queue_dropped += p.queued.size();
             p.queued.clear();
@@ -604,7 +593,7 @@ private:
         p.hs_frame.assign(1, std::byte{frame::finish});
         p.hs_frame.insert(p.hs_frame.end(), hs_out_.begin(), hs_out_.end());
         resend(from, p, now);
-        establish(p, hs, *id, now);
+        establish(p, hs, id, now);
         p.hs.reset(); // the finish frame stays, for resending until confirmed
         flush_queue(from, now);
     }
@@ -615,38 +604,61 @@ private:
             ++stats_.malformed;
             return;
         }
-        auto it = peers_.find(from);
-        if (it == peers_.end() || !it->second.hs || it->second.hs->our_role() != handshake::role::responder ||
-            it->second.hs->next_message() != 2) {
-            ++stats_.handshake_failures; // a resent finish for a session we already hold, or a stray
+        // Else a resent finish for a session we already hold, or a stray.
+        peer* const waiting = awaiting(from, handshake::role::responder, 2);
+        if (!waiting)
             return;
-        }
-        stats_.handshake_bytes_in += d.size();
-        peer& p = it->second;
-        handshake hs = *p.hs;
-        rx_.clear();
-        if (hs.read_message(d.subspan(1), rx_)) {
-            ++stats_.handshake_failures;
+        peer& p = *waiting;
+        auto read = read_handshake(p, d);
+        if (!read)
             return;
-        }
-        auto const id = proven_id(hs, rx_);
-        if (!id) {
-            ++stats_.handshake_failures;
-            return;
-        }
-        if (p.expected && *p.expected != *id) {
+        auto const& [hs, id] = *read;
+        if (p.expected && *p.expected != id) {
             ++stats_.unexpected_peers;
             abandon_handshake(p);
             return;
         }
         std::vector<std::vector<std::byte>> early = std::move(p.early);
         abandon_handshake(p);
-        establish(p, hs, *id, now);
+        establish(p, hs, id, now);
         // Tell the initiator we hold the session (an empty frame: it delivers nothing), so it stops resending.
         (void)seal_and_send(from, *p.current, {}, now);
         for (auto const& f : early)
             on_data(from, f, now); // may call the handler, which may send: look the peer up afresh after
         flush_queue(from, now);
+    }
+
+    /// The peer at `from` whose handshake waits, in role `r`, for message `step`; null (a handshake failure) if none.
+    peer* awaiting(endpoint const& from, handshake::role r, int step)
+    {
+        auto it = peers_.find(from);
+        if (it == peers_.end() || !it->second.hs || it->second.hs->our_role() != r ||
+            it->second.hs->next_message() != step) {
+            ++stats_.handshake_failures;
+            return nullptr;
+        }
+        return &it->second;
+    }
+
+    /** Reads handshake frame `d` into a copy of `p`'s handshake.
+
+        @return that handshake and the node id it proved; none (a handshake
+        failure, `p` untouched) when the frame fails to authenticate or
+        names an id whose key is not the one proven.
+    */
+    std::optional<std::pair<handshake, node_id>> read_handshake(peer const& p, std::span<std::byte const> d)
+    {
+        stats_.handshake_bytes_in += d.size();
+        handshake hs = *p.hs;
+        rx_.clear();
+        std::optional<node_id> id;
+        if (!hs.read_message(d.subspan(1), rx_))
+            id = proven_id(hs, rx_);
+        if (!id) {
+            ++stats_.handshake_failures;
+            return std::nullopt;
+        }
+        return std::pair<handshake, node_id>{std::move(hs), *id};
     }
 
     void on_cookie(endpoint const& from, std::span<std::byte const> d, time_point now)
@@ -894,10 +906,7 @@ private:
     {
         x25519_key k;
         if constexpr (deterministic) {
-            for (std::size_t i = 0; i < k.size(); i += 8) {
-                std::uint64_t const w = rng_();
-                std::memcpy(k.data() + i, &w, 8);
-            }
+            rng_.fill(k);
         } else {
             randombytes_buf(k.data(), k.size());
         }
