@@ -8,6 +8,8 @@
 #include <meshkit/endpoint.hpp>
 #include <meshkit/error.hpp>
 #include <meshkit/node_id.hpp>
+#include <meshkit/security/signature.hpp>
+#include <meshkit/security/signing_key.hpp>
 #include <meshkit/time.hpp>
 #include <meshkit/wire/channel.hpp>
 #include <meshkit/wire/envelope.hpp>
@@ -15,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <system_error>
 #include <vector>
@@ -120,6 +123,47 @@ public:
     {
         node_->queue_event(e);
     }
+
+    // -- identity: what a secure node's key does for its engines ------------
+
+    /// Whether this node signs its records and demands signed ones: its transport is secure, its id a key.
+    [[nodiscard]] static constexpr bool signs_records() noexcept { return Node::secure; }
+
+    /** This node's signature of `message`, or nothing on an insecure node (its id is no key).
+
+        Engines sign what travels beyond them under their id (a peer
+        record, a beacon) over a domain tag and the record's bytes.
+    */
+    [[nodiscard]] std::optional<security::signature> sign(std::span<std::byte const> message) const
+    {
+        if constexpr (Node::secure)
+            return node_->signing_key().sign(message);
+        else
+            return std::nullopt;
+    }
+
+    /** Whether `sig` is `author`'s signature of `message`.
+
+        A secure node demands one that verifies; an insecure node, whose
+        peers' ids are no keys, cannot check any and takes the record as
+        its session's word (which, insecure, is any sender's).
+    */
+    [[nodiscard]] bool verify(node_id const& author, std::span<std::byte const> message,
+                              std::optional<security::signature> const& sig) const
+    {
+        if constexpr (Node::secure)
+            return sig && security::verify(author, message, *sig);
+        else
+            return true;
+    }
+
+    /** Says that node `id` should answer at `address`: a secure transport then fails a handshake there with any other key.
+
+        The connector calls it for every address it dials a known peer at,
+        so a forged record cannot route the lines meant for `id` to
+        someone else. Nothing on an insecure node.
+    */
+    void expect_peer(endpoint const& address, node_id const& id) { node_->expect_peer(address, id); }
 
     /// The node's seeded generator.
     [[nodiscard]] detail::rng& rng() noexcept { return node_->rng(); }

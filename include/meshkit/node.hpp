@@ -353,6 +353,20 @@ public:
     {
         return *key_;
     }
+    /** Says that node `id` should answer at `address` (`secure_transport::expect_peer`).
+
+        Each secure transport then fails a handshake at `address` with any
+        other key. Nothing on a transport that cannot tell (an insecure one).
+    */
+    void expect_peer(endpoint const& address, node_id const& id)
+    {
+        transports_.for_each([&]<std::size_t J>(auto& t) {
+            if constexpr (requires { t.expect_peer(address, id); })
+                if (address.transport == detail::protocol_of<transport_at<J>>)
+                    t.expect_peer(address, id);
+        });
+    }
+
     /// Where the first (datagram) transport listens.
     [[nodiscard]] endpoint local_endpoint() const { return transports_.template local_endpoint<0>(); }
 

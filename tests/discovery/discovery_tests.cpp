@@ -12,8 +12,10 @@
 #include <meshkit/discovery/registry_messages.hpp>
 #include <meshkit/discovery/gossip_messages.hpp>
 #include <meshkit/storage/memory_store.hpp>
+#include <meshkit/security/signing_key.hpp>
 
 #include <support/bytes.hpp>
+#include <support/recording_context.hpp>
 
 #include <gtest/gtest.h>
 
@@ -393,20 +395,22 @@ TEST(ObservedAddress, IsBounded)
                   endpoint::v4(192, 0, 2, 9, 40000), at(std::chrono::seconds(i)));
     EXPECT_EQ(o.size(), 4u);
 }
-TEST(PeerRecords, AFullListOfTheLargestRecordsFitsOneDatagram)
+TEST(PeerRecords, AFullListOfTheLargestSignedRecordsFitsOneSecureDatagram)
 {
     // The largest record meshkit builds: an IPv6 address and 4 introducers,
-    // each address carrying its transport byte.
+    // each address carrying its transport byte, and its author's signature.
     discovery::peer_record big;
     big.id = node_id::from_seed(1);
     big.address = endpoint::parse("[2001:db8::1]:65535");
     big.version = ~std::uint64_t{0};
     big.age_s = ~std::uint32_t{0};
-    for (int i = 0; i < 4; ++i)
+    for (std::size_t i = 0; i < discovery::peer_record::max_introducers; ++i)
         big.introducers.push_back(*endpoint::parse("[2001:db8::2]:65535"));
+    big.signature.emplace();
+    big.signature->fill(0xff);
     std::vector<std::byte> one;
     wire::encode(big, one);
-    EXPECT_EQ(one.size(), 144u);
+    EXPECT_EQ(one.size(), 209u);
 
     using gossip = wire::registry<discovery::fb_peer_list_response>;
     using registry = wire::registry<discovery::rg_list_response>;
@@ -421,10 +425,149 @@ TEST(PeerRecords, AFullListOfTheLargestRecordsFitsOneDatagram)
                      discovery::rg_list_response{~std::uint64_t{0}, std::vector<discovery::peer_record>(
                                                                         discovery::registry_config{}.list_limit, big)},
                      listing);
-    EXPECT_LE(list.size(), udp::transport::default_max_datagram);
-    EXPECT_LE(listing.size(), udp::transport::default_max_datagram);
-    EXPECT_EQ(list.size(), 1075u);
-    EXPECT_EQ(listing.size(), 1063u);
+    // What a secure session leaves of UDP's 1,200 bytes: the data frame's header and tag come off.
+    std::size_t const secure_payload = udp::transport::default_max_datagram - 25;
+    EXPECT_LE(list.size(), secure_payload);
+    EXPECT_LE(listing.size(), secure_payload);
+    EXPECT_EQ(list.size(), 1112u);
+    EXPECT_EQ(listing.size(), 1100u);
+}
+
+// -- signed records: nobody publishes an address under another node's id ---------------------
+
+using gossip_context = test::recording_context<discovery::peer_gossip, metrics::in_memory_metrics, discovery::bootstrap_cache>;
+
+security::signing_key key_from(std::uint8_t n)
+{
+    std::array<std::uint8_t, security::signing_key::seed_size> seed{};
+    seed.fill(n);
+    return security::signing_key(seed);
+}
+
+/// A record of `author`'s at `at`, as `signer` signs it (the author itself, or a forger).
+discovery::peer_record record_of(security::signing_key const& author, endpoint const& at, std::uint64_t version,
+                                 security::signing_key const& signer)
+{
+    discovery::peer_record r;
+    r.id = author.id();
+    r.address = at;
+    r.nat = nat::nat_type::open;
+    r.capabilities = discovery::can_coordinate;
+    r.broadcasting = true;
+    r.version = version;
+    r.signature = signer.sign(discovery::signing_bytes(r));
+    return r;
+}
+
+void cached_peer_is(gossip_context& ctx, node_id const& id, endpoint const& address, std::uint64_t version)
+{
+    discovery::cached_peer const* p = ctx.discovery().find(id);
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(p->addresses.back(), address);
+    EXPECT_EQ(p->version, version);
+}
+
+TEST(SignedRecords, AForgedTamperedUnsignedOrStaleRecordIsDroppedCountedAndNeverPassedOn)
+{
+    auto const me = key_from(1), author = key_from(2), forger = key_from(3);
+    gossip_context ctx;
+    ctx.key = me;
+    ctx.me = me.id();
+    discovery::peer_gossip g;
+    g.start(ctx);
+    endpoint const relay = endpoint::v4(10, 0, 0, 9, 7000), neighbour = endpoint::v4(10, 0, 0, 10, 7000);
+    g.on_event(ctx, link_up{forger.id(), relay, link_method::direct});
+    g.on_event(ctx, link_up{key_from(4).id(), neighbour, link_method::direct});
+    endpoint const home = endpoint::v4(10, 0, 0, 2, 7000), trap = endpoint::v4(10, 0, 0, 66, 7000);
+    auto const forwarded_to_trap = [&] {
+        std::size_t n = 0;
+        for (auto const& [to, m] : ctx.sent_of<discovery::fb_peer_announcement>())
+            n += m.origin.address == trap;
+        for (auto const& [to, m] : ctx.sent_of<discovery::fb_peer_update>())
+            n += m.origin.address == trap;
+        return n;
+    };
+
+    // The author's own record, relayed (one hop): taken and passed on.
+    ctx.deliver(g, relay, author.id(), discovery::fb_peer_announcement{8, record_of(author, home, 5, author)}, 1);
+    cached_peer_is(ctx, author.id(), home, 5);
+    EXPECT_EQ(ctx.sent_of<discovery::fb_peer_announcement>().size(), 1u);
+
+    // The forger relays the author's id at its own address, with a newer version: signed by
+    // itself, unsigned, or the author's signature over other fields.
+    auto forged = record_of(author, trap, 9, forger);
+    auto bare = forged;
+    bare.signature.reset();
+    auto tampered = record_of(author, home, 9, author);
+    tampered.address = trap;
+    for (auto const& r : {forged, bare, tampered})
+        ctx.deliver(g, relay, author.id(), discovery::fb_peer_announcement{8, r}, 1);
+    EXPECT_EQ(g.stats().records_forged, 3u);
+    cached_peer_is(ctx, author.id(), home, 5);
+
+    // A departure only the author can sign.
+    ctx.deliver(g, relay, author.id(), discovery::fb_peer_update{8, forged, false}, 1);
+    EXPECT_EQ(g.stats().records_forged, 4u);
+    cached_peer_is(ctx, author.id(), home, 5);
+
+    // A genuine but older record: stale, dropped, counted.
+    ctx.deliver(g, relay, author.id(), discovery::fb_peer_announcement{8, record_of(author, trap, 3, author)}, 1);
+    EXPECT_EQ(g.stats().records_stale, 1u);
+    cached_peer_is(ctx, author.id(), home, 5);
+    EXPECT_EQ(forwarded_to_trap(), 0u) << "no forged or stale record reached a neighbour";
+
+    // What this node shares of the author is the author's signed record, verbatim.
+    ctx.deliver(g, neighbour, key_from(4).id(), discovery::fb_peer_request{7, 1, 0, author.id()});
+    auto const answers = ctx.sent_of<discovery::fb_peer_list_response>();
+    ASSERT_EQ(answers.size(), 1u);
+    ASSERT_EQ(answers[0].second.peers.size(), 1u);
+    auto const& shared = answers[0].second.peers[0];
+    EXPECT_TRUE(security::verify(author.id(), discovery::signing_bytes(shared), *shared.signature));
+
+    // The author's signed departure does remove it.
+    ctx.deliver(g, relay, author.id(), discovery::fb_peer_update{8, record_of(author, home, 6, author), false}, 1);
+    EXPECT_EQ(ctx.discovery().find(author.id()), nullptr);
+}
+
+TEST(SignedRecords, ANodeSignsItsOwnRecordAndTheRegistryTakesOnlyTheAuthorsWord)
+{
+    auto const me = key_from(1), forger = key_from(3);
+    gossip_context ctx;
+    ctx.key = me;
+    ctx.me = me.id();
+    discovery::peer_gossip g;
+    g.start(ctx);
+    g.on_event(ctx, nat::address_observed{endpoint::v4(10, 0, 0, 1, 7000), nat::nat_type::open, {}});
+    auto const& own = g.self_record();
+    ASSERT_TRUE(own.signature);
+    EXPECT_TRUE(security::verify(me.id(), discovery::signing_bytes(own), *own.signature));
+
+    // The registry: a registration must carry its author's signature; a bloated one is refused.
+    test::recording_context<discovery::registry_server, metrics::in_memory_metrics> reg;
+    reg.key = key_from(9);
+    reg.me = reg.key->id();
+    discovery::registry_server server;
+    endpoint const at = endpoint::v4(10, 0, 0, 1, 7000);
+    auto bootstrap = record_of(me, at, 1, me);
+    bootstrap.capabilities = discovery::is_bootstrap;
+    bootstrap.signature = me.sign(discovery::signing_bytes(bootstrap));
+    auto forged = bootstrap;
+    forged.signature = forger.sign(discovery::signing_bytes(bootstrap));
+    auto bloated = bootstrap;
+    bloated.introducers.assign(60, endpoint::v4(10, 0, 0, 7, 7000));
+    bloated.signature = me.sign(discovery::signing_bytes(bloated));
+    reg.deliver(server, at, me.id(), discovery::rg_register{forged, 3600});
+    reg.deliver(server, at, me.id(), discovery::rg_register{bloated, 3600});
+    EXPECT_EQ(server.forged(), 1u);
+    EXPECT_EQ(server.refused(), 2u);
+    EXPECT_TRUE(server.registrations().empty());
+    reg.deliver(server, at, me.id(), discovery::rg_register{bootstrap, 3600});
+    ASSERT_EQ(server.registrations().size(), 1u);
+    reg.deliver(server, endpoint::v4(10, 0, 0, 3, 7000), forger.id(), discovery::rg_list_request{1});
+    auto const lists = reg.sent_of<discovery::rg_list_response>();
+    ASSERT_EQ(lists.size(), 1u);
+    ASSERT_EQ(lists[0].second.bootstraps.size(), 1u);
+    EXPECT_EQ(lists[0].second.bootstraps[0].signature, bootstrap.signature) << "passed on as its author signed it";
 }
 
 } // namespace

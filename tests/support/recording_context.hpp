@@ -15,6 +15,7 @@
 #include <meshkit/node_id.hpp>
 #include <meshkit/peer_events.hpp>
 #include <meshkit/result.hpp>
+#include <meshkit/security/signing_key.hpp>
 #include <meshkit/storage/memory_store.hpp>
 #include <meshkit/time.hpp>
 #include <meshkit/type_list.hpp>
@@ -116,6 +117,8 @@ public:
     Storage store{};
     /// What every `send` and `forward` returns (after recording the message): set it to make sends fail.
     std::error_code send_result{};
+    /// The node's key: set, the context signs and demands signatures as a secure node does.
+    std::optional<security::signing_key> key;
     /// What `broadcast` returns as its error when set (the broadcast engine refused: `errc::queue_full`).
     std::error_code broadcast_result{};
 
@@ -126,6 +129,8 @@ public:
     std::vector<event_type> events;
     std::vector<endpoint> closed_streams;
     std::vector<std::vector<std::byte>> broadcasts;
+    /// Each `expect_peer(address, id)` the engine made.
+    std::vector<std::pair<endpoint, node_id>> expected_peers;
 
     // -- the engine_context members -------------------------------------------
 
@@ -145,6 +150,19 @@ public:
             return result<broadcast::message_key>(boost::system::in_place_error, broadcast_result);
         return broadcast::message_key{me, broadcasts.size()};
     }
+    /// As a secure node when `key` is set (its id then should be the key's), else as an insecure one.
+    [[nodiscard]] bool signs_records() const noexcept { return key.has_value(); }
+    [[nodiscard]] std::optional<security::signature> sign(std::span<std::byte const> message) const
+    {
+        return key ? std::optional(key->sign(message)) : std::nullopt;
+    }
+    [[nodiscard]] bool verify(node_id const& author, std::span<std::byte const> message,
+                              std::optional<security::signature> const& sig) const
+    {
+        return !key || (sig && security::verify(author, message, *sig));
+    }
+    void expect_peer(endpoint const& address, node_id const& id) { expected_peers.emplace_back(address, id); }
+
     /// Records the close; reports a stream was held.
     bool close_stream(endpoint const& peer)
     {

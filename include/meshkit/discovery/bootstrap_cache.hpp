@@ -124,6 +124,8 @@ public:
                 e->capabilities = p.capabilities;
                 e->nat = p.nat;
                 e->broadcasting = p.broadcasting;
+                if (p.signed_record || p.version > e->version)
+                    e->signed_record = std::move(p.signed_record); // the newest word of the peer, or none
                 e->version = std::max(e->version, p.version);
                 e->introducers = std::move(p.introducers);
                 e->last_seen_s = std::max(e->last_seen_s, p.last_seen_s);

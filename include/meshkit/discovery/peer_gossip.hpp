@@ -58,11 +58,11 @@ struct peer_gossip_config {
     duration refresh_max = std::chrono::minutes(15);
     /** Records per `fb_peer_list_response` (one datagram), and per sync.
 
-        Seven of the largest records (an address and 4 introducers, 144
-        bytes) make a 1,075-byte datagram, under the 1,200-byte limit;
-        eight would be 1,219.
+        Five of the largest signed records (an IPv6 address, 4 introducers
+        and a signature: 209 bytes) make a 1,112-byte datagram, under the
+        1,175 bytes a secure session leaves of UDP's 1,200; six would be 1,321.
     */
-    std::size_t records_per_chunk = 7;
+    std::size_t records_per_chunk = 5;
     std::size_t max_sync_records = 4096;
     std::size_t max_neighbors = 1024;
     std::size_t max_pending_requests = 64;
@@ -77,6 +77,10 @@ struct peer_gossip_stats {
     std::uint64_t rejected_ttl = 0, rejected_expired = 0, rejected_unsolicited = 0, duplicates = 0;
     /// Times this node heard a copy of its own record with a version at least its own (an earlier incarnation) and jumped past it.
     std::uint64_t self_refutations = 0;
+    /// Records dropped because their author's signature was missing or wrong (on a secure node): forgeries.
+    std::uint64_t records_forged = 0;
+    /// Records dropped because the cache holds a newer version of the same peer.
+    std::uint64_t records_stale = 0;
 };
 
 /** Cache gossip with Flashback's protocol: how a node's peer cache learns every broadcasting peer.
@@ -175,8 +179,8 @@ public:
         self_.address = e.address;
         self_.nat = e.nat;
         self_.introducers = e.introducers;
-        if (self_.introducers.size() > max_introducers)
-            self_.introducers.resize(max_introducers); // a chunk of records must fit one datagram
+        if (self_.introducers.size() > peer_record::max_introducers)
+            self_.introducers.resize(peer_record::max_introducers); // a chunk of records must fit one datagram
         bump_version(ctx);
         // Observations and introducers arrive in bursts as a node joins:
         // gather them for `settle_delay`, then tell the mesh once.
@@ -196,7 +200,8 @@ public:
         for (auto& n : neighbors_)
             if (n.id == in.header.sender)
                 n.synced = 0;
-        if (m.self.id == in.header.sender)
+        // A node that does not broadcast says only who it is: nothing to cache, nothing signed.
+        if (m.self.id == in.header.sender && m.self.broadcasting && m.self.address)
             apply(ctx, m.self);
     }
 
@@ -207,8 +212,8 @@ public:
         auto const fresh = admit(ctx, in, m);
         if (!fresh)
             return;
-        if (*fresh)
-            apply(ctx, m.origin);
+        if (*fresh && !apply(ctx, m.origin))
+            return; // a forgery or a stale copy goes no further
         forward(ctx, in, m, *fresh);
     }
 
@@ -221,7 +226,10 @@ public:
             return;
         if (*fresh) {
             if (m.online) {
-                apply(ctx, m.origin);
+                if (!apply(ctx, m.origin))
+                    return; // a forgery or a stale copy goes no further
+            } else if (!authentic(ctx, m.origin)) {
+                return; // a departure only its author can sign
             } else if (cached_peer const* known = ctx.discovery().find(m.origin.id);
                        known && known->version <= m.origin.version) {
                 ctx.discovery().erase(m.origin.id);
@@ -257,7 +265,7 @@ public:
             if (*m.target == ctx.self() && cfg_.broadcasting && self_.version)
                 records.push_back(self_);
             else if (cached_peer const* p = ctx.discovery().find(*m.target))
-                if (auto r = shareable(*p, whole_seconds(ctx.now())))
+                if (auto r = shareable(*p, whole_seconds(ctx.now()), ctx.signs_records()))
                     records.push_back(std::move(*r));
         } else {
             if (cfg_.broadcasting && (m.since == 0 || self_changed_rev_ > m.since) && self_.address)
@@ -266,7 +274,7 @@ public:
                 if (records.size() >= cfg_.max_sync_records)
                     break;
                 if ((m.since == 0 || p.changed_rev > m.since) && p.id != in.header.sender)
-                    if (auto r = shareable(p, whole_seconds(ctx.now())))
+                    if (auto r = shareable(p, whole_seconds(ctx.now()), ctx.signs_records()))
                         records.push_back(std::move(*r));
             }
         }
@@ -354,7 +362,6 @@ public:
 
 private:
     static constexpr std::uint64_t pull_tag = 1, heartbeat_tag = 2, refresh_tag = 3, publish_tag = 4;
-    static constexpr std::size_t max_introducers = 4;
 
     struct neighbor {
         node_id id;
@@ -381,6 +388,8 @@ private:
     {
         self_.version = std::max(self_.version + 1, (ctx.incarnation() << 32) + 1);
         self_changed_rev_ = ctx.discovery().next_revision();
+        // Every change of our record passes through here: sign what now goes out.
+        self_.signature = ctx.sign(signing_bytes(self_));
     }
 
     template <class Ctx>
@@ -419,24 +428,56 @@ private:
         return seen_.insert({in.header.sender, in.header.message_id}, ctx.now());
     }
 
+    /** Whether `r` is its author's word and no older than what the cache holds.
+
+        A copy identical to the one the cache verified (same version and
+        signature) is not checked again: a bootstrap node hears each record
+        many times, and a verification costs 55 µs.
+    */
     template <class Ctx>
-    void apply(Ctx& ctx, peer_record const& r)
+    bool authentic(Ctx& ctx, peer_record const& r)
     {
+        cached_peer const* known = ctx.discovery().find(r.id);
+        if (known && known->version > r.version) {
+            ++stats_.records_stale;
+            return false;
+        }
+        if (known && known->signed_record && known->signed_record->version == r.version &&
+            known->signed_record->signature == r.signature)
+            return true;
+        if (!ctx.verify(r.id, signing_bytes(r), r.signature)) {
+            ++stats_.records_forged;
+            return false;
+        }
+        return true;
+    }
+
+    /// Merges `r` into the cache. @return false when it is refused: worth passing on only if true.
+    template <class Ctx>
+    bool apply(Ctx& ctx, peer_record const& r)
+    {
+        if (r.introducers.size() > peer_record::max_introducers) {
+            ++stats_.records_refused; // it would not fit a chunk to pass on
+            return false;
+        }
+        if (!authentic(ctx, r))
+            return false;
         if (r.id == ctx.self()) {
             refute(ctx, r);
-            return;
+            return true;
         }
         if (std::chrono::seconds(r.age_s) > cfg_.max_record_age) {
             ++stats_.rejected_expired; // it would be evicted at once: its origin is long silent
-            return;
+            return false;
         }
         auto p = to_cached(r, whole_seconds(ctx.now()));
         if (!p) {
             ++stats_.records_refused;
-            return;
+            return false;
         }
         if (ctx.discovery().upsert(std::move(*p), ctx.now()))
             ++stats_.records_applied;
+        return true;
     }
 
     /** A copy of our own record came back with a higher version than ours.

@@ -3,15 +3,17 @@
 #ifndef MESHKIT_DISCOVERY_PEER_RECORD_HPP
 #define MESHKIT_DISCOVERY_PEER_RECORD_HPP
 
-#include <meshkit/discovery/cached_peer.hpp>
 #include <meshkit/endpoint.hpp>
 #include <meshkit/nat/nat_type.hpp>
 #include <meshkit/node_id.hpp>
+#include <meshkit/security/signature.hpp>
+#include <meshkit/wire/codec.hpp>
 
-#include <algorithm>
+#include <cstddef>
 #include <cstdint>
-#include <limits>
+#include <cstring>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 namespace meshkit::discovery {
@@ -29,8 +31,14 @@ namespace meshkit::discovery {
       evidence of life. Each hop adds the time the record sat in its cache,
       so a record stops getting younger when its origin dies and expires
       everywhere at the same age, whatever each host's clock says.
+    - `signature` is the peer's own (on secure nodes, whose ids are
+      Ed25519 keys) over everything but the age (`signing_bytes`): a relay
+      can pass the record on, but not change the address under the id.
 */
 struct peer_record {
+    /// The most introducers a record may name: what keeps a chunk of records within one datagram.
+    static constexpr std::size_t max_introducers = 4;
+
     node_id id;
     /// Present only when the peer broadcasts (Flashback's IP-sharing rule).
     std::optional<endpoint> address;
@@ -43,44 +51,25 @@ struct peer_record {
     std::uint32_t age_s = 0;
     /// Public peers that hold sessions with it: intermediaries for a punch, relays.
     std::vector<endpoint> introducers;
+    /// The peer's signature of `signing_bytes(*this)`; absent from insecure nodes, whose ids are no keys.
+    std::optional<security::signature> signature;
 };
 
-/** The record to gossip for a cached peer, or nothing when it must not be shared.
+/** The bytes `r`'s author signs: a domain tag, then the record without its age and signature.
 
-    The one place that decides what leaves a node about a third party: a
-    peer that does not broadcast, or whose address is unknown, is never
-    described to anyone. `now_s` is this node's clock in seconds, the
-    clock `p.last_seen_s` is in: only the difference leaves the node.
+    The age changes at every hop and is nobody's word, so it is left out;
+    every field the author states (its address, NAT type, capabilities,
+    introducers and version) is in, so no relay can alter one.
 */
-inline std::optional<peer_record> shareable(cached_peer const& p, std::int64_t now_s)
+inline std::vector<std::byte> signing_bytes(peer_record r)
 {
-    if (!p.broadcasting || p.addresses.empty() || p.version == 0)
-        return std::nullopt;
-    auto const age = std::clamp<std::int64_t>(now_s - p.last_seen_s, 0, std::numeric_limits<std::uint32_t>::max());
-    return peer_record{p.id,        p.addresses.back(), p.nat, p.capabilities, true, p.version,
-                       static_cast<std::uint32_t>(age), p.introducers};
-}
-
-/** The cache entry for a gossiped record, last seen `r.age_s` before `now_s` (this node's clock).
-
-    @return nothing for a record that must not be stored: one from a peer
-    that does not broadcast, or one without an address.
-*/
-inline std::optional<cached_peer> to_cached(peer_record const& r, std::int64_t now_s)
-{
-    if (!r.broadcasting || !r.address || r.id.is_zero())
-        return std::nullopt;
-    cached_peer p;
-    p.id = r.id;
-    p.addresses = {*r.address};
-    p.capabilities = r.capabilities;
-    p.nat = r.nat <= nat::nat_type::symmetric ? r.nat : nat::nat_type::unknown; // a value from a newer peer
-    p.broadcasting = true;
-    p.version = r.version;
-    p.introducers = r.introducers;
-    p.last_seen_s = now_s - static_cast<std::int64_t>(r.age_s);
-    p.source = peer_source::gossip;
-    return p;
+    static constexpr std::string_view domain = "meshkit/peer_record/1";
+    r.age_s = 0;
+    r.signature.reset();
+    std::vector<std::byte> out(domain.size());
+    std::memcpy(out.data(), domain.data(), domain.size());
+    wire::encode(r, out);
+    return out;
 }
 
 } // namespace meshkit::discovery

@@ -29,8 +29,14 @@ struct registry_config {
     std::size_t max_entries = 1024;
     /// Connection reports kept for inspection (the counters keep everything).
     std::size_t max_reports = 4096;
-    /// Registrations per list response: one datagram's worth (seven of the largest records: 1,063 bytes).
-    std::size_t list_limit = 7;
+    /** Registrations per list response: one datagram's worth.
+
+        Five of the largest signed records make 1,100 bytes, within the
+        1,175 a secure session leaves of a 1,200-byte datagram. A record
+        naming more than `peer_record::max_introducers` is refused at
+        registration, so no registration can push a reply past the limit.
+    */
+    std::size_t list_limit = 5;
 };
 
 /** The registry node's engine: bootstrap registrations and connection reports, never discovery.
@@ -72,6 +78,8 @@ public:
     [[nodiscard]] std::deque<rg_connection_report> const& recent_reports() const noexcept { return recent_; }
     [[nodiscard]] std::uint64_t reports() const noexcept { return reports_; }
     [[nodiscard]] std::uint64_t refused() const noexcept { return refused_; }
+    /// Registrations refused because their signature did not verify (counted in `refused` too).
+    [[nodiscard]] std::uint64_t forged() const noexcept { return forged_; }
 
     template <class Ctx>
     void start(Ctx& ctx)
@@ -90,9 +98,16 @@ public:
     void on_message(Ctx& ctx, inbound const& in, rg_register const& m)
     {
         bool const honest = m.self.id == in.header.sender && m.self.broadcasting && m.self.address &&
-                            *m.self.address == in.from && (m.self.capabilities & is_bootstrap);
+                            *m.self.address == in.from && (m.self.capabilities & is_bootstrap) &&
+                            m.self.introducers.size() <= peer_record::max_introducers;
         if (!honest || (entries_.size() >= cfg_.max_entries && !entries_.contains(m.self.id))) {
             ++refused_;
+            return;
+        }
+        // The registry passes the record on to whoever asks: it must be its author's own word.
+        if (!ctx.verify(m.self.id, signing_bytes(m.self), m.self.signature)) {
+            ++refused_;
+            ++forged_;
             return;
         }
         duration const ttl = std::min<duration>(std::chrono::seconds(m.ttl_s), cfg_.max_ttl);
@@ -148,6 +163,7 @@ private:
     std::deque<rg_connection_report> recent_;
     std::uint64_t reports_ = 0;
     std::uint64_t refused_ = 0;
+    std::uint64_t forged_ = 0;
 };
 
 } // namespace meshkit::discovery

@@ -57,6 +57,8 @@ public:
     explicit registry_client(registry_client_config cfg = {}) : cfg_(cfg) {}
 
     [[nodiscard]] std::uint64_t reports_sent() const noexcept { return reports_sent_; }
+    /// Listed records dropped because their author's signature did not verify.
+    [[nodiscard]] std::uint64_t forged_records() const noexcept { return forged_records_; }
 
     /// Asks the registry for its bootstrap list.
     template <class Ctx>
@@ -114,7 +116,15 @@ public:
         if (!cfg_.registry || in.from != *cfg_.registry || m.request_id != pending_list_)
             return;
         pending_list_ = 0;
-        ctx.emit(registry_listed{m.bootstraps});
+        // The registry relays what bootstrap nodes registered: each record must be its author's.
+        registry_listed listed;
+        for (auto const& r : m.bootstraps) {
+            if (ctx.verify(r.id, signing_bytes(r), r.signature))
+                listed.bootstraps.push_back(r);
+            else
+                ++forged_records_;
+        }
+        ctx.emit(listed);
     }
 
     // The registry's own messages are ignored by clients.
@@ -134,6 +144,7 @@ private:
         self.capabilities = can_relay | can_coordinate | is_bootstrap;
         self.broadcasting = true;
         self.version = 1;
+        self.signature = ctx.sign(signing_bytes(self));
         ctx.send(*cfg_.registry, rg_register{self, cfg_.ttl_s});
     }
 
@@ -141,6 +152,7 @@ private:
     nat::nat_type own_nat_ = nat::nat_type::unknown;
     std::uint64_t pending_list_ = 0;
     std::uint64_t reports_sent_ = 0;
+    std::uint64_t forged_records_ = 0;
 };
 
 } // namespace meshkit::discovery

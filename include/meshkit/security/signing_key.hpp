@@ -5,6 +5,7 @@
 
 #include <meshkit/node_id.hpp>
 #include <meshkit/security/detail/sodium.hpp>
+#include <meshkit/security/signature.hpp>
 
 #include <sodium.h>
 
@@ -15,9 +16,6 @@
 #include <span>
 
 namespace meshkit::security {
-
-/// An Ed25519 signature: 64 bytes.
-using signature = std::array<std::uint8_t, 64>;
 
 /// An X25519 public or secret key: 32 bytes (the Noise handshake's static and ephemeral keys).
 using x25519_key = std::array<std::uint8_t, 32>;

@@ -401,6 +401,10 @@ void connector::probe(Ctx& ctx, link& l, endpoint const& to)
     l.last_probe = ctx.now();
     if (l.probe_sent == time_point::min())
         l.probe_sent = ctx.now();
+    // A forged record can name any address for l.peer: a secure transport
+    // then refuses whoever answers there with another key.
+    if (!l.peer.is_zero())
+        ctx.expect_peer(to, l.peer);
     ctx.send(to, nt_probe{l.nonce});
 }
 
