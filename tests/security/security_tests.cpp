@@ -3,6 +3,7 @@
 // Identities, the Noise XX handshake against the published vectors, the
 // replay window, and the secure transport's sessions and abuse limits.
 
+#include <meshkit/address_prefix.hpp>
 #include <meshkit/broadcast/delivered.hpp>
 #include <meshkit/node_policies.hpp>
 #include <meshkit/security/identity_store.hpp>
@@ -613,6 +614,93 @@ TEST(SecureNodes, AJoinOrNeighbourRequestUnderAnotherNodesIdIsDroppedAndChangesN
                                        [&](auto const& q) { return q.id == p.id && q.address == p.address; });
         EXPECT_TRUE(still) << "the attack evicted no real neighbour";
     }
+}
+
+TEST(SecureNodes, AStrangersBroadcastUnderAForgedOriginIsDeliveredNowhere)
+{
+    sim::network net{47, test::internet_like()};
+    auto c = test::make_cluster<secure_gossip_node>(net, 12);
+    std::vector<std::size_t> got(c.size());
+    for (std::size_t i = 0; i < c.size(); ++i)
+        c.node(i).on_event([&got, i](auto const& e) {
+            if (std::holds_alternative<broadcast::delivered>(e))
+                ++got[i];
+        });
+    // A node with a session of its own (so the sender check passes) pushes a
+    // payload as if it were relaying node 3's broadcast, to every node.
+    security::secure_transport<sim::transport> attacker(net, net.next_endpoint());
+    security::signing_key const attacker_key = security::signing_key::generate();
+    attacker.use_identity(attacker_key, [&net] { return net.now(); }, 98);
+    std::vector<std::byte> out;
+    for (std::size_t i = 0; i < c.size(); ++i) {
+        out.clear();
+        wire::envelope const own{broadcast::pt_gossip::wire_id, attacker_key.id(), 500 + i, 0};
+        secure_gossip_node::messages::encode(
+            own, broadcast::pt_gossip{broadcast::message_key{c.node(3).id(), 77}, 1, 1, test::payload(64)}, out);
+        ASSERT_FALSE(attacker.send(c.node(i).local_endpoint(), out));
+    }
+    net.advance(5s);
+    std::uint64_t refused = 0;
+    for (std::size_t i = 0; i < c.size(); ++i) {
+        EXPECT_EQ(got[i], 0u) << "node " << i << " delivered the stranger's payload";
+        refused += c.node(i).engine<broadcast::plumtree>().stats().from_strangers;
+    }
+    EXPECT_EQ(refused, c.size()) << "each copy counted where it arrived";
+    // The overlay still carries node 3's real broadcasts.
+    ASSERT_TRUE(c.node(3).broadcast(test::payload(64)));
+    net.advance(5s);
+    EXPECT_EQ(delivered_everywhere(c, got), c.size() - 1);
+}
+
+TEST(SecureNodes, FiveKeysFromOneNetworkAskingWithHighPriorityTakeAtMostTwoLinksAndBroadcastsFlow)
+{
+    sim::network net{53, test::internet_like()};
+    auto c = test::make_cluster<secure_gossip_node>(net, 12);
+    auto& victim = c.node(0);
+    std::size_t delivered = 0;
+    victim.on_event([&](auto const& e) { delivered += std::holds_alternative<broadcast::delivered>(e); });
+
+    // Five attacker nodes, each with a key and a session of its own, all in 203.0.113.0/24.
+    struct attacker_node {
+        std::unique_ptr<security::secure_transport<sim::transport>> transport;
+        security::signing_key key;
+    };
+    std::vector<attacker_node> attackers;
+    for (std::uint8_t i = 1; i <= 5; ++i) {
+        attacker_node a{std::make_unique<security::secure_transport<sim::transport>>(
+                            net, endpoint::v4(203, 0, 113, i, 7000)),
+                        security::signing_key::generate()};
+        a.transport->use_identity(a.key, [&net] { return net.now(); }, 90 + i);
+        attackers.push_back(std::move(a));
+    }
+    auto const attackers_linked = [&] {
+        std::size_t n = 0;
+        for (auto const& p : victim.engine<membership::hyparview>().active_view())
+            n += address_prefix::of(p.address) == address_prefix::of(endpoint::v4(203, 0, 113, 0, 0));
+        return n;
+    };
+    std::size_t most = 0, least_honest = 99;
+    std::uint64_t id = 1;
+    std::vector<std::byte> out;
+    for (int round = 0; round < 40; ++round) { // 10 s of requests every 250 ms
+        for (auto& a : attackers) {
+            out.clear();
+            secure_gossip_node::messages::encode(wire::envelope{membership::hv_neighbor::wire_id, a.key.id(), id++, 0},
+                                                 membership::hv_neighbor{true}, out);
+            ASSERT_FALSE(a.transport->send(victim.local_endpoint(), out));
+        }
+        if (round == 20) {
+            ASSERT_TRUE(c.node(5).broadcast(test::payload(100)));
+        }
+        net.advance(250ms);
+        most = std::max(most, attackers_linked());
+        least_honest = std::min(least_honest, victim.engine<membership::hyparview>().active_view().size() - attackers_linked());
+    }
+    EXPECT_GE(most, 1u) << "the requests did arrive";
+    EXPECT_LE(most, 2u) << "one network holds at most max_active_per_prefix links";
+    EXPECT_GE(least_honest, 2u) << "the victim kept honest neighbours throughout";
+    EXPECT_GT(victim.engine<membership::hyparview>().prefix_refusals(), 0u);
+    EXPECT_EQ(delivered, 1u) << "a broadcast during the attack reached the victim";
 }
 
 } // namespace secure_nodes

@@ -50,6 +50,8 @@ struct broadcast_stats {
     std::uint64_t missing_overflow = 0;
     /// Copies that reached the hop limit: delivered, not forwarded.
     std::uint64_t hop_limited = 0;
+    /// Payloads from a node that is not a neighbour: dropped unread (nobody outside the overlay injects a broadcast).
+    std::uint64_t from_strangers = 0;
 };
 
 } // namespace meshkit::broadcast

@@ -211,6 +211,14 @@ public:
     void on_message(Ctx& ctx, inbound const& in, pt_gossip const& g)
     {
         peer_info const from{in.header.sender, in.from};
+        // As for IHAVE, GRAFT and PRUNE: only a neighbour pushes payloads.
+        // A stranger's copy would be delivered under whatever origin it
+        // names, and its key would make the genuine broadcast a duplicate.
+        if (!is_neighbor(from)) {
+            ++stats_.from_strangers;
+            ctx.metrics().increment("meshkit_broadcast_from_strangers_total", 1);
+            return;
+        }
         ++stats_.payloads_received;
         received_from(ctx, from, g.link_seq);
         seen_verdict const v = g.key.origin == ctx.self() ? seen_verdict::duplicate : see(ctx, g.key);

@@ -3,6 +3,7 @@
 #ifndef MESHKIT_MEMBERSHIP_HYPARVIEW_HPP
 #define MESHKIT_MEMBERSHIP_HYPARVIEW_HPP
 
+#include <meshkit/address_prefix.hpp>
 #include <meshkit/endpoint.hpp>
 #include <meshkit/inbound.hpp>
 #include <meshkit/membership/hyparview_messages.hpp>
@@ -16,6 +17,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace meshkit::membership {
@@ -74,6 +76,23 @@ struct hyparview_config {
     duration keepalive_interval = std::chrono::seconds(1);
     /// Silence on an active link for longer than this means the neighbour failed.
     duration failure_timeout = std::chrono::seconds(4);
+    /** Most active neighbours from one address prefix (an IPv4 /24, an IPv6 /48; `address_prefix`).
+
+        Eclipse resistance: an attacker with many keys but one network
+        takes at most this many of the node's links, however often it
+        asks with high priority, so broadcasts keep flowing through the
+        rest. 2 of 5 leaves a majority to other networks.
+    */
+    std::size_t max_active_per_prefix = 2;
+    /// Most passive entries from one address prefix: repair candidates stay spread over networks too.
+    std::size_t max_passive_per_prefix = 6;
+    /** Whether the prefix limits count private and loopback addresses too (`is_private_address`).
+
+        Off by default: a LAN, a test on 127.0.0.1 or the simulator puts
+        every honest node in one prefix. Turn it on where strangers can
+        hold private addresses next to the node (a shared campus network).
+    */
+    bool limit_private_prefixes = false;
 };
 
 /** HyParView: a small symmetric active view for dissemination, a larger
@@ -155,9 +174,9 @@ public:
         if (joiner.id == ctx.self())
             return;
         bool const known = find_active(joiner.id) != nullptr;
-        add_active(ctx, joiner);
-        ctx.send(joiner.address, hv_neighbor_reply{true});
-        if (known)
+        bool const added = add_active(ctx, joiner);
+        ctx.send(joiner.address, hv_neighbor_reply{added});
+        if (known || !added)
             return;
         for (auto const& a : active_)
             if (a.peer.id != joiner.id)
@@ -175,16 +194,15 @@ public:
             return;
         std::uint8_t const ttl = std::min(fj.ttl, cfg_.active_walk_length);
         if (ttl == 0 || active_.size() <= 1) {
-            add_active(ctx, fj.joiner);
-            ctx.send(fj.joiner.address, hv_neighbor{true});
+            if (add_active(ctx, fj.joiner))
+                ctx.send(fj.joiner.address, hv_neighbor{true});
             return;
         }
         if (ttl == cfg_.passive_walk_length)
             add_passive(ctx, fj.joiner.address);
         if (active_peer const* next = random_active(ctx, in.header.sender, fj.joiner.id))
             ctx.send(next->peer.address, hv_forward_join{fj.joiner, static_cast<std::uint8_t>(ttl - 1)});
-        else {
-            add_active(ctx, fj.joiner);
+        else if (add_active(ctx, fj.joiner)) {
             ctx.send(fj.joiner.address, hv_neighbor{true});
         }
     }
@@ -195,9 +213,8 @@ public:
         peer_info const from{in.header.sender, in.from};
         if (from.id == ctx.self())
             return;
-        bool const accept = find_active(from.id) || n.high_priority || active_.size() < cfg_.active_capacity;
-        if (accept)
-            add_active(ctx, from);
+        bool const accept = (find_active(from.id) || n.high_priority || active_.size() < cfg_.active_capacity) &&
+                            add_active(ctx, from); // high priority or not, a full prefix is refused
         ctx.send(from.address, hv_neighbor_reply{accept});
     }
 
@@ -213,9 +230,7 @@ public:
             ctx.emit(peer_up{from.id, from.address}); // the contact answered: discovery learns it is good
         if (!r.accepted)
             return; // it stays in the passive view; the next tick tries another candidate
-        if (expected || find_active(from.id))
-            add_active(ctx, from);
-        else
+        if (!(expected || find_active(from.id)) || !add_active(ctx, from))
             ctx.send(from.address, hv_disconnect{true}); // keep links symmetric
     }
 
@@ -301,6 +316,9 @@ public:
     }
 
     // -- queries --------------------------------------------------------------
+
+    /// Entries refused because their address prefix already held its share of a view (`max_active_per_prefix`).
+    [[nodiscard]] std::uint64_t prefix_refusals() const noexcept { return prefix_refusals_; }
 
     /// The active view: neighbours broadcasts flow over.
     [[nodiscard]] std::vector<peer_info> active_view() const
@@ -427,19 +445,23 @@ private:
         return pool;
     }
 
+    /// Makes `peer` an active neighbour. @return false when it cannot be one (itself, or its prefix is full).
     template <class Ctx>
-    void add_active(Ctx& ctx, peer_info const& peer)
+    bool add_active(Ctx& ctx, peer_info const& peer)
     {
         if (peer.id == ctx.self() || peer.id.is_zero())
-            return;
+            return false;
         if (active_peer* a = find_active(peer.id)) {
             a->last_heard = ctx.now();
             if (a->peer.address != peer.address) {
                 a->peer.address = peer.address;
                 ctx.emit(link_up{peer.id, peer.address}); // re-announced: broadcast engines adopt the new address
             }
-            return;
+            return true;
         }
+        if (!prefix_has_room(ctx, peer.address, cfg_.max_active_per_prefix, active_,
+                             [](active_peer const& a) { return a.peer.address; }))
+            return false;
         std::erase(passive_, peer.address);
         std::erase_if(pending_, [&](pending_request const& p) { return p.peer.address == peer.address; });
         if (active_.size() >= cfg_.active_capacity) {
@@ -452,6 +474,26 @@ private:
         }
         active_.push_back({peer, ctx.now()});
         ctx.emit(link_up{peer.id, peer.address});
+        return true;
+    }
+
+    /** Whether `address`'s prefix holds fewer than `limit` of `view`'s entries (or is exempt from the limits).
+
+        A refusal is counted (`prefix_refusals`, `meshkit_membership_prefix_refused_total`).
+    */
+    template <class Ctx, class View, class AddressOf = std::identity>
+    bool prefix_has_room(Ctx& ctx, endpoint const& address, std::size_t limit, View const& view, AddressOf address_of = {})
+    {
+        if (!cfg_.limit_private_prefixes && is_private_address(address))
+            return true;
+        auto const prefix = address_prefix::of(address);
+        auto const sharing = std::count_if(view.begin(), view.end(),
+                                           [&](auto const& e) { return address_prefix::of(address_of(e)) == prefix; });
+        if (static_cast<std::size_t>(sharing) < limit)
+            return true;
+        ++prefix_refusals_;
+        ctx.metrics().increment("meshkit_membership_prefix_refused_total", 1);
+        return false;
     }
 
     template <class Ctx>
@@ -470,7 +512,8 @@ private:
     void add_passive(Ctx& ctx, endpoint const& address)
     {
         if (address == ctx.local_endpoint() || address.is_unspecified() || find_active_by_address(address) ||
-            std::find(passive_.begin(), passive_.end(), address) != passive_.end())
+            std::find(passive_.begin(), passive_.end(), address) != passive_.end() ||
+            !prefix_has_room(ctx, address, cfg_.max_passive_per_prefix, passive_))
             return;
         if (passive_.size() >= cfg_.passive_capacity)
             passive_.erase(passive_.begin()); // the oldest entry
@@ -483,7 +526,8 @@ private:
     {
         for (auto const& e : incoming) {
             if (e == ctx.local_endpoint() || e.is_unspecified() || find_active_by_address(e) ||
-                std::find(passive_.begin(), passive_.end(), e) != passive_.end())
+                std::find(passive_.begin(), passive_.end(), e) != passive_.end() ||
+                !prefix_has_room(ctx, e, cfg_.max_passive_per_prefix, passive_))
                 continue;
             if (passive_.size() >= cfg_.passive_capacity) {
                 auto victim = std::find_if(passive_.begin(), passive_.end(), [&](endpoint const& p) {
@@ -588,6 +632,7 @@ private:
     }
 
     hyparview_config cfg_;
+    std::uint64_t prefix_refusals_ = 0;
     std::vector<active_peer> active_;
     std::vector<endpoint> passive_;
     std::vector<pending_request> pending_;
