@@ -261,6 +261,53 @@ TEST(NatTraversal, SymmetricFacingSymmetricIsRelayedAndLosesNothingWhenTheRelayD
     EXPECT_LT(w.net.now() - crashed_at, 60s);
 }
 
+TEST(NatTraversal, ARelaySessionEndsAtItsQuotaAndIsRenewedWithNothingLost)
+{
+    world w(17, 3);
+    auto& x = w.add(nat_preset::symmetric);
+    auto& y = w.add(nat_preset::symmetric);
+    std::multiset<std::string> received;
+    y.on_event([&](gossip_first_node::event_type const& e) {
+        if (auto const* m = std::get_if<nat::peer_message>(&e))
+            received.emplace(reinterpret_cast<char const*>(m->payload.data()), m->payload.size());
+    });
+    w.net.advance(20s);
+    ASSERT_FALSE(reference::connect(x, y.id()));
+    w.net.advance(40s);
+    auto info = x.engine<nat::connector>().find(y.id());
+    ASSERT_TRUE(info && info->established);
+    ASSERT_EQ(info->method, link_method::relayed);
+    endpoint const relay = info->relay;
+
+    // 200 messages of 1,000 bytes: past the session's 128 KiB, then past its 2 minutes.
+    constexpr int count = 200;
+    for (int i = 0; i < count; ++i) {
+        std::string text = "message " + std::to_string(i) + " ";
+        text.resize(1000, '.');
+        while (reference::send(x, y.id(), bytes_of(text)) == errc::queue_full)
+            w.net.advance(100ms);
+        w.net.advance(100ms);
+    }
+    w.net.advance(150s);
+
+    std::uint64_t exceeded = 0;
+    for (auto& b : w.bootstraps)
+        if (b->local_endpoint() == relay)
+            exceeded = b->engine<nat::connector>().stats().relay_quota_exceeded;
+    EXPECT_GE(exceeded, 2u) << "the byte quota, then the time quota, ended the session";
+    EXPECT_GE(x.engine<nat::connector>().stats().relay_renewals, exceeded);
+    info = x.engine<nat::connector>().find(y.id());
+    ASSERT_TRUE(info && info->established);
+    EXPECT_EQ(info->method, link_method::relayed);
+    EXPECT_EQ(info->pending_messages, 0u);
+    ASSERT_EQ(received.size(), static_cast<std::size_t>(count)) << "lost or duplicated messages";
+    for (int i = 0; i < count; ++i) {
+        std::string text = "message " + std::to_string(i) + " ";
+        text.resize(1000, '.');
+        EXPECT_EQ(received.count(text), 1u) << i;
+    }
+}
+
 TEST(NatTraversal, IntroducersAreRefilledWhenOneDies)
 {
     world w(13, 4);
@@ -370,7 +417,7 @@ TEST(Registry, TracksOnlyBootstrapNodesAndCountsReports)
     // Registrations expire after their TTL (1 h), swept by the cleanup.
     // A registration whose address is not its sender's is refused.
     injector evil(w.net);
-    discovery::peer_record liar{evil.as, w.seeds[0], nat::nat_type::open, discovery::is_bootstrap, true, 1, 0, {}};
+    discovery::peer_record liar{evil.as, w.seeds[0], nat::nat_type::open, discovery::is_bootstrap, true, 1, 0, {}, {}};
     auto const refused = server.refused();
     evil.send(registry.local_endpoint(), discovery::rg_register{liar, 3600});
     w.net.advance(1s);
@@ -519,7 +566,7 @@ TEST(FlashbackGossip, RulesRejectBadTtlsExpiredRecordsDuplicatesAndUnsolicitedLi
     injector evil(w.net);
     auto const& stats = x.engine<discovery::peer_gossip>().stats();
 
-    discovery::peer_record self{evil.as, evil.t.local_endpoint(), nat::nat_type::open, 0, true, 7, 0, {}};
+    discovery::peer_record self{evil.as, evil.t.local_endpoint(), nat::nat_type::open, 0, true, 7, 0, {}, {}};
     auto const ttl_before = stats.rejected_ttl;
     evil.send(x.local_endpoint(), discovery::fb_peer_announcement{0, self});
     evil.send(x.local_endpoint(), discovery::fb_peer_announcement{33, self});

@@ -200,6 +200,8 @@ public:
     template <class Ctx>
     void on_message(Ctx& ctx, inbound const& in, nt_relay_reply const& m);
     template <class Ctx>
+    void on_message(Ctx& ctx, inbound const& in, nt_relay_closed const& m);
+    template <class Ctx>
     void on_message(Ctx& ctx, inbound const& in, nt_relay_frame const& m);
     template <class Ctx>
     void on_message(Ctx& ctx, inbound const& in, nt_data const& m);
@@ -223,6 +225,7 @@ private:
         endpoint relay;    // the relay in use, or being asked
         endpoint intermediary;
         endpoint failed_relay; // the relay being replaced, until the new one carries a frame
+        bool renewing = false; // asking our relay again after it ended the session for its quota
         time_point failed_relay_heard{};
         std::vector<endpoint> intermediaries; // asked in this pass
         std::vector<endpoint> tried_relays;

@@ -70,6 +70,15 @@ struct connector_config {
     /// Bounds: connections, relay sessions served, unacknowledged messages per connection.
     std::size_t max_connections = 256;
     std::size_t max_relay_sessions = 128;
+    /** What one relay session (a reservation) may use before the relay ends it: libp2p circuit v2's defaults.
+
+        The requester then asks again, and the relay, if busy, refuses: so
+        no single pair holds a relay's bandwidth indefinitely.
+    */
+    duration relay_session_limit = std::chrono::minutes(2);
+    std::size_t relay_session_bytes = 128 * 1024;
+    /// Sessions one requester may hold on this relay at once.
+    std::size_t max_relay_sessions_per_peer = 8;
     std::size_t max_pending_messages = 64;
     /// The largest application payload `send` accepts.
     std::size_t max_payload = 1024;

@@ -18,6 +18,10 @@ struct connector_stats {
     std::uint64_t direct = 0, punched = 0, relayed = 0, upgrades = 0, failovers = 0, failed_passes = 0;
     std::uint64_t punches_coordinated = 0, punches_refused = 0;
     std::uint64_t relay_sessions_opened = 0, relay_sessions_refused = 0, relayed_frames = 0, relayed_bytes = 0;
+    /// As the relay: sessions ended because they spent their time or byte quota.
+    std::uint64_t relay_quota_exceeded = 0;
+    /// As a relayed end: sessions renewed after the relay ended them for their quota.
+    std::uint64_t relay_renewals = 0;
     std::uint64_t messages_delivered = 0, messages_acked = 0, retransmissions = 0;
     /// Messages still unacknowledged when a connection the peer opened was forgotten (reported as `messages_undelivered`).
     std::uint64_t messages_undelivered = 0;

@@ -32,8 +32,14 @@ namespace meshkit::nat {
     Each forwarded frame names the other end as its peer, and renews the
     session; a session that forwards nothing for `relay_ttl` is dropped.
     The relay reads nothing inside a frame: the two ends acknowledge their
-    messages end to end. It has no byte or time limit beyond that (see
-    docs/nat-traversal.md, Limits).
+    messages end to end.
+
+    Quotas, as libp2p's circuit relay v2: a session lives at most
+    `relay_session_limit` and carries at most `relay_session_bytes` of
+    payload; then the relay ends it (`nt_relay_closed` to the requester,
+    counted in `relay_quota_exceeded`) and the requester must ask again.
+    One requester holds at most `max_relay_sessions_per_peer` sessions, and
+    the relay at most `max_relay_sessions`.
 
     The ladder tells the relay where its sessions are (`path_of`): the
     relay holds no connections of its own.
@@ -41,7 +47,12 @@ namespace meshkit::nat {
 class relay_server {
 public:
     explicit relay_server(connector_config const& cfg)
-        : enabled_(cfg.relay), ttl_(cfg.relay_ttl), capacity_(cfg.max_relay_sessions)
+        : enabled_(cfg.relay)
+        , ttl_(cfg.relay_ttl)
+        , lifetime_(cfg.relay_session_limit)
+        , byte_quota_(cfg.relay_session_bytes)
+        , capacity_(cfg.max_relay_sessions)
+        , per_peer_(cfg.max_relay_sessions_per_peer)
     {
     }
 
@@ -57,10 +68,13 @@ public:
     void open(Ctx& ctx, inbound const& in, nt_relay_open const& m, endpoint const& target_path,
               connector_stats& stats)
     {
+        auto const held = std::count_if(sessions_.begin(), sessions_.end(),
+                                        [&](auto const& kv) { return kv.first.first == in.header.sender; });
+        bool const renewal = sessions_.contains({in.header.sender, m.target});
         bool const ok = enabled_ && !target_path.is_unspecified() && m.target != in.header.sender &&
-                        sessions_.size() < capacity_;
+                        (renewal || (sessions_.size() < capacity_ && static_cast<std::size_t>(held) < per_peer_));
         if (ok) {
-            sessions_[{in.header.sender, m.target}] = session{in.from, ctx.now() + ttl_};
+            sessions_[{in.header.sender, m.target}] = session{in.from, ctx.now() + ttl_, ctx.now(), 0};
             ++stats.relay_sessions_opened;
         } else {
             ++stats.relay_sessions_refused;
@@ -88,15 +102,16 @@ public:
                 sessions_.erase(s);
                 return true;
             }
-            s->second.expires = ctx.now() + ttl_;
-            pass(ctx, *target, sender, m, stats);
+            if (spend(ctx, s, m, stats))
+                pass(ctx, *target, sender, m, stats);
             return true;
         }
         if (auto s = sessions_.find({m.peer, sender}); s != sessions_.end()) {
             endpoint const* back = path_of(sender);
             if (back && *back == in.from) {
-                s->second.expires = ctx.now() + ttl_;
-                pass(ctx, s->second.requester, sender, m, stats);
+                endpoint const requester = s->second.requester;
+                if (spend(ctx, s, m, stats))
+                    pass(ctx, requester, sender, m, stats);
                 return true;
             }
         }
@@ -113,7 +128,31 @@ private:
     struct session {
         endpoint requester;
         time_point expires;
+        time_point opened;
+        std::size_t bytes = 0;
     };
+    using session_map = std::map<std::pair<node_id, node_id>, session>;
+
+    /** Charges frame `m` to session `s` and renews it. @return false when the session's quota is spent.
+
+        A spent session is ended and its requester told (`nt_relay_closed`);
+        the frame is dropped (the ends acknowledge end to end, so it is sent
+        again over the renewed session, never lost).
+    */
+    template <class Ctx>
+    bool spend(Ctx& ctx, session_map::iterator s, nt_relay_frame const& m, connector_stats& stats)
+    {
+        if (ctx.now() - s->second.opened >= lifetime_ || s->second.bytes + m.payload.size() > byte_quota_) {
+            ++stats.relay_quota_exceeded;
+            ctx.metrics().increment("meshkit_relay_quota_exceeded_total", 1);
+            ctx.send(s->second.requester, nt_relay_closed{s->first.second});
+            sessions_.erase(s);
+            return false;
+        }
+        s->second.bytes += m.payload.size();
+        s->second.expires = ctx.now() + ttl_;
+        return true;
+    }
 
     template <class Ctx>
     static void pass(Ctx& ctx, endpoint const& to, node_id const& origin, nt_relay_frame const& m,
@@ -126,9 +165,9 @@ private:
     }
 
     bool enabled_;
-    duration ttl_;
-    std::size_t capacity_;
-    std::map<std::pair<node_id, node_id>, session> sessions_;
+    duration ttl_, lifetime_;
+    std::size_t byte_quota_, capacity_, per_peer_;
+    session_map sessions_;
 };
 
 } // namespace meshkit::nat

@@ -118,10 +118,20 @@ struct nt_data_ack {
     std::uint64_t seq = 0;
 };
 
+/** The relay ended a session it served: its quota (time or bytes) is spent.
+
+    Sent to the session's requester, which asks again (`nt_relay_open`): a
+    new reservation, which the relay may refuse when it is busy.
+*/
+struct nt_relay_closed {
+    static constexpr wire::type_id wire_id = 0x005B;
+    node_id target;
+};
+
 /// The messages the connector speaks.
 using traversal_messages = wire::registry<nt_probe, nt_probe_ack, nt_keepalive, nt_punch_request, nt_punch_me_now,
                                           nt_punch_refused, nt_relay_open, nt_relay_reply, nt_relay_frame, nt_data,
-                                          nt_data_ack>;
+                                          nt_data_ack, nt_relay_closed>;
 
 } // namespace meshkit::nat
 

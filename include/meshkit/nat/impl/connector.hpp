@@ -251,9 +251,29 @@ void connector::on_message(Ctx& ctx, inbound const& in, nt_relay_reply const& m)
     // The connection is up when the peer answers through the relay, not when the relay says yes.
     send_frame(ctx, l, frame_kind::keepalive, 0, {});
     if (l.method == link_method::relayed && l.reported_up) {
-        ++stats_.failovers; // a new relay for a connection that was already relayed
+        if (!l.renewing)
+            ++stats_.failovers; // a new relay for a connection that was already relayed
         stats_.retransmissions += l.channel.send_all(ctx.now(), data_sender(ctx, l));
     }
+    l.renewing = false;
+}
+
+template <class Ctx>
+void connector::on_message(Ctx& ctx, inbound const& in, nt_relay_closed const& m)
+{
+    // Our relay spent the session's quota: ask it for a new one. Unacknowledged
+    // messages go again once it answers (as after a failover); if it refuses,
+    // the reply moves us on to another relay.
+    auto it = links_.find(m.target);
+    if (it == links_.end() || it->second.ph != phase::relaying || it->second.relay != in.from ||
+        !it->second.relay_confirmed || !it->second.initiated)
+        return;
+    link& l = it->second;
+    ++stats_.relay_renewals;
+    l.renewing = true;
+    l.relay_confirmed = false;
+    l.relay_asked = ctx.now();
+    ctx.send(l.relay, nt_relay_open{l.peer});
 }
 
 template <class Ctx>
