@@ -7,12 +7,15 @@
 #include <meshkit/coordinates/network_coordinate.hpp>
 #include <meshkit/endpoint.hpp>
 #include <meshkit/node_id.hpp>
+#include <meshkit/security/signature.hpp>
+#include <meshkit/security/signing_bytes.hpp>
 #include <meshkit/wire/channel.hpp>
 #include <meshkit/wire/message.hpp>
 #include <meshkit/wire/registry.hpp>
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,9 +43,31 @@ struct substrate_record {
     std::uint64_t version = 0;
     /// Where it sits in latency space: a transient estimates its RTT to it before probing any.
     coordinates::network_coordinate coordinate;
+    /// The substrate's signature of `signing_bytes(*this)` (secure nodes): relays cannot change a field.
+    std::optional<security::signature> signature;
 
     friend bool operator==(substrate_record const&, substrate_record const&) = default;
 };
+
+/// The bytes a substrate signs of its record: everything but the signature, after a domain tag.
+inline std::vector<std::byte> signing_bytes(substrate_record r)
+{
+    r.signature.reset();
+    return security::signing_bytes("meshkit/substrate_record/1", r);
+}
+
+/** Whether `r` is its substrate's own word, as node context `ctx` can tell; a forgery is counted in `forged`.
+
+    On an insecure node every record passes: ids there are no keys.
+*/
+template <class Ctx>
+bool is_authentic(Ctx const& ctx, substrate_record const& r, std::uint64_t& forged)
+{
+    if (ctx.verify(r.id, signing_bytes(r), r.signature))
+        return true;
+    ++forged;
+    return false;
+}
 
 /// A transient asks to attach (on a stream it opened to the substrate's stream address).
 struct at_hello {

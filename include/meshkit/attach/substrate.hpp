@@ -43,9 +43,17 @@ struct substrate_config {
     /// Substrates a goodbye names (REPRAM: 5), and a welcome carries (itself included; a stream frame, so more fit).
     std::size_t max_alternatives = 5;
     std::size_t welcome_substrates = 16;
-    /// How often it tells mesh neighbours its record, and what it knows of others (5 records a datagram).
+    /// How often it tells mesh neighbours its record, and what it knows of others.
     duration announce_interval = std::chrono::seconds(10);
+    /// Records per announcement, at most: its own, then others it knows in turn.
     std::size_t announce_records = 5;
+    /** Bytes of records per announcement, at most: what keeps one within a secure datagram.
+
+        Five typical records fit; of the largest signed ones (IPv6
+        addresses, a 64-byte enclave: 260 bytes) four do, 1,087 bytes in
+        all, within the 1,175 a secure session leaves of 1,200.
+    */
+    std::size_t announce_bytes = 1100;
     /// How often it probes one substrate it knows (`at_probe`), to keep its Vivaldi coordinate true.
     duration probe_interval = std::chrono::seconds(5);
     /// Substrates remembered, each forgotten after `3 × announce_interval` without news.
@@ -71,6 +79,8 @@ struct substrate_stats {
     std::uint64_t children_left = 0;
     /// Heartbeats or publications from a stream that is no child: ignored.
     std::uint64_t not_a_child = 0;
+    /// Substrate records whose signature did not verify (secure nodes): dropped.
+    std::uint64_t forged_records = 0;
     /// Children's publications taken into the mesh, and acknowledged.
     std::uint64_t publications_relayed = 0;
     /// A child's resend of a publication taken already: acknowledged again, not relayed twice.
@@ -301,7 +311,9 @@ public:
     {
         for (auto const& r : a.records)
             if (r.id != ctx.self())
-                view_.merge(r, ctx.now());
+                view_.merge(r, ctx.now(), [&](substrate_record const& x) {
+                    return is_authentic(ctx, x, stats_.forged_records);
+                });
     }
 
     // The other role's messages: this engine never acts on them.
@@ -397,17 +409,21 @@ private:
         return std::find_if(children_.begin(), children_.end(), [&](child const& c) { return c.id == id; });
     }
 
+    /// Our record as it goes out, signed on a secure node.
     template <class Ctx>
     substrate_record self_record(Ctx& ctx) const
     {
-        return substrate_record{ctx.self(),
-                                ctx.local_endpoint(wire::channel::stream),
-                                ctx.local_endpoint(wire::channel::datagram),
-                                std::string(enclave_of(ctx)),
-                                static_cast<std::uint32_t>(children_.size()),
-                                static_cast<std::uint32_t>(cfg_.max_children),
-                                ctx.incarnation() << 32 | version_,
-                                prober_.coordinate()};
+        substrate_record r{ctx.self(),
+                           ctx.local_endpoint(wire::channel::stream),
+                           ctx.local_endpoint(wire::channel::datagram),
+                           std::string(enclave_of(ctx)),
+                           static_cast<std::uint32_t>(children_.size()),
+                           static_cast<std::uint32_t>(cfg_.max_children),
+                           ctx.incarnation() << 32 | version_,
+                           prober_.coordinate(),
+                           {}};
+        r.signature = ctx.sign(signing_bytes(r));
+        return r;
     }
 
     template <class Ctx>
@@ -470,10 +486,18 @@ private:
         // other through relays, whatever its enclave (relaying the best for its own enclave would not).
         at_announce a;
         a.records.push_back(self_record(ctx));
+        std::vector<std::byte> sized;
+        wire::encode(a.records.back(), sized);
         auto const all = view_.all();
-        for (std::size_t k = 0; k + 1 < cfg_.announce_records && k < all.size(); ++k)
-            a.records.push_back(all[(announce_cursor_ + k) % all.size()]);
-        announce_cursor_ += cfg_.announce_records - 1;
+        std::size_t k = 0;
+        for (; k + 1 < cfg_.announce_records && k < all.size(); ++k) {
+            auto const& next = all[(announce_cursor_ + k) % all.size()];
+            wire::encode(next, sized);
+            if (sized.size() > cfg_.announce_bytes)
+                break; // the next announcement starts with it
+            a.records.push_back(next);
+        }
+        announce_cursor_ += k + 1 < cfg_.announce_records && k < all.size() ? k : cfg_.announce_records - 1;
         ctx.send(to, a);
     }
 

@@ -46,12 +46,26 @@ public:
     /// Takes `r` if it is new, or newer than what is known; returns whether it did.
     bool merge(substrate_record const& r, time_point now)
     {
+        return merge(r, now, [](substrate_record const&) { return true; });
+    }
+
+    /** Takes `r` as `merge` does, if `authentic(r)` says it is its author's word.
+
+        `authentic` (a signature check, 55 µs) is asked only of a record
+        that would be taken: a copy no newer than the one held is dropped
+        unchecked.
+    */
+    template <class Authentic>
+    bool merge(substrate_record const& r, time_point now, Authentic&& authentic)
+    {
         if (r.enclave.size() > max_enclave_length || r.address.is_unspecified())
             return false;
         auto it = std::find_if(entries_.begin(), entries_.end(), [&](entry const& e) { return e.record.id == r.id; });
+        if (it != entries_.end() && r.version <= it->record.version)
+            return false;
+        if (!authentic(r))
+            return false;
         if (it != entries_.end()) {
-            if (r.version <= it->record.version)
-                return false;
             it->record = r;
             it->refreshed = now;
             return true;

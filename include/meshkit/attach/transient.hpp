@@ -83,6 +83,8 @@ struct transient_stats {
     std::uint64_t detached_rounds = 0;
     /// Welcomes, goodbyes, pongs, acks and deliveries from a stream that is neither the attachment nor the attempt: ignored.
     std::uint64_t ignored = 0;
+    /// Substrate records in welcomes and goodbyes whose signature did not verify (secure nodes): dropped.
+    std::uint64_t forged_records = 0;
     /// Its own publications: sent (first sends and resends), acknowledged, dropped unacknowledged from a full buffer.
     std::uint64_t publications_sent = 0;
     std::uint64_t publications_acknowledged = 0;
@@ -228,7 +230,9 @@ public:
             return;
         }
         for (auto const& r : w.substrates)
-            view_.merge(r, ctx.now());
+            view_.merge(r, ctx.now(), [&](substrate_record const& x) {
+                return is_authentic(ctx, x, stats_.forged_records);
+            });
         ++stats_.welcomed;
         if (attached_) {
             // A move: the old attachment overlaps the new one for a while, then closes.
@@ -285,8 +289,10 @@ public:
         // Its alternatives come first in what is left of this round: it knows the mesh now, this node's view may be old.
         preferred_.clear();
         for (auto const& r : g.alternatives) {
-            view_.merge(r, ctx.now());
-            preferred_.push_back(r.id);
+            if (view_.merge(r, ctx.now(), [&](substrate_record const& x) {
+                    return is_authentic(ctx, x, stats_.forged_records);
+                }) || view_.find(r.id))
+                preferred_.push_back(r.id);
         }
         if (from_parent)
             lose_parent(ctx);

@@ -7,13 +7,11 @@
 #include <meshkit/nat/nat_type.hpp>
 #include <meshkit/node_id.hpp>
 #include <meshkit/security/signature.hpp>
-#include <meshkit/wire/codec.hpp>
+#include <meshkit/security/signing_bytes.hpp>
 
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <optional>
-#include <string_view>
 #include <vector>
 
 namespace meshkit::discovery {
@@ -63,13 +61,9 @@ struct peer_record {
 */
 inline std::vector<std::byte> signing_bytes(peer_record r)
 {
-    static constexpr std::string_view domain = "meshkit/peer_record/1";
     r.age_s = 0;
     r.signature.reset();
-    std::vector<std::byte> out(domain.size());
-    std::memcpy(out.data(), domain.data(), domain.size());
-    wire::encode(r, out);
-    return out;
+    return security::signing_bytes("meshkit/peer_record/1", r);
 }
 
 } // namespace meshkit::discovery

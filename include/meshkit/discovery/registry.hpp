@@ -3,6 +3,7 @@
 #ifndef MESHKIT_DISCOVERY_REGISTRY_HPP
 #define MESHKIT_DISCOVERY_REGISTRY_HPP
 
+#include <meshkit/discovery/cached_peer.hpp>
 #include <meshkit/discovery/registry_messages.hpp>
 #include <meshkit/inbound.hpp>
 #include <meshkit/link_events.hpp>
