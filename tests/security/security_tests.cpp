@@ -6,6 +6,7 @@
 #include <meshkit/address_prefix.hpp>
 #include <meshkit/broadcast/delivered.hpp>
 #include <meshkit/node_policies.hpp>
+#include <meshkit/reference/gossip_first.hpp>
 #include <meshkit/security/identity_store.hpp>
 #include <meshkit/security/noise/handshake.hpp>
 #include <meshkit/security/replay_window.hpp>
@@ -701,6 +702,81 @@ TEST(SecureNodes, FiveKeysFromOneNetworkAskingWithHighPriorityTakeAtMostTwoLinks
     EXPECT_GE(least_honest, 2u) << "the victim kept honest neighbours throughout";
     EXPECT_GT(victim.engine<membership::hyparview>().prefix_refusals(), 0u);
     EXPECT_EQ(delivered, 1u) << "a broadcast during the attack reached the victim";
+}
+
+TEST(SecureNodes, AnAnnouncementOfAnotherNodesIdAtTheAttackersAddressMisleadsNoOne)
+{
+    // The first row of the attack table: a peer announcement carrying B's id with
+    // the attacker's address, sent once to each bootstrap node, used to make new
+    // nodes that connect to B connect to the attacker.
+    using node = reference::secure_gossip_first_node;
+    sim::network net{59, [] {
+                         sim::link_model l;
+                         l.latency = sim::latency_distribution::uniform(10ms, 40ms);
+                         return l;
+                     }()};
+    std::vector<endpoint> const seeds{net.next_endpoint(), net.next_endpoint()};
+    auto make = [&](endpoint at, std::uint64_t seed, bool bootstrap, std::vector<endpoint> const& with) {
+        node_config c;
+        c.listen = at;
+        c.seed = seed;
+        if (bootstrap) {
+            c.engine<discovery::peer_gossip>().bootstrap = true;
+            c.engine<discovery::peer_gossip>().capabilities = discovery::can_relay | discovery::can_coordinate;
+            c.engine<nat::connector>().introducers = 1;
+        }
+        discovery::bootstrap_cache cache(reference::gossip_first_cache_config(), seed);
+        for (auto const& e : with)
+            cache.add_seed(e);
+        auto n = std::make_unique<node>(net, std::move(c), std::move(cache));
+        n->start();
+        return n;
+    };
+    std::vector<std::unique_ptr<node>> bootstraps;
+    bootstraps.push_back(make(seeds[0], 1, true, {seeds[1]}));
+    bootstraps.push_back(make(seeds[1], 2, true, {seeds[0]}));
+    auto b = make(net.next_endpoint(), 3, false, seeds);
+    net.advance(30s);
+    for (auto& boot : bootstraps) {
+        auto const* known = boot->discovery().find(b->id());
+        ASSERT_NE(known, nullptr) << "the bootstrap nodes learned B";
+    }
+
+    security::secure_transport<sim::transport> attacker(net, net.next_endpoint());
+    security::signing_key const attacker_key = security::signing_key::generate();
+    attacker.use_identity(attacker_key, [&net] { return net.now(); }, 97);
+    discovery::peer_record lie;
+    lie.id = b->id();
+    lie.address = attacker.local_endpoint();
+    lie.nat = nat::nat_type::open;
+    lie.capabilities = discovery::can_coordinate;
+    lie.broadcasting = true;
+    lie.version = b->engine<discovery::peer_gossip>().self_record().version + 1000;
+    lie.signature = attacker_key.sign(discovery::signing_bytes(lie));
+    std::vector<std::byte> out;
+    for (std::size_t i = 0; i < bootstraps.size(); ++i) {
+        out.clear();
+        // Relayed (one hop), so the envelope may name B as its sender.
+        node::messages::encode(wire::envelope{discovery::fb_peer_announcement::wire_id, b->id(), 9000 + i, 1},
+                               discovery::fb_peer_announcement{31, lie}, out);
+        ASSERT_FALSE(attacker.send(bootstraps[i]->local_endpoint(), out));
+    }
+    net.advance(5s);
+    for (auto& boot : bootstraps) {
+        EXPECT_EQ(boot->engine<discovery::peer_gossip>().stats().records_forged, 1u);
+        auto const* known = boot->discovery().find(b->id());
+        ASSERT_NE(known, nullptr);
+        EXPECT_EQ(known->addresses.back(), b->local_endpoint()) << "B's address stands";
+    }
+
+    auto n = make(net.next_endpoint(), 4, false, seeds);
+    net.advance(30s);
+    ASSERT_FALSE(reference::connect(*n, b->id()));
+    net.advance(20s);
+    auto const info = n->engine<nat::connector>().find(b->id());
+    ASSERT_TRUE(info && info->established);
+    EXPECT_EQ(info->path, b->local_endpoint()) << "the new node reached B itself";
+    EXPECT_FALSE(n->transport().authenticated_peer(attacker.local_endpoint())) << "and never the attacker";
 }
 
 } // namespace secure_nodes
