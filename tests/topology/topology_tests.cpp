@@ -20,6 +20,9 @@
 #include <meshkit/topology/selective_router.hpp>
 #include <meshkit/topology/summary_aggregator.hpp>
 #include <meshkit/wire/codec.hpp>
+#include <meshkit/security/signing_key.hpp>
+
+#include <support/recording_context.hpp>
 
 #include <gtest/gtest.h>
 
@@ -415,6 +418,56 @@ TEST(Aggregation, SummariesOfSummariesEqualTheSummaryOfAllReadings)
     EXPECT_FALSE(top.fold({id_of(3), data_type::telemetry, 1, junk}));
     EXPECT_FALSE(top.fold({id_of(3), data_type::aggregated_telemetry, 99, all.payload}));
     EXPECT_FALSE(topology::no_aggregation{}.fold({id_of(3), data_type::telemetry, 1, junk}));
+}
+
+TEST(Beacon, ASecureNodeSignsItsBeaconsAndRefusesOneItsSenderDidNotSign)
+{
+    auto key_of = [](std::uint8_t n) {
+        std::array<std::uint8_t, security::signing_key::seed_size> seed{};
+        seed.fill(n);
+        return security::signing_key(seed);
+    };
+    auto const sender = key_of(1), forger = key_of(2);
+    using context = test::recording_context<topology::hierarchical_mesh<>, metrics::in_memory_metrics, test::no_discovery,
+                                            topology::topology_messages, hierarchy::static_strategy>;
+    context ctx;
+    ctx.key = key_of(3);
+    ctx.me = ctx.key->id();
+    topology::hierarchical_mesh<> mesh;
+    mesh.start(ctx);
+    mesh.add_candidate(ctx, endpoint::v4(10, 0, 0, 2, 7000)); // a seed to beacon to
+
+    auto genuine = beacon_at(origin, 1);
+    genuine.signature = sender.sign(topology::signing_bytes(sender.id(), genuine));
+    auto altered = genuine;
+    altered.level = 2; // a relay's or a forger's edit
+    auto foreign = genuine;
+    foreign.signature = forger.sign(topology::signing_bytes(sender.id(), genuine));
+    auto bare = genuine;
+    bare.signature.reset();
+    for (auto const& b : {altered, foreign, bare})
+        ctx.deliver(mesh, endpoint::v4(10, 0, 0, 1, 7000), sender.id(), b);
+    EXPECT_EQ(mesh.stats().beacons_forged, 3u);
+    EXPECT_EQ(mesh.stats().beacons_received, 0u);
+    ctx.deliver(mesh, endpoint::v4(10, 0, 0, 1, 7000), sender.id(), genuine);
+    EXPECT_EQ(mesh.stats().beacons_received, 1u);
+
+    // Its own beacons carry its signature, and the largest one fits a secure datagram.
+    ctx.advance(mesh, 10s);
+    auto const sent = ctx.sent_of<topology::hm_beacon>();
+    ASSERT_FALSE(sent.empty());
+    auto const& own = sent.back().second;
+    ASSERT_TRUE(own.signature);
+    EXPECT_TRUE(security::verify(ctx.me, topology::signing_bytes(ctx.me, own), *own.signature));
+    auto largest = own;
+    largest.capabilities.assign(topology::max_capabilities, std::string(topology::max_capability_length, 'c'));
+    largest.mobility = mobility::mobile;
+    largest.resources = node_resources{64, 65536, 100000, 100, 100, std::uint8_t{100}};
+    largest.parent = node_id::from_seed(9);
+    std::vector<std::byte> datagram;
+    topology::topology_messages::encode(wire::envelope{topology::hm_beacon::wire_id, ctx.me, ~std::uint64_t{0}, 0},
+                                        largest, datagram);
+    EXPECT_LE(datagram.size(), 1200u - 25u) << "what a secure session leaves of a 1,200-byte datagram";
 }
 
 TEST(Wire, EncodedSizeIsTheCodecs)

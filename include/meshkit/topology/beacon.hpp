@@ -10,6 +10,9 @@
 #include <meshkit/hierarchy/node_resources.hpp>
 #include <meshkit/hierarchy/node_role.hpp>
 #include <meshkit/node_id.hpp>
+#include <meshkit/security/signature.hpp>
+#include <meshkit/security/signing_bytes.hpp>
+#include <meshkit/wire/codec.hpp>
 #include <meshkit/wire/message.hpp>
 
 #include <cstddef>
@@ -58,12 +61,28 @@ struct hm_beacon {
     std::optional<node_resources> resources;
     /// The node it reports to, if any.
     std::optional<node_id> parent;
+    /** The sender's signature of `signing_bytes(sender, *this)` (secure nodes).
+
+        A beacon goes straight from its sender, so over a secure session the
+        session already proves who sent it; the signature is what proves it
+        where no session can (a LAN multicast group).
+    */
+    std::optional<security::signature> signature;
 
     /// What an election weighs of the sender.
     [[nodiscard]] election_input election() const { return election_input{mobility, resources}; }
     [[nodiscard]] node_role claimed_role() const noexcept { return static_cast<node_role>(role); }
     [[nodiscard]] bool is_promoted() const noexcept { return level > base_level; }
 };
+
+/// The bytes `sender` signs of beacon `b`: a domain tag, the beacon without its signature, then the sender's id.
+inline std::vector<std::byte> signing_bytes(node_id const& sender, hm_beacon b)
+{
+    b.signature.reset();
+    auto out = security::signing_bytes("meshkit/beacon/1", b);
+    wire::encode(sender, out);
+    return out;
+}
 
 /// Why a beacon was refused.
 enum class beacon_fault : std::uint8_t {

@@ -162,6 +162,10 @@ public:
         node_id const& from = in.header.sender;
         if (from == ctx.self())
             return; // our own, looped back by a LAN group
+        if (!ctx.verify(from, signing_bytes(from, received), received.signature)) {
+            ++stats_.beacons_forged;
+            return;
+        }
         hm_beacon b = received;
         bool clamped = false;
         if (sanitize(b, cfg_.beacons.geohash_precision, &clamped)) {
@@ -461,6 +465,7 @@ private:
         b.resources = cfg_.resources;
         if (parent_)
             b.parent = parent_->id;
+        b.signature = ctx.sign(signing_bytes(ctx.self(), b));
         ++stats_.beacons_sent;
         // To every node in range it has heard, and to its seeds: the same beacon, one datagram each.
         if (!cfg_.beacon_to_heard) {

@@ -14,6 +14,8 @@ struct mesh_stats {
     std::uint64_t beacons_received = 0;
     /// Refused: an implausible position, level, role or capability list.
     std::uint64_t beacons_refused = 0;
+    /// Beacons whose signature did not verify against their sender (secure nodes): dropped.
+    std::uint64_t beacons_forged = 0;
     /// Accepted with a percentage brought into [0, 100].
     std::uint64_t beacons_clamped = 0;
     /// From a new node while the observer was full of nearer ones.
