@@ -500,14 +500,17 @@ TEST(SignedRecords, AForgedTamperedUnsignedOrStaleRecordIsDroppedCountedAndNever
     bare.signature.reset();
     auto tampered = record_of(author, home, 9, author);
     tampered.address = trap;
-    for (auto const& r : {forged, bare, tampered})
+    // The very signature the cache verified, on the same version, with the address changed.
+    auto retargeted = record_of(author, home, 5, author);
+    retargeted.address = trap;
+    for (auto const& r : {forged, bare, tampered, retargeted})
         ctx.deliver(g, relay, author.id(), discovery::fb_peer_announcement{8, r}, 1);
-    EXPECT_EQ(g.stats().records_forged, 3u);
+    EXPECT_EQ(g.stats().records_forged, 4u);
     cached_peer_is(ctx, author.id(), home, 5);
 
     // A departure only the author can sign.
     ctx.deliver(g, relay, author.id(), discovery::fb_peer_update{8, forged, false}, 1);
-    EXPECT_EQ(g.stats().records_forged, 4u);
+    EXPECT_EQ(g.stats().records_forged, 5u);
     cached_peer_is(ctx, author.id(), home, 5);
 
     // A genuine but older record: stale, dropped, counted.

@@ -430,9 +430,10 @@ private:
 
     /** Whether `r` is its author's word and no older than what the cache holds.
 
-        A copy identical to the one the cache verified (same version and
-        signature) is not checked again: a bootstrap node hears each record
-        many times, and a verification costs 55 µs.
+        A copy identical, field for field but the age, to the one the cache
+        verified is not checked again: a bootstrap node hears each record
+        many times, and a verification costs 55 µs. (The same signature
+        with any field changed is checked, and fails.)
     */
     template <class Ctx>
     bool authentic(Ctx& ctx, peer_record const& r)
@@ -442,9 +443,12 @@ private:
             ++stats_.records_stale;
             return false;
         }
-        if (known && known->signed_record && known->signed_record->version == r.version &&
-            known->signed_record->signature == r.signature)
-            return true;
+        if (known && known->signed_record && r.signature) {
+            peer_record ageless = r;
+            ageless.age_s = 0;
+            if (*known->signed_record == ageless)
+                return true;
+        }
         if (!ctx.verify(r.id, signing_bytes(r), r.signature)) {
             ++stats_.records_forged;
             return false;

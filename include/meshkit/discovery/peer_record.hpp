@@ -51,6 +51,8 @@ struct peer_record {
     std::vector<endpoint> introducers;
     /// The peer's signature of `signing_bytes(*this)`; absent from insecure nodes, whose ids are no keys.
     std::optional<security::signature> signature;
+
+    friend bool operator==(peer_record const&, peer_record const&) = default;
 };
 
 /** The bytes `r`'s author signs: a domain tag, then the record without its age and signature.
