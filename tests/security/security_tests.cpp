@@ -10,6 +10,8 @@
 #include <meshkit/security/identity_store.hpp>
 #include <meshkit/security/noise/handshake.hpp>
 #include <meshkit/security/replay_window.hpp>
+#include <meshkit/security/secure_stream_transport.hpp>
+#include <meshkit/sim/stream_transport.hpp>
 #include <meshkit/security/secure_transport.hpp>
 #include <meshkit/security/signing_key.hpp>
 #include <meshkit/storage/file_store.hpp>
@@ -780,3 +782,133 @@ TEST(SecureNodes, AnAnnouncementOfAnotherNodesIdAtTheAttackersAddressMisleadsNoO
 }
 
 } // namespace secure_nodes
+
+// -- secure streams -------------------------------------------------------------------
+
+namespace secure_streams {
+
+using secure_stream = security::secure_stream_transport<sim::stream_transport>;
+static_assert(stream_transport<secure_stream>, "a secure stream transport is a stream transport: it drops into a bundle");
+
+/// A secure stream end with a key, recording what its node would hear.
+struct stream_end {
+    secure_stream t;
+    security::signing_key key;
+    std::vector<stream_event> heard; // frames copied out below
+    std::vector<std::string> frames;
+    std::vector<stream_id> connected, closed;
+    std::vector<std::error_code> reasons;
+
+    stream_end(sim::network& net, std::uint8_t n) : t(net, net.next_endpoint()), key(seed_of(n))
+    {
+        t.use_identity(key, [&net] { return net.now(); }, n);
+        t.on_stream([this](stream_event const& e) {
+            if (auto const* c = std::get_if<stream_connected>(&e))
+                connected.push_back(c->id);
+            else if (auto const* f = std::get_if<stream_frame>(&e))
+                frames.emplace_back(reinterpret_cast<char const*>(f->bytes.data()), f->bytes.size());
+            else if (auto const* d = std::get_if<stream_closed>(&e)) {
+                closed.push_back(d->id);
+                reasons.push_back(d->reason);
+            }
+        });
+    }
+
+    static std::array<std::uint8_t, 32> seed_of(std::uint8_t n)
+    {
+        std::array<std::uint8_t, 32> s{};
+        s.fill(n);
+        return s;
+    }
+};
+
+std::span<std::byte const> text(std::string const& s)
+{
+    return std::as_bytes(std::span(s.data(), s.size()));
+}
+
+TEST(SecureStreams, AHandshakeNamesBothEndsByTheirKeysAndFramesArriveInOrderEachOnce)
+{
+    sim::network net{61};
+    stream_end a(net, 1), b(net, 2);
+    // What crosses the network underneath: a plain listener in the middle would see only this.
+    stream_id const id = a.t.connect(b.t.local_endpoint());
+    EXPECT_EQ(a.t.send(id, text("too early")), make_error_code(stream_errc::not_connected));
+    net.advance(1s);
+    ASSERT_EQ(a.connected.size(), 1u);
+    ASSERT_EQ(b.connected.size(), 1u);
+    EXPECT_EQ(a.t.authenticated_peer(id), b.key.id());
+    EXPECT_EQ(b.t.authenticated_peer(b.connected[0]), a.key.id());
+    for (int i = 0; i < 50; ++i)
+        ASSERT_FALSE(a.t.send(id, text("frame " + std::to_string(i))));
+    ASSERT_FALSE(b.t.send(b.connected[0], text("reply")));
+    net.advance(1s);
+    ASSERT_EQ(b.frames.size(), 50u);
+    for (int i = 0; i < 50; ++i)
+        EXPECT_EQ(b.frames[i], "frame " + std::to_string(i)) << "in order, each once";
+    ASSERT_EQ(a.frames.size(), 1u);
+    EXPECT_EQ(a.frames[0], "reply");
+    EXPECT_EQ(a.t.max_frame_size() + 16, a.t.next_layer().max_frame_size());
+}
+
+TEST(SecureStreams, AStreamToAnyoneButTheExpectedNodeEndsWithUnexpectedPeerAndCarriesNothing)
+{
+    sim::network net{62};
+    stream_end a(net, 1), b(net, 2), c(net, 3);
+    a.t.expect_peer(b.t.local_endpoint(), c.key.id()); // a record said C is there; B is
+    stream_id const id = a.t.connect(b.t.local_endpoint());
+    net.advance(2s);
+    EXPECT_TRUE(a.connected.empty());
+    ASSERT_EQ(a.closed.size(), 1u);
+    EXPECT_EQ(a.closed[0], id);
+    EXPECT_EQ(a.reasons[0], make_error_code(security::errc::unexpected_peer));
+    EXPECT_EQ(a.t.stats().unexpected_peers, 1u);
+    EXPECT_TRUE(b.connected.empty()) << "B's node never heard of the stream";
+    EXPECT_TRUE(b.closed.empty());
+}
+
+TEST(SecureStreams, APlainPeerOrGarbageNeverReachesTheNodeAndIdleHandshakesAreBounded)
+{
+    sim::network net{63};
+    stream_end b(net, 2);
+    // A peer that speaks no Noise: 32 bytes pass as an ephemeral key, the third message cannot.
+    sim::stream_transport plain(net, net.next_endpoint());
+    std::vector<stream_id> opened;
+    plain.on_stream([&](stream_event const& e) {
+        if (auto const* c = std::get_if<stream_connected>(&e))
+            opened.push_back(c->id);
+    });
+    stream_id const s = plain.connect(b.t.local_endpoint());
+    net.advance(200ms);
+    ASSERT_EQ(opened.size(), 1u);
+    std::vector<std::byte> junk(32, std::byte{0x41});
+    ASSERT_FALSE(plain.send(s, junk));
+    net.advance(200ms);
+    junk.assign(64, std::byte{0x42});
+    (void)plain.send(s, junk);
+    net.advance(200ms);
+    EXPECT_EQ(b.t.stats().handshake_failures, 1u);
+    EXPECT_TRUE(b.connected.empty());
+    EXPECT_TRUE(b.frames.empty());
+
+    // 70 silent streams: 64 wait for a handshake, the rest are closed unheard; all go after the timeout.
+    std::vector<std::unique_ptr<sim::stream_transport>> silent;
+    for (int i = 0; i < 70; ++i) {
+        silent.push_back(std::make_unique<sim::stream_transport>(net, net.next_endpoint()));
+        (void)silent.back()->connect(b.t.local_endpoint());
+    }
+    net.advance(1s);
+    EXPECT_EQ(b.t.stats().refused_busy, 6u);
+    net.advance(11s);
+    (void)silent.front()->connect(b.t.local_endpoint()); // any event runs the expiry
+    net.advance(1s);
+    EXPECT_EQ(b.t.stats().handshake_timeouts, 64u);
+    // A real peer still connects.
+    stream_end a(net, 1);
+    (void)a.t.connect(b.t.local_endpoint());
+    net.advance(1s);
+    EXPECT_EQ(a.connected.size(), 1u);
+    EXPECT_TRUE(b.connected.size() == 1u);
+}
+
+} // namespace secure_streams
