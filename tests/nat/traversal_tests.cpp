@@ -10,6 +10,7 @@
 #include <meshkit/storage/file_store.hpp>
 
 #include <gtest/gtest.h>
+#include <support/recording_context.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -306,6 +307,30 @@ TEST(NatTraversal, ARelaySessionEndsAtItsQuotaAndIsRenewedWithNothingLost)
         text.resize(1000, '.');
         EXPECT_EQ(received.count(text), 1u) << i;
     }
+}
+
+TEST(RelayServer, AskingAgainMidSessionDoesNotResetItsQuota)
+{
+    test::recording_context<nat::connector> ctx;
+    nat::connector_config cfg;
+    cfg.relay_session_bytes = 10'000;
+    nat::relay_server relay(cfg);
+    nat::connector_stats stats;
+    node_id const requester = node_id::from_seed(1), target = node_id::from_seed(2);
+    endpoint const from = endpoint::v4(10, 0, 0, 1, 7000), target_path = endpoint::v4(10, 0, 0, 2, 7000);
+    inbound const open_in{from, wire::envelope{nat::nt_relay_open::wire_id, requester, 1, 0}};
+    relay.open(ctx, open_in, nat::nt_relay_open{target}, target_path, stats);
+    auto const path_of = [&](node_id const& id) -> endpoint const* { return id == target ? &target_path : nullptr; };
+    inbound const frame_in{from, wire::envelope{nat::nt_relay_frame::wire_id, requester, 2, 0}};
+    nat::nt_relay_frame const frame{target, nat::frame_kind::data, 1, 1, std::vector<std::byte>(1'000)};
+    for (int i = 0; i < 20; ++i) {
+        if (i > 0 && i < 10 && i % 3 == 0)
+            relay.open(ctx, open_in, nat::nt_relay_open{target}, target_path, stats); // "my reply got lost"
+        (void)relay.forward(ctx, frame_in, frame, path_of, stats);
+    }
+    EXPECT_EQ(stats.relayed_bytes, 10'000u) << "the quota held across the re-asks";
+    EXPECT_EQ(stats.relay_quota_exceeded, 1u);
+    EXPECT_EQ(ctx.sent_of<nat::nt_relay_closed>().size(), 1u);
 }
 
 TEST(NatTraversal, IntroducersAreRefilledWhenOneDies)

@@ -38,6 +38,7 @@ namespace meshkit::nat {
     `relay_session_limit` and carries at most `relay_session_bytes` of
     payload; then the relay ends it (`nt_relay_closed` to the requester,
     counted in `relay_quota_exceeded`) and the requester must ask again.
+    Asking again while the session lives keeps its spent quota.
     One requester holds at most `max_relay_sessions_per_peer` sessions, and
     the relay at most `max_relay_sessions`.
 
@@ -74,7 +75,14 @@ public:
         bool const ok = enabled_ && !target_path.is_unspecified() && m.target != in.header.sender &&
                         (renewal || (sessions_.size() < capacity_ && static_cast<std::size_t>(held) < per_peer_));
         if (ok) {
-            sessions_[{in.header.sender, m.target}] = session{in.from, ctx.now() + ttl_, ctx.now(), 0};
+            session& s = sessions_[{in.header.sender, m.target}];
+            if (renewal) {
+                // Asking again (a lost reply) never resets what the session has spent.
+                s.requester = in.from;
+                s.expires = ctx.now() + ttl_;
+            } else {
+                s = session{in.from, ctx.now() + ttl_, ctx.now(), 0};
+            }
             ++stats.relay_sessions_opened;
         } else {
             ++stats.relay_sessions_refused;
