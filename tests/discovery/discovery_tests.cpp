@@ -15,6 +15,7 @@
 #include <meshkit/security/signing_key.hpp>
 
 #include <support/bytes.hpp>
+#include <support/keys.hpp>
 #include <support/recording_context.hpp>
 
 #include <gtest/gtest.h>
@@ -437,13 +438,6 @@ TEST(PeerRecords, AFullListOfTheLargestSignedRecordsFitsOneSecureDatagram)
 
 using gossip_context = test::recording_context<discovery::peer_gossip, metrics::in_memory_metrics, discovery::bootstrap_cache>;
 
-security::signing_key key_from(std::uint8_t n)
-{
-    std::array<std::uint8_t, security::signing_key::seed_size> seed{};
-    seed.fill(n);
-    return security::signing_key(seed);
-}
-
 /// A record of `author`'s at `at`, as `signer` signs it (the author itself, or a forger).
 discovery::peer_record record_of(security::signing_key const& author, endpoint const& at, std::uint64_t version,
                                  security::signing_key const& signer)
@@ -469,7 +463,7 @@ void cached_peer_is(gossip_context& ctx, node_id const& id, endpoint const& addr
 
 TEST(SignedRecords, AForgedTamperedUnsignedOrStaleRecordIsDroppedCountedAndNeverPassedOn)
 {
-    auto const me = key_from(1), author = key_from(2), forger = key_from(3);
+    auto const me = test::key_of(1), author = test::key_of(2), forger = test::key_of(3);
     gossip_context ctx;
     ctx.key = me;
     ctx.me = me.id();
@@ -477,7 +471,7 @@ TEST(SignedRecords, AForgedTamperedUnsignedOrStaleRecordIsDroppedCountedAndNever
     g.start(ctx);
     endpoint const relay = endpoint::v4(10, 0, 0, 9, 7000), neighbour = endpoint::v4(10, 0, 0, 10, 7000);
     g.on_event(ctx, link_up{forger.id(), relay, link_method::direct});
-    g.on_event(ctx, link_up{key_from(4).id(), neighbour, link_method::direct});
+    g.on_event(ctx, link_up{test::key_of(4).id(), neighbour, link_method::direct});
     endpoint const home = endpoint::v4(10, 0, 0, 2, 7000), trap = endpoint::v4(10, 0, 0, 66, 7000);
     auto const forwarded_to_trap = [&] {
         std::size_t n = 0;
@@ -520,7 +514,7 @@ TEST(SignedRecords, AForgedTamperedUnsignedOrStaleRecordIsDroppedCountedAndNever
     EXPECT_EQ(forwarded_to_trap(), 0u) << "no forged or stale record reached a neighbour";
 
     // What this node shares of the author is the author's signed record, verbatim.
-    ctx.deliver(g, neighbour, key_from(4).id(), discovery::fb_peer_request{7, 1, 0, author.id()});
+    ctx.deliver(g, neighbour, test::key_of(4).id(), discovery::fb_peer_request{7, 1, 0, author.id()});
     auto const answers = ctx.sent_of<discovery::fb_peer_list_response>();
     ASSERT_EQ(answers.size(), 1u);
     ASSERT_EQ(answers[0].second.peers.size(), 1u);
@@ -534,7 +528,7 @@ TEST(SignedRecords, AForgedTamperedUnsignedOrStaleRecordIsDroppedCountedAndNever
 
 TEST(SignedRecords, ANodeSignsItsOwnRecordAndTheRegistryTakesOnlyTheAuthorsWord)
 {
-    auto const me = key_from(1), forger = key_from(3);
+    auto const me = test::key_of(1), forger = test::key_of(3);
     gossip_context ctx;
     ctx.key = me;
     ctx.me = me.id();
@@ -547,7 +541,7 @@ TEST(SignedRecords, ANodeSignsItsOwnRecordAndTheRegistryTakesOnlyTheAuthorsWord)
 
     // The registry: a registration must carry its author's signature; a bloated one is refused.
     test::recording_context<discovery::registry_server, metrics::in_memory_metrics> reg;
-    reg.key = key_from(9);
+    reg.key = test::key_of(9);
     reg.me = reg.key->id();
     discovery::registry_server server;
     endpoint const at = endpoint::v4(10, 0, 0, 1, 7000);

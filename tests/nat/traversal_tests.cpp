@@ -120,6 +120,15 @@ struct injector {
     }
 };
 
+/// Records into `got` every application message `n` delivers, as text (one entry per delivery, so a duplicate shows).
+void receive_all(gossip_first_node& n, std::multiset<std::string>& got)
+{
+    n.on_event([&got](gossip_first_node::event_type const& e) {
+        if (auto const* m = std::get_if<nat::peer_message>(&e))
+            got.emplace(reinterpret_cast<char const*>(m->payload.data()), m->payload.size());
+    });
+}
+
 /// The bytes of `text`, for `reference::send`.
 std::span<std::byte const> bytes_of(std::string_view text)
 {
@@ -210,10 +219,7 @@ TEST(NatTraversal, SymmetricFacingSymmetricIsRelayedAndLosesNothingWhenTheRelayD
     auto& x = w.add(nat_preset::symmetric);
     auto& y = w.add(nat_preset::symmetric);
     std::multiset<std::string> received;
-    y.on_event([&](gossip_first_node::event_type const& e) {
-        if (auto const* m = std::get_if<nat::peer_message>(&e))
-            received.emplace(reinterpret_cast<char const*>(m->payload.data()), m->payload.size());
-    });
+    receive_all(y, received);
     std::vector<nat::relay_failover> failovers;
     x.on_event([&](gossip_first_node::event_type const& e) {
         if (auto const* f = std::get_if<nat::relay_failover>(&e))
@@ -268,10 +274,7 @@ TEST(NatTraversal, ARelaySessionEndsAtItsQuotaAndIsRenewedWithNothingLost)
     auto& x = w.add(nat_preset::symmetric);
     auto& y = w.add(nat_preset::symmetric);
     std::multiset<std::string> received;
-    y.on_event([&](gossip_first_node::event_type const& e) {
-        if (auto const* m = std::get_if<nat::peer_message>(&e))
-            received.emplace(reinterpret_cast<char const*>(m->payload.data()), m->payload.size());
-    });
+    receive_all(y, received);
     w.net.advance(20s);
     ASSERT_FALSE(reference::connect(x, y.id()));
     w.net.advance(40s);

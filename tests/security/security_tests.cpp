@@ -19,6 +19,7 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <support/keys.hpp>
 #include <support/overlay.hpp>
 
 #include <sys/stat.h>
@@ -794,12 +795,11 @@ static_assert(stream_transport<secure_stream>, "a secure stream transport is a s
 struct stream_end {
     secure_stream t;
     security::signing_key key;
-    std::vector<stream_event> heard; // frames copied out below
     std::vector<std::string> frames;
     std::vector<stream_id> connected, closed;
     std::vector<std::error_code> reasons;
 
-    stream_end(sim::network& net, std::uint8_t n) : t(net, net.next_endpoint()), key(seed_of(n))
+    stream_end(sim::network& net, std::uint8_t n) : t(net, net.next_endpoint()), key(test::key_of(n))
     {
         t.use_identity(key, [&net] { return net.now(); }, n);
         t.on_stream([this](stream_event const& e) {
@@ -812,13 +812,6 @@ struct stream_end {
                 reasons.push_back(d->reason);
             }
         });
-    }
-
-    static std::array<std::uint8_t, 32> seed_of(std::uint8_t n)
-    {
-        std::array<std::uint8_t, 32> s{};
-        s.fill(n);
-        return s;
     }
 };
 

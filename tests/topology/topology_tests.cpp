@@ -22,6 +22,7 @@
 #include <meshkit/wire/codec.hpp>
 #include <meshkit/security/signing_key.hpp>
 
+#include <support/keys.hpp>
 #include <support/recording_context.hpp>
 
 #include <gtest/gtest.h>
@@ -422,16 +423,11 @@ TEST(Aggregation, SummariesOfSummariesEqualTheSummaryOfAllReadings)
 
 TEST(Beacon, ASecureNodeSignsItsBeaconsAndRefusesOneItsSenderDidNotSign)
 {
-    auto key_of = [](std::uint8_t n) {
-        std::array<std::uint8_t, security::signing_key::seed_size> seed{};
-        seed.fill(n);
-        return security::signing_key(seed);
-    };
-    auto const sender = key_of(1), forger = key_of(2);
+    auto const sender = test::key_of(1), forger = test::key_of(2);
     using context = test::recording_context<topology::hierarchical_mesh<>, metrics::in_memory_metrics, test::no_discovery,
                                             topology::topology_messages, hierarchy::static_strategy>;
     context ctx;
-    ctx.key = key_of(3);
+    ctx.key = test::key_of(3);
     ctx.me = ctx.key->id();
     topology::hierarchical_mesh<> mesh;
     mesh.start(ctx);

@@ -5,6 +5,7 @@
 
 #include <meshkit/concepts/storage_backend.hpp>
 #include <meshkit/detail/hash.hpp>
+#include <meshkit/detail/rng.hpp>
 #include <meshkit/endpoint.hpp>
 #include <meshkit/error.hpp>
 #include <meshkit/node_config.hpp>
@@ -31,10 +32,6 @@ namespace meshkit::detail {
 inline constexpr char const* identity_key = "meshkit/node_id";
 /// The storage key of its incarnation counter.
 inline constexpr char const* incarnation_key = "meshkit/epoch";
-
-/// Whether `Transport` is deterministic (the simulator): then every random choice comes from the seed.
-template <class Transport>
-inline constexpr bool is_deterministic = requires { requires Transport::deterministic; };
 
 /** The seed of a node's random choices.
 

@@ -13,6 +13,11 @@
 
 namespace meshkit::detail {
 
+/// Whether `Transport` is deterministic (the simulator): then every random choice comes from the seed.
+template <class Transport>
+inline constexpr bool is_deterministic = requires { requires Transport::deterministic; };
+
+
 /// GCC and Clang's 128-bit integer, for exact 64x64 multiplications.
 __extension__ using uint128 = unsigned __int128;
 

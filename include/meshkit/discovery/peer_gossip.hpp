@@ -443,8 +443,8 @@ private:
             ++stats_.records_stale;
             return false;
         }
-        if (known && known->signed_record && r.signature) {
-            peer_record ageless = r;
+        if (known && known->signed_record && known->signed_record->signature == r.signature) {
+            peer_record ageless = r; // same signature: is it the same record, or the signature on other fields?
             ageless.age_s = 0;
             if (*known->signed_record == ageless)
                 return true;

@@ -46,6 +46,21 @@ struct secure_stats {
     std::uint64_t handshake_bytes_out = 0;
 };
 
+/// What a `secure_stream_transport` counted.
+struct secure_stream_stats {
+    std::uint64_t handshakes_completed = 0;
+    /// Handshake messages that failed to authenticate or parse, or named an id that is not the proven key's.
+    std::uint64_t handshake_failures = 0;
+    /// Handshakes with another node than the one `expect_peer` named.
+    std::uint64_t unexpected_peers = 0;
+    /// Inbound streams closed unheard because `max_pending_handshakes` were already waiting.
+    std::uint64_t refused_busy = 0;
+    /// Handshakes closed after `handshake_timeout` without completing.
+    std::uint64_t handshake_timeouts = 0;
+    /// Frames that failed authentication: the stream is closed (a stream cannot skip a frame).
+    std::uint64_t decrypt_failures = 0;
+};
+
 } // namespace meshkit::security
 
 #endif // MESHKIT_SECURITY_SECURE_STATS_HPP

@@ -8,47 +8,32 @@
 #include <meshkit/detail/rng.hpp>
 #include <meshkit/endpoint.hpp>
 #include <meshkit/node_id.hpp>
+#include <meshkit/security/detail/random_key.hpp>
 #include <meshkit/security/error.hpp>
 #include <meshkit/security/noise/cipher_state.hpp>
 #include <meshkit/security/noise/handshake.hpp>
+#include <meshkit/security/secure_stats.hpp>
 #include <meshkit/security/signing_key.hpp>
 #include <meshkit/stream_error.hpp>
 #include <meshkit/stream_events.hpp>
 #include <meshkit/time.hpp>
 #include <meshkit/transport_protocol.hpp>
 
-#include <sodium.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <functional>
 #include <map>
-#include <tuple>
 #include <optional>
 #include <span>
 #include <string_view>
 #include <system_error>
+#include <tuple>
 #include <utility>
 #include <variant>
 #include <vector>
 
 namespace meshkit::security {
-
-/// What a `secure_stream_transport` counted.
-struct secure_stream_stats {
-    std::uint64_t handshakes_completed = 0;
-    /// Handshake messages that failed to authenticate or parse, or named an id that is not the proven key's.
-    std::uint64_t handshake_failures = 0;
-    /// Handshakes with another node than the one `expect_peer` named.
-    std::uint64_t unexpected_peers = 0;
-    /// Inbound streams closed unheard because `max_pending_handshakes` were already waiting.
-    std::uint64_t refused_busy = 0;
-    /// Handshakes closed after `handshake_timeout` without completing.
-    std::uint64_t handshake_timeouts = 0;
-    /// Frames that failed authentication: the stream is closed (a stream cannot skip a frame).
-    std::uint64_t decrypt_failures = 0;
-};
 
 /** The stream counterpart of `secure_transport`: Noise XX on every stream, then every frame sealed.
 
@@ -88,12 +73,7 @@ public:
     }();
 
     /// Deterministic when the inner transport is (the simulator): then ephemeral keys come from the seed.
-    static constexpr bool deterministic = [] {
-        if constexpr (requires { requires Inner::deterministic; })
-            return true;
-        else
-            return false;
-    }();
+    static constexpr bool deterministic = ::meshkit::detail::is_deterministic<Inner>;
 
     template <class... Args>
     explicit secure_stream_transport(Args&&... args) : inner_(std::forward<Args>(args)...)
@@ -372,12 +352,7 @@ private:
 
     x25519_key draw_key()
     {
-        x25519_key k;
-        if constexpr (deterministic)
-            rng_.fill(k);
-        else
-            randombytes_buf(k.data(), k.size());
-        return k;
+        return detail::random_key<deterministic>(rng_);
     }
 
     Inner inner_;

@@ -9,6 +9,7 @@
 #include <meshkit/endpoint.hpp>
 #include <meshkit/error.hpp>
 #include <meshkit/node_id.hpp>
+#include <meshkit/security/detail/random_key.hpp>
 #include <meshkit/security/error.hpp>
 #include <meshkit/security/noise/handshake.hpp>
 #include <meshkit/security/replay_window.hpp>
@@ -270,12 +271,7 @@ public:
     }();
 
     /// Deterministic when the inner transport is (the simulator): then keys come from the seed.
-    static constexpr bool deterministic = [] {
-        if constexpr (requires { requires Inner::deterministic; })
-            return true;
-        else
-            return false;
-    }();
+    static constexpr bool deterministic = ::meshkit::detail::is_deterministic<Inner>;
 
     /// Forwards socket errors from the inner transport (ICMP unreachable and others).
     template <class H>
@@ -904,13 +900,7 @@ private:
     /// 32 random bytes: from the seed on a deterministic transport, else from the operating system.
     x25519_key draw_key()
     {
-        x25519_key k;
-        if constexpr (deterministic) {
-            rng_.fill(k);
-        } else {
-            randombytes_buf(k.data(), k.size());
-        }
-        return k;
+        return detail::random_key<deterministic>(rng_);
     }
 
     Inner inner_;
