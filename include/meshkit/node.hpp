@@ -191,12 +191,20 @@ public:
                     auto& self = transports_.template get<J>();
                     // On a secure transport (not in its debugging mode), the peer the session proved,
                     // asked now, inside the transport's handler, for the datagram it is handling.
+                    // A datagram that came unsealed (to a LAN group) proves no one: only self-signed kinds pass.
                     std::optional<node_id> peer;
                     node_id const* proven = nullptr;
                     if constexpr (requires { self.authenticated_peer(from); })
                         if (self.authenticates()) {
-                            peer = self.authenticated_peer(from);
-                            proven = peer ? &*peer : &unauthenticated_;
+                            bool unsealed = false;
+                            if constexpr (requires { self.received_unsealed(); })
+                                unsealed = self.received_unsealed();
+                            if (unsealed) {
+                                proven = &self_signed_only_;
+                            } else {
+                                peer = self.authenticated_peer(from);
+                                proven = peer ? &*peer : &unauthenticated_;
+                            }
                         }
                     on_bytes(from.on(detail::protocol_of<transport_at<J>>), d, wire::channel::datagram,
                              self.max_datagram_size(), proven);
@@ -729,10 +737,18 @@ private:
             drop_broken_stream(from, on_stream);
             return;
         }
-        if (authenticated && !sender_proven(decoded->header, *authenticated, decoded->message)) {
+        if (authenticated == &self_signed_only_) {
+            if (!std::visit([]<class M>(M const&) { return wire::is_self_signed<M>; }, decoded->message)) {
+                // Unsealed, from a LAN group: nothing proves who sent a message that does not sign itself.
+                ++stats_.decode_errors;
+                metrics_.increment("meshkit_unsealed_refused_total", 1);
+                return;
+            }
+        } else if (authenticated && !sender_proven(decoded->header, *authenticated, decoded->message)) {
             // The session proved who sent this datagram; the envelope says otherwise.
             ++stats_.decode_errors;
             metrics_.increment("meshkit_sender_mismatch_total", 1);
+            drop_broken_stream(from, on_stream);
             return;
         }
         inbound const in{from, decoded->header, channel};
@@ -804,8 +820,19 @@ private:
         auto& streams = transports_.template get<J>();
         auto& table = std::get<J>(stream_tables_);
         if (auto const* f = std::get_if<stream_frame>(&e)) {
-            if (auto const peer = table.peer_of(f->id))
-                on_bytes(peer->on(detail::protocol_of<transport_at<J>>), f->bytes, wire::channel::stream);
+            auto const peer = table.peer_of(f->id);
+            if (!peer)
+                return;
+            // On a secure stream transport, the node its handshake proved: every frame's envelope must agree.
+            std::optional<node_id> proven_id;
+            node_id const* proven = nullptr;
+            if constexpr (requires { streams.authenticated_peer(f->id); })
+                if (streams.authenticates()) {
+                    proven_id = streams.authenticated_peer(f->id);
+                    proven = proven_id ? &*proven_id : &unauthenticated_;
+                }
+            on_bytes(peer->on(detail::protocol_of<transport_at<J>>), f->bytes, wire::channel::stream,
+                     0, proven);
             return;
         }
         if (!running_) {
@@ -873,6 +900,8 @@ private:
     std::optional<security::signing_key> key_;
     /// What a secure transport's datagram from an address with no session is attributed to (never a valid id).
     static inline node_id const unauthenticated_{};
+    /// Stands for "no session, but a group datagram": only `wire::is_self_signed` kinds pass (told apart by address).
+    static inline node_id const self_signed_only_{};
     std::uint64_t incarnation_ = 0;
     std::uint64_t next_message_id_ = 0;
     std::uint64_t generation_ = 0;

@@ -3,7 +3,9 @@
 // and whatever decodes must re-encode to the same bytes. The same input is
 // also a datagram to a secure transport (from a peer it holds a session
 // with, and from a stranger) and a Noise handshake message at each step:
-// refused or accepted, never a crash, and never a reply larger than it.
+// refused or accepted, never a crash, and never a reply larger than it. And
+// it is a frame on a secure stream at each step of its handshake and once
+// it is established: refused (the stream closed, and told so) or taken, never a crash.
 //
 // Run: tools/fuzz.sh [seconds]
 
@@ -15,6 +17,7 @@
 #include <meshkit/nat/traversal_messages.hpp>
 #include <meshkit/node_id.hpp>
 #include <meshkit/security/noise/handshake.hpp>
+#include <meshkit/security/secure_stream_transport.hpp>
 #include <meshkit/security/secure_transport.hpp>
 #include <meshkit/topology/cell_summary.hpp>
 #include <meshkit/topology/messages.hpp>
@@ -167,12 +170,104 @@ void fuzz_secure(std::span<std::byte const> input)
     f.net.now += std::chrono::milliseconds(1);
 }
 
+/// A stream transport in memory: the fuzzer raises its events by hand and reads what was written.
+class fuzz_stream_transport {
+public:
+    static constexpr bool deterministic = true; // ephemeral keys from the seed: a crash replays
+    explicit fuzz_stream_transport(meshkit::endpoint at) : at_(at) {}
+    meshkit::endpoint local_endpoint() const { return at_; }
+    meshkit::stream_id connect(meshkit::endpoint const&) { return meshkit::stream_id{++next_}; }
+    std::error_code send(meshkit::stream_id id, std::span<std::byte const> frame)
+    {
+        written.push_back({id, {frame.begin(), frame.end()}});
+        return {};
+    }
+    void close(meshkit::stream_id id) { closed.push_back(id); }
+    void on_stream(meshkit::stream_handler h) { handler = std::move(h); }
+    std::size_t max_frame_size() const { return 65536; }
+    std::size_t max_queued_bytes() const { return 1 << 20; }
+
+    meshkit::stream_handler handler;
+    std::vector<std::pair<meshkit::stream_id, std::vector<std::byte>>> written;
+    std::vector<meshkit::stream_id> closed;
+
+private:
+    meshkit::endpoint at_;
+    std::uint64_t next_ = 0;
+};
+
+using secure_stream = meshkit::security::secure_stream_transport<fuzz_stream_transport>;
+
+/** Two secure stream transports, a stream from `a` to `b`, and `input` as the frame `b` (or `a`) reads at `step`.
+
+    Steps 0 to 2 are the handshake's three messages (`b` reads 1 and 3,
+    `a` reads 2); step 3 is a data frame once the stream is established.
+*/
+void fuzz_secure_stream(std::span<std::byte const> input, int step)
+{
+    meshkit::endpoint const a_at = meshkit::endpoint::v4(10, 0, 0, 1, 1000), b_at = meshkit::endpoint::v4(10, 0, 0, 2, 1000);
+    secure_stream a{a_at}, b{b_at};
+    meshkit::time_point now{};
+    a.use_identity(key_of(1), [&now] { return now; }, 1);
+    b.use_identity(key_of(2), [&now] { return now; }, 2);
+    std::vector<meshkit::stream_event> heard_by_b;
+    b.on_stream([&](meshkit::stream_event const& e) {
+        if (auto const* f = std::get_if<meshkit::stream_frame>(&e))
+            heard_by_b.push_back(meshkit::stream_frame{f->id, {}}); // the bytes live only inside the call
+        else
+            heard_by_b.push_back(e);
+    });
+    a.on_stream([](meshkit::stream_event const&) {});
+    auto& ia = a.next_layer();
+    auto& ib = b.next_layer();
+    meshkit::stream_id const at_a = a.connect(b_at), at_b{7};
+    ia.handler(meshkit::stream_connected{at_a, b_at, false}); // a writes message 1
+    ib.handler(meshkit::stream_connected{at_b, a_at, true});
+    // Plays the handshake up to `step`, then hands `input` to whoever reads next.
+    auto relay = [](fuzz_stream_transport& from, fuzz_stream_transport& to, meshkit::stream_id id) {
+        auto const frame = from.written.back().second;
+        to.handler(meshkit::stream_frame{id, frame});
+    };
+    for (int i = 0; i < step && i < 3; ++i) {
+        if (i % 2 == 0)
+            relay(ia, ib, at_b);
+        else
+            relay(ib, ia, at_a);
+    }
+    if (step == 3 && !b.authenticated_peer(at_b))
+        std::abort(); // a genuine handshake must complete
+    std::size_t const heard_before = heard_by_b.size();
+    if (step == 1)
+        ia.handler(meshkit::stream_frame{at_a, input});
+    else
+        ib.handler(meshkit::stream_frame{at_b, input});
+    if (step == 3) {
+        // Forged data on an established stream: taken only if it authenticates, else the stream is closed.
+        bool const taken = heard_by_b.size() > heard_before;
+        bool const closed = !ib.closed.empty();
+        if (taken == closed)
+            std::abort();
+    }
+    if (step == 2 && b.authenticated_peer(at_b)) {
+        // Only a's own third message completes b's handshake.
+        auto const& genuine = ia.written.back().second;
+        if (!std::equal(input.begin(), input.end(), genuine.begin(), genuine.end()))
+            std::abort();
+    }
+    now += std::chrono::seconds(11); // past the handshake timeout: whatever still waits is closed
+    ib.handler(meshkit::stream_connected{meshkit::stream_id{8}, a_at, true});
+    if (step < 3 && !b.authenticated_peer(at_b) && std::find(ib.closed.begin(), ib.closed.end(), at_b) == ib.closed.end())
+        std::abort(); // a handshake that did not complete is never left open
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size)
 {
     auto const input = std::span(reinterpret_cast<std::byte const*>(data), size);
     fuzz_secure(input);
+    if (!input.empty()) // the first byte picks the step (a handshake costs milliseconds under ASan)
+        fuzz_secure_stream(input.subspan(1), static_cast<int>(input[0]) % 4);
     auto decoded = registry::decode(input);
     if (!decoded)
         return 0;

@@ -7,6 +7,7 @@
 #include <meshkit/broadcast/delivered.hpp>
 #include <meshkit/node_policies.hpp>
 #include <meshkit/reference/gossip_first.hpp>
+#include <meshkit/reference/substrate_transient.hpp>
 #include <meshkit/security/identity_store.hpp>
 #include <meshkit/security/noise/handshake.hpp>
 #include <meshkit/security/replay_window.hpp>
@@ -905,3 +906,85 @@ TEST(SecureStreams, APlainPeerOrGarbageNeverReachesTheNodeAndIdleHandshakesAreBo
 }
 
 } // namespace secure_streams
+
+// -- the substrate/transient node, secure -------------------------------------------
+
+namespace secure_substrate {
+
+using reference::secure_substrate_node;
+using reference::secure_transient_node;
+
+hierarchy::substrate_transient role(node_role r)
+{
+    hierarchy::substrate_transient_config c;
+    c.role = r;
+    return hierarchy::substrate_transient{c};
+}
+
+TEST(SecureSubstrate, ATransientAttachesOverANoiseStreamAndAFrameUnderAnotherIdClosesOnlyItsStream)
+{
+    sim::network net{71};
+    node_config sc;
+    sc.engine<attach::substrate>().heartbeat_interval = 1s;
+    secure_substrate_node a(net, sc, discovery::static_seeds{}, role(node_role::substrate));
+    secure_substrate_node b(net, sc, discovery::static_seeds{}, role(node_role::substrate));
+    node_config tc;
+    tc.engine<attach::transient>().heartbeat_interval = 1s;
+    secure_transient_node t(net, tc, discovery::static_seeds{}, role(node_role::transient));
+    std::vector<attach::published> at_b;
+    b.on_event([&](auto const& e) {
+        if (auto const* p = std::get_if<attach::published>(&e))
+            at_b.push_back(*p);
+    });
+    a.start();
+    b.start();
+    b.join(a.local_endpoint());
+    net.advance(2s);
+    t.start();
+    t.join(a.local_endpoint(wire::channel::stream));
+    net.advance(3s);
+    ASSERT_EQ(a.engine<attach::substrate>().children().size(), 1u);
+    EXPECT_EQ(a.engine<attach::substrate>().children()[0].id, t.signing_key().id()) << "the child is named by its key";
+    EXPECT_EQ(a.stream_transport().stats().handshakes_completed, 1u);
+
+    // A genuine publication crosses the stream, then the mesh.
+    std::string const line = "from the transient";
+    ASSERT_FALSE(reference::publish(t, std::as_bytes(std::span(line.data(), line.size()))));
+    net.advance(2s);
+    ASSERT_EQ(at_b.size(), 1u);
+    EXPECT_EQ(at_b[0].origin, t.id());
+
+    // An attacker with a key of its own attaches, then publishes under the transient's id.
+    security::secure_stream_transport<sim::stream_transport> attacker(net, net.next_endpoint());
+    attacker.use_identity(test::key_of(66), [&net] { return net.now(); }, 66);
+    std::optional<stream_id> open;
+    bool closed = false;
+    attacker.on_stream([&](stream_event const& e) {
+        if (auto const* c = std::get_if<stream_connected>(&e))
+            open = c->id;
+        else if (std::holds_alternative<stream_closed>(e))
+            closed = true;
+    });
+    (void)attacker.connect(a.local_endpoint(wire::channel::stream));
+    net.advance(1s);
+    ASSERT_TRUE(open);
+    std::vector<std::byte> out;
+    secure_substrate_node::messages::encode(wire::envelope{attach::at_hello::wire_id, test::key_of(66).id(), 1, 0},
+                                            attach::at_hello{"default", 0, 0, {}}, out);
+    ASSERT_FALSE(attacker.send(*open, out));
+    net.advance(1s);
+    ASSERT_EQ(a.engine<attach::substrate>().children().size(), 2u) << "its own hello is honest: it is a child";
+    auto const refused_before = a.stats().decode_errors;
+    out.clear();
+    secure_substrate_node::messages::encode(wire::envelope{attach::at_publish::wire_id, t.id(), 2, 0},
+                                            attach::at_publish{900, test::payload(16)}, out);
+    ASSERT_FALSE(attacker.send(*open, out));
+    net.advance(2s);
+    EXPECT_EQ(a.stats().decode_errors - refused_before, 1u) << "the lie counted (meshkit_sender_mismatch_total)";
+    EXPECT_TRUE(closed) << "the stream that lied is closed";
+    EXPECT_EQ(at_b.size(), 1u) << "nothing was published under the transient's id";
+    ASSERT_EQ(a.engine<attach::substrate>().children().size(), 1u);
+    EXPECT_EQ(a.engine<attach::substrate>().children()[0].id, t.id()) << "the real child keeps its attachment";
+}
+
+} // namespace secure_substrate

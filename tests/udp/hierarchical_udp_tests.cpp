@@ -4,6 +4,8 @@
 
 #include <meshkit/hierarchy/static_strategy.hpp>
 #include <meshkit/reference/hierarchical.hpp>
+#include <meshkit/security/secure_transport.hpp>
+#include <meshkit/security/signing_key.hpp>
 #include <meshkit/udp/hierarchical_policies.hpp>
 #include <meshkit/udp/transport.hpp>
 #include <meshkit/wire/codec.hpp>
@@ -109,6 +111,39 @@ TEST(HierarchicalMeshOverUdp, ALanGroupIsAllItTakesToFormReportUpAndCommandDown)
     EXPECT_EQ(got[2][0].type, topology::data_type::command);
     io.run_for(300ms);
     EXPECT_EQ(mesh(1).held(), 0u); // released by the root
+
+    // Secure by default: ids are keys, beacons reached the group unsealed but signed, all else went sealed.
+    for (auto const& n : nodes) {
+        EXPECT_EQ(n->id(), n->signing_key().id());
+        EXPECT_GT(n->transport().stats().group_received, 0u);
+        EXPECT_GT(n->transport().stats().datagrams_opened, 0u);
+        EXPECT_EQ(n->engine<engine_type>().stats().beacons_forged, 0u);
+    }
+    // An outsider on the group: an unsigned beacon under the root's id, one it signed itself under the
+    // root's id, and a probe (no self-signed kind) are all refused, and nobody moves.
+    udp::transport outsider(io, endpoint::v4(0x7f000001, 0));
+    outsider.join_group(group);
+    auto const outsider_key = security::signing_key::generate();
+    auto send_to_group = [&](auto const& message, std::uint64_t seq) {
+        std::vector<std::byte> out{std::byte{security::frame::group}};
+        using M = std::decay_t<decltype(message)>;
+        node_type::messages::encode(wire::envelope{M::wire_id, nodes[0]->id(), seq, 0}, message, out);
+        ASSERT_FALSE(outsider.send(group, out));
+    };
+    auto const forged_before = mesh(1).stats().beacons_forged;
+    topology::hm_beacon fake;
+    fake.seq = std::uint64_t{1} << 60; // newer than anything the root sent
+    fake.position = offset_m(geo_position{59.91, 10.75, std::nullopt}, 5000, 0);
+    fake.role = static_cast<std::uint8_t>(node_role::standalone);
+    send_to_group(fake, 1);
+    fake.signature = outsider_key.sign(topology::signing_bytes(nodes[0]->id(), fake));
+    send_to_group(fake, 2);
+    send_to_group(topology::hm_probe{42}, 3);
+    io.run_for(300ms);
+    EXPECT_EQ(mesh(1).stats().beacons_forged - forged_before, 2u) << "both forged beacons counted";
+    EXPECT_EQ(nodes[1]->metrics().counter("meshkit_unsealed_refused_total"), 1u) << "a probe proves no sender";
+    EXPECT_EQ(mesh(1).parent()->id, nodes[0]->id());
+    EXPECT_EQ(mesh(2).parent()->id, nodes[0]->id());
 }
 
 } // namespace

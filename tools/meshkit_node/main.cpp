@@ -136,11 +136,10 @@ options parse(int argc, char** argv)
     tools::add_parsed(app, "--listen", o.listen, "HOST:PORT", "Address to bind (default 127.0.0.1:0, a free port)");
     tools::add_parsed(app, "--bootstrap", o.bootstrap, "HOST:PORT", "A node to join through; repeat for several");
     tools::add_parsed(app, "--id", o.id, "HEX64",
-                      "(substrate, transient, hierarchy) This node's 256-bit id as 64 hex digits (default: random). "
-                      "Other roles are secure: their id is their Ed25519 key, kept with --state");
+                      "Refused: every role is secure, and its id is its Ed25519 public key (keep it with --state, "
+                      "or derive a reproducible one with --seed)");
     app.add_flag("--insecure", o.insecure,
-                 "(overlay, node, bootstrap, registry) Debugging only: no encryption and no peer authentication; "
-                 "talks only to other --insecure nodes");
+                 "Debugging only: no encryption and no peer authentication; talks only to other --insecure nodes");
     app.add_option("--seed", o.seed,
                    "Derive the id and all random choices from N and the bound address (reproducible with a "
                    "fixed --listen port; --id, if given, wins for the id)")
@@ -200,21 +199,15 @@ options parse(int argc, char** argv)
         ->check(tools::in_range(0))
         ->type_name("SECONDS");
     tools::parse_or_exit(app, argc, argv);
-    bool const secure_role = o.what == role::overlay || o.what == role::node || o.what == role::bootstrap ||
-                             o.what == role::registry;
-    if (secure_role && o.id) {
-        std::fprintf(stderr, "meshkit-node: --id: this role's id is its Ed25519 public key; keep it with --state DIR, "
+    if (o.id) {
+        std::fprintf(stderr, "meshkit-node: --id: a node's id is its Ed25519 public key; keep it with --state DIR, "
                              "or derive a reproducible one with --seed N\n");
-        std::exit(2);
-    }
-    if (!secure_role && o.insecure) {
-        std::fprintf(stderr, "meshkit-node: --insecure: this role has no secure transport yet (see docs/security.md)\n");
         std::exit(2);
     }
     return o;
 }
 
-/// Applies --insecure: the node's secure transport passes datagrams through unencrypted.
+/// Applies --insecure: the node's secure transports pass datagrams and stream frames through unencrypted.
 template <class Node>
 void apply_security(Node& node, options const& o)
 {
@@ -223,6 +216,8 @@ void apply_security(Node& node, options const& o)
     auto cfg = node.transport().config();
     cfg.plaintext = true;
     node.transport().set_config(cfg);
+    if constexpr (requires { node.stream_transport().set_plaintext(true); })
+        node.stream_transport().set_plaintext(true);
     std::fprintf(stderr, "meshkit-node: --insecure: no encryption, no peer authentication (debugging only)\n");
 }
 
@@ -377,7 +372,6 @@ node_config config_of(options const& o)
 {
     node_config cfg;
     cfg.listen = o.listen;
-    cfg.id = o.id;
     cfg.seed = o.seed;
     return cfg;
 }
@@ -642,6 +636,7 @@ int run_substrate_transient(options const& o)
     std::optional<Node> node;
     if (!open_node(node, o, io, cfg, discovery::static_seeds{o.bootstrap}, hierarchy::substrate_transient{h}))
         return 1;
+    apply_security(*node, o);
     std::printf("listening %s %s id %s\n", node->local_endpoint().to_string().c_str(),
                 node->local_endpoint(wire::channel::stream).to_string().c_str(), node->id().to_hex().c_str());
 
@@ -748,6 +743,7 @@ int run_hierarchy(options const& o)
     std::optional<node_type> node;
     if (!open_node(node, o, io, cfg, discovery::static_seeds{seeds}, strategy))
         return 1;
+    apply_security(*node, o);
     if (o.lan) {
         try {
             node->transport().join_group(*o.lan);

@@ -10,6 +10,8 @@
 #include <meshkit/membership/hyparview.hpp>
 #include <meshkit/node.hpp>
 #include <meshkit/node_policies.hpp>
+#include <meshkit/security/secure_stream_transport.hpp>
+#include <meshkit/security/secure_transport.hpp>
 #include <meshkit/sim/stream_transport.hpp>
 #include <meshkit/sim/transport.hpp>
 #include <meshkit/type_list.hpp>
@@ -46,6 +48,22 @@ struct transient_policies : sim_policies {
 
 using substrate_node = basic_node<substrate_policies>;
 using transient_node = basic_node<transient_policies>;
+
+/// Both sides' simulated transports made secure: Noise sessions on datagrams, a Noise handshake on each stream.
+using secure_sim_transports = type_list<security::secure_transport<sim::transport>,
+                                        security::secure_stream_transport<sim::stream_transport>>;
+
+/// The substrate on the simulator with secure transports, as `tcp::substrate_node` runs: its id is its key.
+struct secure_substrate_policies : substrate_policies {
+    using transports = secure_sim_transports;
+};
+/// The transient on the simulator with secure transports.
+struct secure_transient_policies : transient_policies {
+    using transports = secure_sim_transports;
+};
+
+using secure_substrate_node = basic_node<secure_substrate_policies>;
+using secure_transient_node = basic_node<secure_transient_policies>;
 
 // -- the facade: what tools and users call on either kind ----------------------------
 

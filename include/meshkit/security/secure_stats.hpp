@@ -44,6 +44,9 @@ struct secure_stats {
     /// Handshake and cookie bytes sent and received, before and after authentication (the amplification ledger).
     std::uint64_t handshake_bytes_in = 0;
     std::uint64_t handshake_bytes_out = 0;
+    /// Unsealed datagrams sent to and taken from the joined LAN group (`join_group`).
+    std::uint64_t group_sent = 0;
+    std::uint64_t group_received = 0;
 };
 
 /// What a `secure_stream_transport` counted.

@@ -93,15 +93,21 @@ public:
         rng_ = ::meshkit::detail::rng{::meshkit::detail::hash_combine(seed, 0x73747265616d0000ull)};
     }
 
-    /// Whether streams are authenticated: true once the transport has an identity.
-    [[nodiscard]] bool authenticates() const noexcept { return key_.has_value(); }
+    /// Whether streams are authenticated: once the transport has an identity, unless `set_plaintext`.
+    [[nodiscard]] bool authenticates() const noexcept { return key_.has_value() && !plaintext_; }
+
+    /** Debugging only (`meshkit-node --insecure`): streams pass through unencrypted and unauthenticated.
+
+        Set before the first stream; such a node talks only to others in the same mode.
+    */
+    void set_plaintext(bool on) noexcept { plaintext_ = on; }
 
     [[nodiscard]] endpoint local_endpoint() const { return inner_.local_endpoint(); }
     /// The inner transport's frame limit less the 16-byte tag.
     [[nodiscard]] std::size_t max_frame_size() const
     {
         std::size_t const inner = inner_.max_frame_size();
-        return key_ ? (inner > tag_size ? inner - tag_size : 0) : inner;
+        return authenticates() ? (inner > tag_size ? inner - tag_size : 0) : inner;
     }
     [[nodiscard]] std::size_t max_queued_bytes() const { return inner_.max_queued_bytes(); }
     [[nodiscard]] secure_stream_stats const& stats() const noexcept { return stats_; }
@@ -110,7 +116,7 @@ public:
     stream_id connect(endpoint const& to)
     {
         stream_id const id = inner_.connect(to);
-        if (key_) {
+        if (authenticates()) {
             session& s = streams_[id];
             s.peer = to;
             s.outbound = true;
@@ -123,11 +129,11 @@ public:
 
     /** Says that node `id` should answer at `to`: the next streams connected there fail their handshake with any other key.
 
-        Bounded: the oldest expectation is forgotten beyond 4,096.
+        Bounded: beyond 4,096 expectations, one (the lowest address) is forgotten.
     */
     void expect_peer(endpoint const& to, node_id const& id)
     {
-        if (!key_)
+        if (!authenticates())
             return;
         if (expected_.size() >= 4096 && !expected_.contains(to))
             expected_.erase(expected_.begin());
@@ -137,7 +143,7 @@ public:
     /// Seals `frame` on an established stream. @return `stream_errc::not_connected` while its handshake runs.
     std::error_code send(stream_id id, std::span<std::byte const> frame)
     {
-        if (!key_)
+        if (!authenticates())
             return inner_.send(id, frame);
         auto it = streams_.find(id);
         if (it == streams_.end() || !it->second.established)
@@ -192,7 +198,7 @@ private:
 
     void on_inner(stream_event const& e)
     {
-        if (!key_) {
+        if (!authenticates()) {
             emit(e);
             return;
         }
@@ -358,6 +364,7 @@ private:
     Inner inner_;
     stream_handler handler_;
     std::optional<signing_key> key_;
+    bool plaintext_ = false;
     x25519_key static_secret_{};
     std::function<time_point()> now_ = [] { return time_point{}; };
     ::meshkit::detail::rng rng_{0};

@@ -50,6 +50,7 @@ inline constexpr std::uint8_t response = 0x02; ///< Noise message 2 (<- e, ee, s
 inline constexpr std::uint8_t finish = 0x03;   ///< Noise message 3 (-> s, se), payload: the initiator's id.
 inline constexpr std::uint8_t data = 0x04;     ///< counter (u64, little-endian), then the sealed datagram.
 inline constexpr std::uint8_t cookie = 0x05;   ///< a cookie the initiator must echo in its next init, under load.
+inline constexpr std::uint8_t group = 0x06;    ///< an unsealed datagram to a LAN multicast group (self-signed kinds only).
 
 inline constexpr std::size_t cookie_size = 16;
 inline constexpr std::size_t init_padding = 96;
@@ -109,8 +110,12 @@ static_assert(response_size <= init_size && cookie_reply_size <= init_size,
     system, or on a deterministic transport (the simulator) from the seed
     given there, so a simulated run replays bit for bit.
 
-    Not encrypted: sends to an IPv4 multicast group (this transport does
-    not offer `join_group`). See docs/security.md.
+    LAN multicast (`join_group`, when the inner transport has it): a
+    group has no pairwise session, so a datagram to the joined group goes
+    unsealed, in a `group` frame, and one received in such a frame is
+    handed up with `received_unsealed()` true. `basic_node` then takes only
+    message kinds that sign themselves (`wire::is_self_signed`, such as the
+    hierarchy's beacons) from it. See docs/security.md.
 
     @par Thread safety
     <em>Distinct objects</em>: Safe. <em>Shared objects</em>: Unsafe, as the inner transport.
@@ -195,6 +200,8 @@ public:
             return make_error_code(std::errc::operation_not_permitted);
         if (bytes.size() > max_datagram_size())
             return ::meshkit::errc::message_too_large;
+        if (group_ && to == *group_)
+            return send_to_group(to, bytes);
         time_point const now = now_();
         rotate_cookie_secret(now);
         peer& p = peer_at(to, now);
@@ -249,6 +256,24 @@ public:
             return std::nullopt;
         return it->second.current->peer_id;
     }
+
+    /** Joins LAN multicast group `group` on the inner transport: datagrams to it go unsealed (see above).
+
+        @throws what the inner transport's `join_group` throws.
+    */
+    template <class... Args>
+        requires requires(Inner& i, endpoint const& g, Args&&... a) { i.join_group(g, std::forward<Args>(a)...); }
+    void join_group(endpoint const& group, Args&&... args)
+    {
+        inner_.join_group(group, std::forward<Args>(args)...);
+        group_ = group;
+    }
+
+    /** Whether the datagram being handled came unsealed, from a LAN group: it proves no sender.
+
+        Valid inside the receive handler, for the datagram it is handling.
+    */
+    [[nodiscard]] bool received_unsealed() const noexcept { return receiving_unsealed_; }
 
     /// How many peers the transport holds state for (sessions and handshakes).
     [[nodiscard]] std::size_t peer_count() const noexcept { return peers_.size(); }
@@ -318,6 +343,8 @@ public:
         add("meshkit_secure_queue_dropped_total", &secure_stats::queue_dropped);
         add("meshkit_secure_rekeys_total", &secure_stats::rekeys);
         add("meshkit_secure_evictions_total", &secure_stats::evictions);
+        add("meshkit_secure_group_sent_total", &secure_stats::group_sent);
+        add("meshkit_secure_group_received_total", &secure_stats::group_received);
         reported_ = stats_;
     }
 
@@ -481,8 +508,32 @@ private:
         case frame::response: on_response(from, d, now); break;
         case frame::finish: on_finish(from, d, now); break;
         case frame::cookie: on_cookie(from, d, now); break;
+        case frame::group: on_group(from, d); break;
         default: ++stats_.malformed; break;
         }
+    }
+
+    /// Unsealed, and taken only by a member of a group: `basic_node` then passes self-signed kinds alone.
+    void on_group(endpoint const& from, std::span<std::byte const> d)
+    {
+        if (!group_ || d.size() < 2) {
+            ++stats_.malformed;
+            return;
+        }
+        ++stats_.group_received;
+        if (!handler_)
+            return;
+        receiving_unsealed_ = true;
+        handler_(from, d.subspan(1));
+        receiving_unsealed_ = false;
+    }
+
+    std::error_code send_to_group(endpoint const& to, std::span<std::byte const> bytes)
+    {
+        tx_.assign(1, std::byte{frame::group});
+        tx_.insert(tx_.end(), bytes.begin(), bytes.end());
+        ++stats_.group_sent;
+        return inner_.send(to, tx_);
     }
 
     void on_init(endpoint const& from, std::span<std::byte const> d, time_point now)
@@ -913,6 +964,9 @@ private:
     std::unordered_map<endpoint, peer> peers_;
     std::size_t half_open_ = 0;
     time_point last_expiry_{};
+    /// The LAN group joined, if any: datagrams to it go unsealed, and only its members take `group` frames.
+    std::optional<endpoint> group_;
+    bool receiving_unsealed_ = false;
     struct ip_hash {
         std::size_t operator()(std::array<std::uint8_t, 16> const& ip) const noexcept
         {

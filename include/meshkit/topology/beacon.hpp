@@ -41,6 +41,8 @@ inline constexpr std::uint8_t max_hierarchy_level = 15;
 */
 struct hm_beacon {
     static constexpr wire::type_id wire_id = 0x0080;
+    /// Signed by its sender (`signature`), so a secure node takes it from a LAN multicast group.
+    static constexpr bool self_signed = true;
     /// Raised by the sender on every beacon (its incarnation in the high bits): a newer one replaces an older.
     std::uint64_t seq = 0;
     geo_position position;

@@ -15,17 +15,17 @@ namespace meshkit::udp {
 
 /** Reference node 3, the hierarchical mesh, over real UDP: `topology::hierarchical_mesh` on an Asio socket.
 
+    Secure like every `udp_policies` node (`security::secure_transport`:
+    its id is its key, every unicast datagram sealed in a Noise session).
     Beacons go to the node's seeds (`node.join`) and, with
-    `udp::transport::join_group` and the group joined as a seed, to a LAN
-    multicast group that every node in range hears. See
-    docs/reference/hierarchical.md.
+    `secure_transport::join_group` and the group joined as a seed, to a LAN
+    multicast group that every node in range hears. A group has no
+    pairwise session, so beacons go there unsealed but signed by their
+    sender, and a node takes nothing else from the group. See
+    docs/reference/hierarchical.md and docs/security.md.
 */
 template <class Strategy = hierarchy::dynamic_strategy, class Aggregator = topology::summary_aggregator>
 struct hierarchical_policies : udp_policies {
-    // The plain socket: a LAN multicast group (join_group) has no pairwise
-    // session to encrypt in, and security::secure_transport does not carry
-    // one yet (docs/security.md, "What is not covered yet").
-    using transport = ::meshkit::udp::transport;
     using hierarchy = Strategy;
     using engines = type_list<topology::hierarchical_mesh<Aggregator>>;
 };

@@ -19,6 +19,21 @@ template <class M>
     requires requires { M::forwarded; }
 inline constexpr bool may_be_forwarded<M> = M::forwarded;
 
+/** Whether message kind `M` carries its author's signature over itself and its envelope's sender.
+
+    Such a message proves its sender without a session, so a secure node
+    takes it where no session can carry it: a datagram sent unsealed to a
+    LAN multicast group (`secure_transport::join_group`). Every other
+    message from there is refused. A kind says so with
+    `static constexpr bool self_signed = true;`, and its engine must verify
+    the signature (`engine_context::verify`) before it acts on one.
+*/
+template <class M>
+inline constexpr bool is_self_signed = false;
+template <class M>
+    requires requires { M::self_signed; }
+inline constexpr bool is_self_signed<M> = M::self_signed;
+
 } // namespace meshkit::wire
 
 #endif // MESHKIT_WIRE_FORWARDING_HPP
