@@ -6,6 +6,10 @@
 // refused or accepted, never a crash, and never a reply larger than it. And
 // it is a frame on a secure stream at each step of its handshake and once
 // it is established: refused (the stream closed, and told so) or taken, never a crash.
+// And it is a reconciliation message (`sync::sync_message`) to a reconciler
+// over a set of 2,000 items: refused with a sync::errc, or answered with a
+// reply within the reconciler's message limit and that another reconciler
+// accepts, never a crash.
 //
 // Run: tools/fuzz.sh [seconds]
 
@@ -19,6 +23,8 @@
 #include <meshkit/security/noise/handshake.hpp>
 #include <meshkit/security/secure_stream_transport.hpp>
 #include <meshkit/security/secure_transport.hpp>
+#include <meshkit/sync/reconciler.hpp>
+#include <meshkit/wire/codec.hpp>
 #include <meshkit/topology/cell_summary.hpp>
 #include <meshkit/topology/messages.hpp>
 #include <meshkit/topology/node_state.hpp>
@@ -260,6 +266,45 @@ void fuzz_secure_stream(std::span<std::byte const> input, int step)
         std::abort(); // a handshake that did not complete is never left open
 }
 
+/// Two item sets that overlap, built once: what a fuzzed reconciliation message is answered from.
+struct sync_fixture {
+    meshkit::sync::item_set ours{4'000}, theirs{4'000};
+    meshkit::sync::reconcile_settings settings;
+    sync_fixture()
+    {
+        settings.max_message_bytes = 1'100;
+        settings.max_ids_per_range = 16;
+        for (std::uint64_t i = 0; i < 2'000; ++i) {
+            auto const id = meshkit::node_id::from_seed(i).bytes;
+            meshkit::sync::item const it{i / 3, id};
+            if (i % 7 != 0)
+                ours.insert(it);
+            if (i % 5 != 0)
+                theirs.insert(it);
+        }
+    }
+};
+
+void fuzz_sync(std::span<std::byte const> input)
+{
+    static sync_fixture const f;
+    auto const msg = meshkit::wire::decode<meshkit::sync::sync_message>(input);
+    if (!msg)
+        return;
+    meshkit::sync::reconciler const r{f.ours, f.settings};
+    auto const step = r.respond(*msg);
+    if (!step)
+        return; // refused: nothing recorded, nothing sent
+    if (step->finished())
+        return;
+    std::vector<std::byte> reply;
+    meshkit::wire::encode(step->reply, reply);
+    if (reply.size() > f.settings.max_message_bytes)
+        std::abort(); // past the limit, whatever the peer sent
+    if (!meshkit::sync::reconciler{f.theirs, f.settings}.respond(step->reply))
+        std::abort(); // an answer another reconciler refuses
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size)
@@ -268,6 +313,7 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
     fuzz_secure(input);
     if (!input.empty()) // the first byte picks the step (a handshake costs milliseconds under ASan)
         fuzz_secure_stream(input.subspan(1), static_cast<int>(input[0]) % 4);
+    fuzz_sync(input);
     auto decoded = registry::decode(input);
     if (!decoded)
         return 0;
