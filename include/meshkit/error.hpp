@@ -42,6 +42,10 @@ enum class errc {
     wrong_channel,
     /** A hierarchical mesh packet's data type travels the other way: telemetry is reported up, commands sent down. */
     wrong_direction,
+    /** The node already belongs to as many topics as its topic host allows (`topic_host_settings::max_topics`). */
+    topic_limit,
+    /** The node does not belong to that topic. */
+    unknown_topic,
 };
 
 /// The category of `meshkit::errc`.
@@ -61,6 +65,8 @@ inline std::error_category const& error_category() noexcept
             case errc::unknown_transport: return "the address names a transport this node does not have";
             case errc::wrong_channel: return "the address's transport does not carry this message's channel";
             case errc::wrong_direction: return "that data type does not travel in this direction";
+            case errc::topic_limit: return "the node belongs to as many topics as it may";
+            case errc::unknown_topic: return "the node does not belong to that topic";
             }
             return "unknown meshkit error";
         }

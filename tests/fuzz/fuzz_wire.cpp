@@ -25,6 +25,7 @@
 #include <meshkit/security/secure_transport.hpp>
 #include <meshkit/sync/reconciler.hpp>
 #include <meshkit/wire/codec.hpp>
+#include <meshkit/topic/topic_messages.hpp>
 #include <meshkit/topology/cell_summary.hpp>
 #include <meshkit/topology/messages.hpp>
 #include <meshkit/topology/node_state.hpp>
@@ -75,12 +76,12 @@ struct fuzz_cell_summary {
 // attachments' (substrate records with strings, goodbye reasons), the
 // hierarchical mesh's (beacons with positions, optional resources and
 // capability lists; packets; acknowledgements) and the telemetry its
-// aggregator reads.
+// aggregator reads; and the topic host's frames and probes.
 using registry = meshkit::wire::registry_union<
     meshkit::wire::registry<meshkit::membership::ping, meshkit::membership::pong, everything, fuzz_node_state,
                             fuzz_cell_summary>,
     meshkit::nat::traversal_messages, meshkit::discovery::gossip_messages, meshkit::discovery::registry_messages,
-    meshkit::attach::attach_messages, meshkit::topology::topology_messages>;
+    meshkit::attach::attach_messages, meshkit::topology::topology_messages, meshkit::topic::topic_messages>;
 
 /// A network in memory for the secure transport: what is sent waits in `queue` until delivered.
 struct fuzz_net {

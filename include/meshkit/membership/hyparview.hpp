@@ -76,6 +76,15 @@ struct hyparview_config {
     duration keepalive_interval = std::chrono::seconds(1);
     /// Silence on an active link for longer than this means the neighbour failed.
     duration failure_timeout = std::chrono::seconds(4);
+    /** The longest wait between repair requests while they are refused and the view is not urgent.
+
+        A node one neighbour short in a small overlay, where every
+        candidate is full, would otherwise ask one a second forever. Each
+        refusal doubles the wait (from `keepalive_interval`) up to this;
+        any change to the active view resets it. Below `urgent_below`
+        requests are high priority, accepted, and never wait.
+    */
+    duration repair_backoff_max = std::chrono::seconds(30);
     /** Most active neighbours from one address prefix (an IPv4 /24, an IPv6 /48; `address_prefix`).
 
         Eclipse resistance: an attacker with many keys but one network
@@ -228,8 +237,14 @@ public:
         bool const expected = take_pending(from);
         if (was_join)
             ctx.emit(peer_up{from.id, from.address}); // the contact answered: discovery learns it is good
-        if (!r.accepted)
-            return; // it stays in the passive view; the next tick tries another candidate
+        if (!r.accepted) {
+            // It stays in the passive view; a later tick tries another candidate, later each time it is refused.
+            if (!was_join && active_.size() >= cfg_.urgent_below) {
+                repair_wait_ = std::min(std::max(cfg_.keepalive_interval, 2 * repair_wait_), cfg_.repair_backoff_max);
+                next_repair_ = ctx.now() + repair_wait_;
+            }
+            return;
+        }
         if (!(expected || find_active(from.id)) || !add_active(ctx, from))
             ctx.send(from.address, hv_disconnect{true}); // keep links symmetric
     }
@@ -302,6 +317,28 @@ public:
             shuffle(ctx);
             ctx.set_timer(cfg_.shuffle_interval, shuffle_tag);
         }
+    }
+
+    /** Leaves the overlay: each active neighbour is told (`hv_disconnect`, not alive) and every view emptied.
+
+        A topic host calls it when its node leaves a topic while it still
+        talks to the same peers in others: their silence would never end
+        the link, so the link is ended in words. `link_down` is emitted for
+        each neighbour. A later `add_candidate` joins again.
+    */
+    template <class Ctx>
+    void leave(Ctx& ctx)
+    {
+        std::vector<peer_info> gone;
+        for (auto const& a : active_)
+            gone.push_back(a.peer);
+        for (auto const& p : gone) {
+            ctx.send(p.address, hv_disconnect{false});
+            remove_active(ctx, p.id);
+        }
+        passive_.clear();
+        pending_.clear();
+        last_shuffle_.clear();
     }
 
     /// Treats an unreachable report for an active neighbour's address as its failure.
@@ -473,6 +510,8 @@ private:
             add_passive(ctx, victim.address);
         }
         active_.push_back({peer, ctx.now()});
+        repair_wait_ = {};
+        next_repair_ = {};
         ctx.emit(link_up{peer.id, peer.address});
         return true;
     }
@@ -504,6 +543,8 @@ private:
             return false;
         peer_info const gone = it->peer;
         active_.erase(it);
+        repair_wait_ = {};
+        next_repair_ = {};
         ctx.emit(link_down{gone.id, gone.address});
         return true;
     }
@@ -587,7 +628,9 @@ private:
                 std::erase(passive_, p.peer.address);
         }
 
-        // 4. Repair: promote passive peers until the active view is full.
+        // 4. Repair: promote passive peers until the active view is full (after a refusal, not at once).
+        if (active_.size() >= cfg_.urgent_below && now < next_repair_)
+            return;
         std::size_t requests = 0;
         for (auto const& p : pending_)
             requests += !p.join;
@@ -639,6 +682,9 @@ private:
     std::vector<endpoint> last_shuffle_;
     bool shuffle_outstanding_ = false;
     time_point last_tick_{};
+    /// The repair back-off: how long after the last refusal, and until when.
+    duration repair_wait_{};
+    time_point next_repair_{};
 };
 
 } // namespace meshkit::membership

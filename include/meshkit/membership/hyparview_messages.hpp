@@ -64,6 +64,8 @@ struct hv_shuffle_reply {
 /// Keeps an idle active link observed; silence beyond the timeout means failure.
 struct hv_keepalive {
     static constexpr wire::type_id wire_id = 0x0017;
+    /// Says nothing else: a topic host replaces it with one probe per peer (`wire::is_keepalive`).
+    static constexpr bool keepalive = true;
 };
 
 /// The messages the HyParView engine speaks.

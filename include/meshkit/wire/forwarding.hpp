@@ -34,6 +34,19 @@ template <class M>
     requires requires { M::self_signed; }
 inline constexpr bool is_self_signed<M> = M::self_signed;
 
+/** Whether message kind `M` says only "I am alive": a link-level keepalive with no other content.
+
+    A host that keeps liveness per peer for several overlays at once
+    (`topic::topic_host`) drops its overlays' own keepalives and probes
+    each peer once for all of them. A kind says so with
+    `static constexpr bool keepalive = true;`.
+*/
+template <class M>
+inline constexpr bool is_keepalive = false;
+template <class M>
+    requires requires { M::keepalive; }
+inline constexpr bool is_keepalive<M> = M::keepalive;
+
 } // namespace meshkit::wire
 
 #endif // MESHKIT_WIRE_FORWARDING_HPP

@@ -1,0 +1,23 @@
+// topic/topic_policies.hpp
+// ~~~~~~~~~~~~~~~~~~~~~~~~
+#ifndef MESHKIT_TOPIC_TOPIC_POLICIES_HPP
+#define MESHKIT_TOPIC_TOPIC_POLICIES_HPP
+
+#include <meshkit/node.hpp>
+#include <meshkit/node_policies.hpp>
+#include <meshkit/topic/topic_host.hpp>
+#include <meshkit/type_list.hpp>
+
+namespace meshkit::topic {
+
+/// The simulator bundle with gossip topics: a HyParView overlay and a Plumtree tree per topic joined.
+struct sim_topic_policies : ::meshkit::sim_policies {
+    using engines = type_list<gossip_topics>;
+};
+
+/// A node on `sim::network` that joins topics.
+using sim_topic_node = basic_node<sim_topic_policies>;
+
+} // namespace meshkit::topic
+
+#endif // MESHKIT_TOPIC_TOPIC_POLICIES_HPP

@@ -1,0 +1,344 @@
+// Topics: several independent overlays on one node over one transport, joined
+// and left at run time, bounded, with liveness kept per peer for all of them.
+
+#include <meshkit/topic/topic_policies.hpp>
+
+#include <meshkit/sim/network.hpp>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace meshkit;
+using namespace std::chrono_literals;
+using topic::gossip_topics;
+using topic::sim_topic_node;
+using topic::topic_id;
+
+topic_id const alpha = topic_id::named("alpha");
+topic_id const beta = topic_id::named("beta");
+topic_id const gamma_ = topic_id::named("gamma");
+
+std::vector<std::byte> bytes_of(std::string const& s)
+{
+    std::vector<std::byte> out;
+    for (char c : s)
+        out.push_back(static_cast<std::byte>(c));
+    return out;
+}
+
+/// Nodes on one simulated network, each recording what it delivered, per topic.
+struct swarm {
+    sim::network net;
+    std::vector<std::unique_ptr<sim_topic_node>> nodes;
+    /// node index -> topic -> payloads delivered
+    std::map<std::size_t, std::map<topic_id, std::multiset<std::string>>> delivered;
+    std::map<std::size_t, std::size_t> peers_down;
+
+    explicit swarm(std::uint64_t seed, std::size_t n, node_config cfg = {}) : net(seed)
+    {
+        for (std::size_t i = 0; i < n; ++i) {
+            nodes.push_back(std::make_unique<sim_topic_node>(net, cfg));
+            nodes.back()->on_event([this, i](sim_topic_node::event_type const& ev) {
+                if (auto const* d = std::get_if<topic::topic_event<broadcast::delivered>>(&ev)) {
+                    std::string s;
+                    for (auto b : d->event.payload)
+                        s.push_back(static_cast<char>(b));
+                    delivered[i][d->topic].insert(s);
+                } else if (std::holds_alternative<peer_down>(ev)) {
+                    ++peers_down[i];
+                }
+            });
+        }
+        for (auto& node : nodes)
+            node->start();
+    }
+
+    sim_topic_node& at(std::size_t i) { return *nodes[i]; }
+
+    std::error_code join(std::size_t i, topic_id t)
+    {
+        return at(i).with_engine<gossip_topics>([&](auto& h, auto& ctx) { return h.join(ctx, t); });
+    }
+    std::error_code leave(std::size_t i, topic_id t)
+    {
+        return at(i).with_engine<gossip_topics>([&](auto& h, auto& ctx) { return h.leave(ctx, t); });
+    }
+    auto publish(std::size_t i, topic_id t, std::string const& text)
+    {
+        auto const p = bytes_of(text);
+        return at(i).with_engine<gossip_topics>([&](auto& h, auto& ctx) { return h.publish(ctx, t, p); });
+    }
+    gossip_topics& host(std::size_t i) { return at(i).with_engine<gossip_topics>([](auto& h, auto&) -> gossip_topics& { return h; }); }
+    std::vector<peer_info> neighbours(std::size_t i, topic_id t)
+    {
+        auto const* hv = host(i).engine<membership::hyparview>(t);
+        return hv ? hv->active_view() : std::vector<peer_info>{};
+    }
+    std::size_t index_of(node_id const& id)
+    {
+        for (std::size_t i = 0; i < nodes.size(); ++i)
+            if (nodes[i]->id() == id)
+                return i;
+        return nodes.size();
+    }
+    bool got(std::size_t i, topic_id t, std::string const& text) { return delivered[i][t].contains(text); }
+};
+
+TEST(Topics, TwoTopicsOnOneNodeAreIndependentOverlays)
+{
+    swarm s{41, 12};
+    // Nodes 0-7 in alpha, 4-11 in beta: 4-7 belong to both.
+    for (std::size_t i = 0; i < 12; ++i) {
+        if (i < 8) {
+            ASSERT_FALSE(s.join(i, alpha));
+        }
+        if (i >= 4) {
+            ASSERT_FALSE(s.join(i, beta));
+        }
+    }
+    for (std::size_t i = 0; i < 12; ++i)
+        if (i != 5)
+            s.at(i).join(s.at(5).local_endpoint()); // one contact, in both topics
+    s.net.advance(20s);
+
+    for (std::size_t i = 0; i < 12; ++i) {
+        for (auto const& p : s.neighbours(i, alpha))
+            EXPECT_LT(s.index_of(p.id), 8u) << "node " << i << " has a non-member neighbour in alpha";
+        for (auto const& p : s.neighbours(i, beta))
+            EXPECT_GE(s.index_of(p.id), 4u) << "node " << i << " has a non-member neighbour in beta";
+        if (i < 8) {
+            EXPECT_FALSE(s.neighbours(i, alpha).empty()) << "node " << i;
+        }
+        if (i >= 4) {
+            EXPECT_FALSE(s.neighbours(i, beta).empty()) << "node " << i;
+        }
+    }
+
+    ASSERT_TRUE(s.publish(0, alpha, "a1"));
+    ASSERT_TRUE(s.publish(11, beta, "b1"));
+    ASSERT_TRUE(s.publish(6, alpha, "a2"));
+    ASSERT_TRUE(s.publish(6, beta, "b2"));
+    s.net.advance(5s);
+    // A publisher does not deliver its own broadcast to itself.
+    std::map<std::string, std::size_t> const publisher{{"a1", 0}, {"a2", 6}, {"b1", 11}, {"b2", 6}};
+    for (std::size_t i = 0; i < 12; ++i) {
+        bool const in_alpha = i < 8, in_beta = i >= 4;
+        for (auto const* text : {"a1", "a2"})
+            if (publisher.at(text) != i) {
+                EXPECT_EQ(s.got(i, alpha, text), in_alpha) << "node " << i << " " << text;
+            }
+        for (auto const* text : {"b1", "b2"})
+            if (publisher.at(text) != i) {
+                EXPECT_EQ(s.got(i, beta, text), in_beta) << "node " << i << " " << text;
+            }
+        EXPECT_FALSE(s.got(i, beta, "a1") || s.got(i, alpha, "b1")) << "a broadcast crossed topics at node " << i;
+        for (auto const& [t, texts] : s.delivered[i])
+            for (auto const& text : texts)
+                EXPECT_EQ(texts.count(text), 1u) << "delivered twice at node " << i;
+    }
+}
+
+TEST(Topics, ATopicIsJoinedAndLeftAtRunTime)
+{
+    swarm s{42, 8};
+    for (std::size_t i = 0; i < 8; ++i) {
+        ASSERT_FALSE(s.join(i, alpha));
+        ASSERT_FALSE(s.join(i, beta));
+        if (i != 0)
+            s.at(i).join(s.at(0).local_endpoint());
+    }
+    s.net.advance(20s);
+    ASSERT_TRUE(s.publish(1, beta, "before"));
+    s.net.advance(3s);
+    ASSERT_TRUE(s.got(7, beta, "before"));
+
+    node_id const leaver = s.at(7).id();
+    ASSERT_FALSE(s.leave(7, beta));
+    EXPECT_FALSE(s.host(7).joined(beta));
+    EXPECT_EQ(s.leave(7, beta), errc::unknown_topic);
+    s.net.advance(5s);
+    for (std::size_t i = 0; i < 7; ++i)
+        for (auto const& p : s.neighbours(i, beta))
+            EXPECT_NE(p.id, leaver) << "node " << i << " still links the node that left beta";
+    ASSERT_TRUE(s.publish(1, beta, "after"));
+    ASSERT_TRUE(s.publish(1, alpha, "still"));
+    s.net.advance(3s);
+    EXPECT_FALSE(s.got(7, beta, "after")) << "delivered in a topic it left";
+    EXPECT_TRUE(s.got(7, alpha, "still")) << "leaving beta must not touch alpha";
+    for (std::size_t i = 0; i < 7; ++i)
+        if (i != 1) { // the publisher
+            EXPECT_TRUE(s.got(i, beta, "after")) << "node " << i;
+        }
+
+    ASSERT_FALSE(s.join(7, beta)); // back again, through its remembered contact
+    s.net.advance(10s);
+    ASSERT_TRUE(s.publish(2, beta, "again"));
+    s.net.advance(3s);
+    EXPECT_TRUE(s.got(7, beta, "again"));
+}
+
+TEST(Topics, TheNumberOfTopicsIsBoundedWithAClearError)
+{
+    node_config cfg;
+    cfg.engine<gossip_topics>().max_topics = 2;
+    swarm s{43, 1, cfg};
+    EXPECT_FALSE(s.join(0, alpha));
+    EXPECT_FALSE(s.join(0, beta));
+    EXPECT_FALSE(s.join(0, beta)) << "joining a topic twice is no error";
+    auto const ec = s.join(0, gamma_);
+    EXPECT_EQ(ec, errc::topic_limit);
+    EXPECT_EQ(ec.message(), "the node belongs to as many topics as it may");
+    EXPECT_EQ(s.host(0).topics().size(), 2u);
+    auto const r = s.publish(0, gamma_, "x");
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), errc::unknown_topic);
+    ASSERT_FALSE(s.leave(0, alpha));
+    EXPECT_FALSE(s.join(0, gamma_)) << "a slot freed by leaving is reused";
+}
+
+TEST(Topics, AnIdleNodeInThreeTopicsSendsLessThanSerf)
+{
+    swarm s{44, 16};
+    for (std::size_t i = 0; i < 16; ++i) {
+        for (auto t : {alpha, beta, gamma_})
+            ASSERT_FALSE(s.join(i, t));
+        if (i != 0)
+            s.at(i).join(s.at(0).local_endpoint());
+    }
+    s.net.advance(120s); // joins and shuffles settle
+    // Bytes at IP level as a secure node sends them: each datagram plus the
+    // secure transport's 25-byte frame overhead and IPv4 + UDP's 28.
+    std::map<endpoint, double> ip_bytes;
+    s.net.set_tap([&](endpoint const& from, endpoint const&, std::span<std::byte const> b) {
+        ip_bytes[from] += static_cast<double>(b.size() + 25 + 28);
+    });
+    auto const pings_before = s.host(3).stats().pings_sent;
+    constexpr double seconds = 300;
+    s.net.advance(std::chrono::seconds(static_cast<int>(seconds)));
+    s.net.set_tap({});
+    double total = 0, most = 0;
+    for (auto const& [from, b] : ip_bytes) {
+        total += b;
+        most = std::max(most, b);
+    }
+    double const mean = total / 16.0 / seconds;
+    // Serf's idle node sends about 315 B/s (issue 14); one topic with per-link keepalives sent 525.
+    EXPECT_LE(mean, 315.0) << "bytes per idle node per second";
+    auto const pings = s.host(3).stats().pings_sent - pings_before;
+    EXPECT_LE(pings, static_cast<std::uint64_t>(seconds) + 2) << "one ping per probe interval at most";
+    EXPECT_GT(s.host(3).stats().keepalives_dropped, 0u) << "the topics' own keepalives are not sent";
+    EXPECT_EQ(s.host(3).stats().peers_failed, 0u) << "an idle peer is no failed peer";
+    RecordProperty("ip_bytes_per_idle_node_per_s", static_cast<int>(mean));
+    RecordProperty("ip_bytes_busiest_idle_node_per_s", static_cast<int>(most / seconds));
+
+    // The same measure for one plain overlay (HyParView and Plumtree, per-link keepalives).
+    sim::network net{44};
+    std::vector<std::unique_ptr<sim_gossip_node>> plain;
+    for (std::size_t i = 0; i < 16; ++i) {
+        plain.push_back(std::make_unique<sim_gossip_node>(net));
+        plain.back()->start();
+        if (i != 0)
+            plain.back()->join(plain.front()->local_endpoint());
+    }
+    net.advance(120s);
+    double plain_total = 0;
+    net.set_tap([&](endpoint const&, endpoint const&, std::span<std::byte const> b) {
+        plain_total += static_cast<double>(b.size() + 25 + 28);
+    });
+    net.advance(std::chrono::seconds(static_cast<int>(seconds)));
+    net.set_tap({});
+    double const plain_mean = plain_total / 16.0 / seconds;
+    EXPECT_LT(mean, plain_mean) << "three topics cost an idle node less than one plain overlay";
+    RecordProperty("ip_bytes_per_idle_node_per_s_one_plain_overlay", static_cast<int>(plain_mean));
+}
+
+TEST(Topics, ACrashedPeerFailsInEveryTopicAndBroadcastsStillReachAll)
+{
+    swarm s{45, 12};
+    for (std::size_t i = 0; i < 12; ++i) {
+        ASSERT_FALSE(s.join(i, alpha));
+        ASSERT_FALSE(s.join(i, beta));
+        if (i != 0)
+            s.at(i).join(s.at(0).local_endpoint());
+    }
+    s.net.advance(30s);
+    node_id const victim = s.at(4).id();
+    std::set<std::size_t> linked;
+    for (std::size_t i = 0; i < 12; ++i)
+        for (auto t : {alpha, beta})
+            for (auto const& p : s.neighbours(i, t))
+                if (p.id == victim)
+                    linked.insert(i);
+    ASSERT_FALSE(linked.empty());
+    s.net.crash(s.at(4).local_endpoint());
+    s.net.advance(20s);
+    for (std::size_t i = 0; i < 12; ++i) {
+        if (i == 4)
+            continue;
+        for (auto t : {alpha, beta})
+            for (auto const& p : s.neighbours(i, t))
+                EXPECT_NE(p.id, victim) << "node " << i << " still links the crashed node";
+    }
+    for (auto i : linked)
+        EXPECT_GE(s.peers_down[i], 1u) << "node " << i << " never declared its neighbour failed";
+    ASSERT_TRUE(s.publish(0, alpha, "after-crash-a"));
+    ASSERT_TRUE(s.publish(11, beta, "after-crash-b"));
+    s.net.advance(5s);
+    for (std::size_t i = 0; i < 12; ++i) {
+        if (i == 4)
+            continue;
+        if (i != 0) {
+            EXPECT_TRUE(s.got(i, alpha, "after-crash-a")) << "node " << i;
+        }
+        if (i != 11) {
+            EXPECT_TRUE(s.got(i, beta, "after-crash-b")) << "node " << i;
+        }
+    }
+}
+
+TEST(Topics, ALinkWhoseDisconnectWasLostEndsAtTheNextProbe)
+{
+    swarm s{46, 6};
+    for (std::size_t i = 0; i < 6; ++i) {
+        ASSERT_FALSE(s.join(i, alpha));
+        ASSERT_FALSE(s.join(i, beta));
+        if (i != 0)
+            s.at(i).join(s.at(0).local_endpoint());
+    }
+    s.net.advance(30s);
+    // Node 5 leaves beta while every datagram it sends is lost: nobody hears its disconnects.
+    auto const five = s.at(5).local_endpoint();
+    std::vector<std::size_t> holders;
+    for (std::size_t i = 0; i < 5; ++i)
+        for (auto const& p : s.neighbours(i, beta))
+            if (p.id == s.at(5).id())
+                holders.push_back(i);
+    ASSERT_FALSE(holders.empty());
+    sim::link_model lossy;
+    lossy.loss = 1.0;
+    for (std::size_t i = 0; i < 5; ++i)
+        s.net.set_link(five, s.at(i).local_endpoint(), lossy);
+    ASSERT_FALSE(s.leave(5, beta));
+    s.net.advance(100ms);
+    for (std::size_t i = 0; i < 5; ++i)
+        s.net.set_link(five, s.at(i).local_endpoint(), sim::link_model{});
+    // Node 5 keeps talking to them in alpha; its probes and answers no longer list beta.
+    s.net.advance(30s);
+    for (auto i : holders)
+        for (auto const& p : s.neighbours(i, beta))
+            EXPECT_NE(p.id, s.at(5).id()) << "node " << i << " kept a link the other side ended";
+    std::uint64_t ended = 0;
+    for (std::size_t i = 0; i < 6; ++i)
+        ended += s.host(i).stats().one_sided_links_ended + s.host(i).stats().frames_for_unknown_topics;
+    EXPECT_GT(ended, 0u);
+}
+
+} // namespace
