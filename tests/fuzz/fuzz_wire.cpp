@@ -23,6 +23,7 @@
 #include <meshkit/security/noise/handshake.hpp>
 #include <meshkit/security/secure_stream_transport.hpp>
 #include <meshkit/security/secure_transport.hpp>
+#include <meshkit/sync/anti_entropy_messages.hpp>
 #include <meshkit/sync/reconciler.hpp>
 #include <meshkit/wire/codec.hpp>
 #include <meshkit/topic/topic_messages.hpp>
@@ -76,12 +77,14 @@ struct fuzz_cell_summary {
 // attachments' (substrate records with strings, goodbye reasons), the
 // hierarchical mesh's (beacons with positions, optional resources and
 // capability lists; packets; acknowledgements) and the telemetry its
-// aggregator reads; and the topic host's frames and probes.
+// aggregator reads; the topic host's frames and probes; and anti-entropy's
+// turns, wants and items.
 using registry = meshkit::wire::registry_union<
     meshkit::wire::registry<meshkit::membership::ping, meshkit::membership::pong, everything, fuzz_node_state,
                             fuzz_cell_summary>,
     meshkit::nat::traversal_messages, meshkit::discovery::gossip_messages, meshkit::discovery::registry_messages,
-    meshkit::attach::attach_messages, meshkit::topology::topology_messages, meshkit::topic::topic_messages>;
+    meshkit::attach::attach_messages, meshkit::topology::topology_messages, meshkit::topic::topic_messages,
+    meshkit::sync::anti_entropy_messages>;
 
 /// A network in memory for the secure transport: what is sent waits in `queue` until delivered.
 struct fuzz_net {

@@ -641,7 +641,7 @@ TEST(SecureNodes, AStrangersBroadcastUnderAForgedOriginIsDeliveredNowhere)
         out.clear();
         wire::envelope const own{broadcast::pt_gossip::wire_id, attacker_key.id(), 500 + i, 0};
         secure_gossip_node::messages::encode(
-            own, broadcast::pt_gossip{broadcast::message_key{c.node(3).id(), 77}, 1, 1, test::payload(64)}, out);
+            own, broadcast::pt_gossip{broadcast::message_key{c.node(3).id(), 77}, 1, 1, 0, test::payload(64)}, out);
         ASSERT_FALSE(attacker.send(c.node(i).local_endpoint(), out));
     }
     net.advance(5s);

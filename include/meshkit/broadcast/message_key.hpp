@@ -28,10 +28,11 @@ struct message_key {
 /** The largest payload a broadcast engine accepts by default.
 
     One 1,200-byte datagram less the envelope, the key, the engine's header
-    (round or hops, TTL, a link sequence number: 8 bytes at most) and the
-    payload's length prefix (3 bytes covers any length that fits).
+    (round or hops, TTL, a link sequence number, a version: 14 bytes at
+    most) and the payload's length prefix (3 bytes covers any length that
+    fits).
 */
-inline constexpr std::size_t default_max_payload = 1200 - wire::envelope_size - 40 - 8 - 3;
+inline constexpr std::size_t default_max_payload = 1200 - wire::envelope_size - 40 - 14 - 3;
 
 /** Where a node's broadcast sequence numbers start.
 

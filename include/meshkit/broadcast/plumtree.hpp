@@ -138,7 +138,7 @@ struct plumtree_config {
 class plumtree {
 public:
     using messages = plumtree_messages;
-    using events = type_list<delivered, ready_to_publish>;
+    using events = type_list<delivered, ready_to_publish, published>;
 
     /// Its run-time settings: `node_config::engine<plumtree>()` on a node.
     using config_type = plumtree_config;
@@ -197,9 +197,11 @@ public:
             return make_error_code(errc::queue_full);
         }
         message_key const key{ctx.self(), ++next_seq_};
+        std::uint64_t const version = ++version_;
         see(ctx, key);
-        remember(ctx, key, 0, node_id{}, payload);
-        pt_gossip const g{key, 1, 0, std::vector<std::byte>(payload.begin(), payload.end())};
+        remember(ctx, key, 0, node_id{}, version, payload);
+        pt_gossip const g{key, 1, 0, version, std::vector<std::byte>(payload.begin(), payload.end())};
+        ctx.emit(published{key, version, g.payload});
         for (auto const& p : eager_)
             forward(ctx, p, g);
         for (auto const& p : lazy_)
@@ -269,14 +271,15 @@ public:
                 timers_.erase(m->second.timer_tag);
             missing_.erase(m);
         }
-        remember(ctx, g.key, g.round, from.id, g.payload);
-        ctx.emit(delivered{g.key, g.round, from, g.payload});
+        version_ = std::max(version_, g.version);
+        remember(ctx, g.key, g.round, from.id, g.version, g.payload);
+        ctx.emit(delivered{g.key, g.round, from, g.payload, g.version});
         if (g.round >= cfg_.max_hops) {
             ++stats_.hop_limited;
             ctx.metrics().increment("meshkit_broadcast_hop_limited_total", 1);
             return;
         }
-        pt_gossip fwd{g.key, static_cast<std::uint16_t>(g.round + 1), 0, g.payload};
+        pt_gossip fwd{g.key, static_cast<std::uint16_t>(g.round + 1), 0, g.version, g.payload};
         for (auto const& p : eager_)
             if (p.id != from.id)
                 forward(ctx, p, fwd);
@@ -351,7 +354,8 @@ public:
                 ctx.metrics().increment("meshkit_broadcast_graft_misses_total", 1);
                 continue;
             }
-            pt_gossip const reply{e.key, static_cast<std::uint16_t>(it->second.round + 1), 0, it->second.payload};
+            pt_gossip const reply{e.key, static_cast<std::uint16_t>(it->second.round + 1), 0, it->second.version,
+                                  it->second.payload};
             if (!send_payload(ctx, from, reply)) {
                 ++stats_.graft_replies_dropped;
                 ctx.metrics().increment("meshkit_broadcast_graft_replies_dropped_total", 1);
@@ -396,6 +400,21 @@ public:
         drain(ctx, f);
         maybe_ready(ctx);
         release_credit(ctx);
+    }
+
+    /// A broadcast another engine obtained (anti-entropy): seen, so the tree's copy is a duplicate.
+    template <class Ctx>
+    void on_event(Ctx& ctx, recovered const& e)
+    {
+        version_ = std::max(version_, e.version);
+        if (e.key.origin == ctx.self())
+            return;
+        see(ctx, e.key);
+        if (auto m = missing_.find(e.key); m != missing_.end()) {
+            if (m->second.timer_tag)
+                timers_.erase(m->second.timer_tag);
+            missing_.erase(m);
+        }
     }
 
     template <class Ctx>
@@ -540,6 +559,7 @@ private:
         std::uint16_t round;
         node_id from;
         time_point at;
+        std::uint64_t version;
         std::vector<std::byte> payload;
     };
     struct announcer {
@@ -631,7 +651,7 @@ private:
     // -- the repair cache: by time, bounded in bytes --------------------------------
 
     template <class Ctx>
-    void remember(Ctx& ctx, message_key const& key, std::uint16_t round, node_id const& from,
+    void remember(Ctx& ctx, message_key const& key, std::uint16_t round, node_id const& from, std::uint64_t version,
                   std::span<std::byte const> payload)
     {
         auto [it, fresh] = cache_.try_emplace(key);
@@ -639,7 +659,7 @@ private:
             cached_bytes_ -= it->second.payload.size() + cache_overhead;
         else
             cache_order_.push_back(key);
-        it->second = cached{round, from, ctx.now(), std::vector<std::byte>(payload.begin(), payload.end())};
+        it->second = cached{round, from, ctx.now(), version, std::vector<std::byte>(payload.begin(), payload.end())};
         cached_bytes_ += payload.size() + cache_overhead;
         // Insertion order is age order: evict from the front.
         while (cached_bytes_ > cfg_.max_cache_bytes && !cache_order_.empty())
@@ -1028,6 +1048,8 @@ private:
     time_point last_fresh_{}; ///< when a broadcast last reached us for the first time
     node_id last_first_from_{}; ///< the neighbour it came from
     std::uint64_t next_seq_ = 0;
+    /// The highest version seen or stamped: this node's Lamport counter.
+    std::uint64_t version_ = 0;
     std::uint64_t next_tag_ = first_graft_tag;
     bool refused_ = false;
     bool credit_held_ = false;

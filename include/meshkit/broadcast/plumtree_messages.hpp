@@ -21,6 +21,12 @@ struct pt_gossip {
     std::uint16_t round = 0;
     /// This copy's number on the link it travels (1, 2, ...): what the receiver acknowledges (`pt_ack`).
     std::uint32_t link_seq = 0;
+    /** The broadcast's version: one more than the highest its origin had seen (a Lamport counter, never a clock).
+
+        Orders broadcasts the same way on every node, so anti-entropy
+        (`sync::anti_entropy`) can reconcile "everything from version F on".
+    */
+    std::uint64_t version = 0;
     std::vector<std::byte> payload;
 };
 

@@ -1,0 +1,314 @@
+// sync/anti_entropy.hpp
+// ~~~~~~~~~~~~~~~~~~~~~
+#ifndef MESHKIT_SYNC_ANTI_ENTROPY_HPP
+#define MESHKIT_SYNC_ANTI_ENTROPY_HPP
+
+#include <meshkit/broadcast/delivered.hpp>
+#include <meshkit/broadcast/message_key.hpp>
+#include <meshkit/inbound.hpp>
+#include <meshkit/link_events.hpp>
+#include <meshkit/peer_info.hpp>
+#include <meshkit/security/detail/sodium.hpp>
+#include <meshkit/sync/anti_entropy_messages.hpp>
+#include <meshkit/sync/item_set.hpp>
+#include <meshkit/sync/reconciler.hpp>
+#include <meshkit/time.hpp>
+#include <meshkit/type_list.hpp>
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+namespace meshkit::sync {
+
+/// The anti-entropy engine's run-time settings.
+struct anti_entropy_config {
+    /// How often this node starts a reconciliation with one peer it knows, drawn at random.
+    duration sync_interval = std::chrono::seconds(5);
+    /// The most broadcasts the log holds; beyond, the oldest (lowest version) go.
+    std::size_t max_items = 10'000;
+    /// Peers remembered to reconcile with: every neighbour the topic ever had, and every peer that reconciled with us.
+    std::size_t max_peers = 64;
+    /// Turns after which a session is dropped (a normal one takes a few; datagram limits make large ones longer).
+    std::uint8_t max_rounds = 64;
+    /// The most ids one `ae_want` asks for, and the most items one is answered with.
+    std::size_t max_ids_per_want = 16;
+    /// How long an asked-for id is not asked for again.
+    duration want_timeout = std::chrono::seconds(2);
+    /// The reconciler's settings: sized so a turn fits one datagram beside the envelope and a topic frame.
+    reconcile_settings reconcile = [] {
+        reconcile_settings s;
+        s.buckets = 12;
+        s.max_ids_per_range = 16;
+        s.max_message_bytes = 1'000;
+        return s;
+    }();
+};
+
+/// What the anti-entropy engine counted.
+struct anti_entropy_stats {
+    std::uint64_t sessions_started = 0;
+    std::uint64_t turns_answered = 0;
+    std::uint64_t ids_wanted = 0;
+    std::uint64_t items_sent = 0;
+    /// Broadcasts obtained by reconciliation: what the tree had missed.
+    std::uint64_t items_recovered = 0;
+    /// Items nobody asked for, or whose content does not match an id asked for.
+    std::uint64_t items_unsolicited = 0;
+    /// Reconciliation messages refused (`sync::errc`) or past `max_rounds`.
+    std::uint64_t malformed = 0;
+};
+
+/** Anti-entropy for a broadcast overlay: a bounded log of recent broadcasts, reconciled now and then with one known peer.
+
+    A Plumtree broadcast can miss a node: links rewired as it passed, a
+    partition, a sleep ([broadcast.md](../../docs/broadcast.md)). This
+    engine closes the gap. It keeps what the broadcast engine delivered
+    and published (`broadcast::delivered`, `broadcast::published`) in a
+    log of `max_items`, each an item of its version (Plumtree's Lamport
+    stamp) and its id (BLAKE2b of origin, sequence, version and payload).
+    Every `sync_interval` it reconciles the log with one peer it knows
+    (`reconciler`): any neighbour the overlay ever gave it or any peer
+    that reconciled with it, not only today's neighbours. What either
+    side lacks it asks for by id (`ae_want`); what arrives (`ae_item`) is
+    checked against its id, logged, handed to the broadcast engine as
+    seen (`broadcast::recovered`) and delivered to the application like
+    any broadcast (`broadcast::delivered`, `hops` 0).
+
+    Bounded: one reply per turn received, at most `max_ids_per_want`
+    items per want, sessions dropped after `max_rounds`; a peer cannot make
+    it send more than a bounded multiple of what it received. An item
+    nobody asked for is dropped.
+
+    Runs beside a broadcast engine, in a node or in a topic
+    (`topic::topic_host<membership::hyparview, broadcast::plumtree, sync::anti_entropy>`).
+*/
+class anti_entropy {
+public:
+    using messages = anti_entropy_messages;
+    using events = type_list<broadcast::delivered, broadcast::recovered>;
+    using config_type = anti_entropy_config;
+
+    explicit anti_entropy(anti_entropy_config cfg = {}) : cfg_(cfg), log_(cfg.max_items), reconciler_(log_, cfg.reconcile) {}
+
+    // The reconciler points into the log: a move must re-point it.
+    anti_entropy(anti_entropy&& o) noexcept
+        : cfg_(o.cfg_), log_(std::move(o.log_)), entries_(std::move(o.entries_)), reconciler_(log_, cfg_.reconcile),
+          peers_(std::move(o.peers_)), wanted_(std::move(o.wanted_)), stats_(o.stats_)
+    {
+    }
+    anti_entropy& operator=(anti_entropy&&) = delete;
+    anti_entropy(anti_entropy const&) = delete;
+    anti_entropy& operator=(anti_entropy const&) = delete;
+
+    template <class Ctx>
+    void start(Ctx& ctx)
+    {
+        ctx.set_timer(cfg_.sync_interval / 2 + std::chrono::milliseconds(ctx.rng()() % 1000), sync_tag);
+    }
+
+    template <class Ctx>
+    void on_timer(Ctx& ctx, std::uint64_t tag)
+    {
+        if (tag != sync_tag)
+            return;
+        ctx.set_timer(cfg_.sync_interval, sync_tag);
+        if (peers_.empty())
+            return;
+        peer_info const& p = peers_[static_cast<std::size_t>(ctx.rng()() % peers_.size())];
+        ++stats_.sessions_started;
+        ctx.metrics().increment("meshkit_sync_sessions_total", 1);
+        ctx.send(p.address, ae_sync{static_cast<std::uint32_t>(ctx.rng()()), 0, reconciler_.initiate()});
+    }
+
+    template <class Ctx>
+    void on_event(Ctx& ctx, link_up const& e)
+    {
+        know(peer_info{e.peer, e.address});
+        (void)ctx;
+    }
+
+    template <class Ctx>
+    void on_event(Ctx&, broadcast::delivered const& d)
+    {
+        record(d.key, d.version, d.payload);
+    }
+
+    template <class Ctx>
+    void on_event(Ctx&, broadcast::published const& p)
+    {
+        record(p.key, p.version, p.payload);
+    }
+
+    template <class Ctx>
+    void on_message(Ctx& ctx, inbound const& in, ae_sync const& m)
+    {
+        if (in.header.hops != 0)
+            return;
+        if (m.round >= cfg_.max_rounds) {
+            refuse(ctx);
+            return;
+        }
+        auto step = reconciler_.respond(m.body);
+        if (!step) {
+            refuse(ctx);
+            return;
+        }
+        know(peer_info{in.header.sender, in.from});
+        ++stats_.turns_answered;
+        want(ctx, in.from, step->need);
+        if (!step->finished())
+            ctx.send(in.from, ae_sync{m.session, static_cast<std::uint8_t>(m.round + 1), std::move(step->reply)});
+    }
+
+    template <class Ctx>
+    void on_message(Ctx& ctx, inbound const& in, ae_want const& w)
+    {
+        if (in.header.hops != 0)
+            return;
+        std::size_t sent = 0;
+        for (auto const& id : w.ids) {
+            if (sent == cfg_.max_ids_per_want)
+                break;
+            auto it = entries_.find(id);
+            if (it == entries_.end())
+                continue;
+            ++sent;
+            ++stats_.items_sent;
+            ctx.send(in.from, ae_item{it->second.key, it->second.version, it->second.payload});
+        }
+    }
+
+    template <class Ctx>
+    void on_message(Ctx& ctx, inbound const& in, ae_item const& m)
+    {
+        if (in.header.hops != 0)
+            return;
+        item_id const id = id_of(m.key, m.version, m.payload);
+        auto w = wanted_.find(id);
+        if (w == wanted_.end() || m.version > max_order) {
+            ++stats_.items_unsolicited; // asked for by nobody, or not what its id promised
+            ctx.metrics().increment("meshkit_sync_items_unsolicited_total", 1);
+            return;
+        }
+        wanted_.erase(w);
+        if (log_.contains(id))
+            return; // the tree brought it meanwhile
+        if (!record(m.key, m.version, m.payload))
+            return; // older than everything a full log keeps
+        ++stats_.items_recovered;
+        ctx.metrics().increment("meshkit_sync_items_recovered_total", 1);
+        ctx.emit(broadcast::recovered{m.key, m.version});
+        ctx.emit(broadcast::delivered{m.key, 0, peer_info{in.header.sender, in.from}, m.payload, m.version});
+    }
+
+    // -- queries --------------------------------------------------------------
+
+    [[nodiscard]] item_set const& log() const noexcept { return log_; }
+    [[nodiscard]] anti_entropy_stats const& stats() const noexcept { return stats_; }
+    [[nodiscard]] anti_entropy_config const& config() const noexcept { return cfg_; }
+
+    /// A broadcast's id in the log: BLAKE2b-256 of its origin, sequence, version and payload.
+    [[nodiscard]] static item_id id_of(broadcast::message_key const& key, std::uint64_t version,
+                                       std::span<std::byte const> payload)
+    {
+        security::detail::ensure_sodium();
+        std::array<unsigned char, 48> head{};
+        std::copy(key.origin.bytes.begin(), key.origin.bytes.end(), head.begin());
+        for (std::size_t b = 0; b < 8; ++b) {
+            head[32 + b] = static_cast<unsigned char>(key.seq >> (8 * b));
+            head[40 + b] = static_cast<unsigned char>(version >> (8 * b));
+        }
+        crypto_generichash_state st;
+        crypto_generichash_init(&st, nullptr, 0, 32);
+        crypto_generichash_update(&st, head.data(), head.size());
+        crypto_generichash_update(&st, reinterpret_cast<unsigned char const*>(payload.data()), payload.size());
+        item_id id{};
+        crypto_generichash_final(&st, id.data(), id.size());
+        return id;
+    }
+
+private:
+    static constexpr std::uint64_t sync_tag = 1;
+
+    struct entry {
+        broadcast::message_key key;
+        std::uint64_t version;
+        std::vector<std::byte> payload;
+    };
+
+    bool record(broadcast::message_key const& key, std::uint64_t version, std::span<std::byte const> payload)
+    {
+        if (version > max_order)
+            return false;
+        item_id const id = id_of(key, version, payload);
+        auto const r = log_.insert(item{version, id});
+        if (!r.inserted)
+            return false;
+        if (r.evicted)
+            entries_.erase(r.evicted->id);
+        entries_.emplace(id, entry{key, version, std::vector<std::byte>(payload.begin(), payload.end())});
+        return true;
+    }
+
+    void know(peer_info const& p)
+    {
+        auto it = std::find_if(peers_.begin(), peers_.end(), [&](peer_info const& q) { return q.id == p.id; });
+        if (it != peers_.end()) {
+            it->address = p.address;
+            return;
+        }
+        if (peers_.size() == cfg_.max_peers)
+            peers_.erase(peers_.begin()); // the longest known makes room
+        peers_.push_back(p);
+    }
+
+    template <class Ctx>
+    void want(Ctx& ctx, endpoint const& from, std::vector<item_id> const& need)
+    {
+        time_point const now = ctx.now();
+        std::erase_if(wanted_, [&](auto const& kv) { return now - kv.second > cfg_.want_timeout; });
+        ae_want w;
+        for (auto const& id : need) {
+            if (log_.contains(id) || wanted_.contains(id))
+                continue;
+            if (wanted_.size() >= 4 * cfg_.max_ids_per_want * cfg_.reconcile.buckets)
+                break; // enough outstanding: the next session finds the rest
+            wanted_.emplace(id, now);
+            w.ids.push_back(id);
+            ++stats_.ids_wanted;
+            if (w.ids.size() == cfg_.max_ids_per_want) {
+                ctx.send(from, w);
+                w.ids.clear();
+            }
+        }
+        if (!w.ids.empty())
+            ctx.send(from, w);
+    }
+
+    template <class Ctx>
+    void refuse(Ctx& ctx)
+    {
+        ++stats_.malformed;
+        ctx.metrics().increment("meshkit_sync_malformed_total", 1);
+    }
+
+    anti_entropy_config cfg_;
+    item_set log_;
+    std::unordered_map<item_id, entry, item_id_hash> entries_;
+    reconciler reconciler_;
+    std::vector<peer_info> peers_;
+    std::unordered_map<item_id, time_point, item_id_hash> wanted_;
+    anti_entropy_stats stats_;
+};
+
+} // namespace meshkit::sync
+
+#endif // MESHKIT_SYNC_ANTI_ENTROPY_HPP
