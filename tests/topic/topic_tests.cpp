@@ -4,6 +4,9 @@
 #include <meshkit/topic/topic_policies.hpp>
 
 #include <meshkit/sim/network.hpp>
+#include <meshkit/sim/transport.hpp>
+#include <meshkit/wire/codec.hpp>
+#include <meshkit/wire/envelope.hpp>
 
 #include <gtest/gtest.h>
 
@@ -386,6 +389,126 @@ TEST(ReliableTopics, ANodeCutOffWhileBroadcastsFlewGetsEveryOneByAntiEntropyExac
     ASSERT_TRUE(s.publish(3, alpha, "after"));
     s.net.advance(10s);
     EXPECT_EQ(s.delivered[9][alpha].count("after"), 1u);
+}
+
+TEST(ReliableTopics, HostileFramesAndItemsAreCountedAndChangeNothing)
+{
+    reliable_swarm s{48, 3};
+    for (std::size_t i = 0; i < 3; ++i) {
+        ASSERT_FALSE(s.join(i, alpha));
+        if (i != 0)
+            s.at(i).join(s.at(0).local_endpoint());
+    }
+    s.net.advance(20s);
+    ASSERT_TRUE(s.publish(1, alpha, "real"));
+    s.net.advance(3s);
+
+    sim::transport attacker(s.net, s.net.next_endpoint());
+    std::vector<std::pair<std::size_t, std::size_t>> sizes; // (sent, answered) for each datagram
+    std::size_t answered = 0;
+    attacker.on_receive([&](endpoint const&, std::span<std::byte const> b) { answered += b.size(); });
+    auto send = [&](auto const& m) {
+        wire::envelope h{};
+        h.type = std::remove_cvref_t<decltype(m)>::wire_id;
+        h.sender = node_id::from_seed(666);
+        std::vector<std::byte> bytes;
+        wire::encode_envelope(h, bytes);
+        wire::encode(m, bytes);
+        std::size_t const before = answered;
+        (void)attacker.send(s.at(0).local_endpoint(), bytes);
+        s.net.advance(100ms);
+        sizes.emplace_back(bytes.size(), answered - before);
+    };
+    auto const& host = s.host(0);
+    auto const* ae = host.engine<sync::anti_entropy>(alpha);
+    ASSERT_NE(ae, nullptr);
+    auto const log_before = ae->log().size();
+
+    // A frame of a topic the node is not in: answered with a smaller "unknown topic".
+    send(topic::topic_frame{topic_id::named("elsewhere").value, membership::hv_join::wire_id, {}});
+    EXPECT_EQ(host.stats().frames_for_unknown_topics, 1u);
+    EXPECT_GT(sizes.back().second, 0u);
+    EXPECT_LT(sizes.back().second, sizes.back().first) << "no answer larger than what caused it";
+    // A frame whose inner message does not decode: counted, unanswered.
+    send(topic::topic_frame{alpha.value, broadcast::pt_gossip::wire_id, std::vector<std::byte>(3, std::byte{0xff})});
+    send(topic::topic_frame{alpha.value, 0x7777, {}});
+    EXPECT_EQ(host.stats().malformed_frames, 2u);
+    // An item nobody asked for, under a real origin: dropped, not delivered.
+    sync::ae_item forged{broadcast::message_key{s.at(1).id(), 12345}, 99, std::vector<std::byte>(4, std::byte{'x'})};
+    std::vector<std::byte> frame_body;
+    wire::encode(forged, frame_body);
+    send(topic::topic_frame{alpha.value, sync::ae_item::wire_id, frame_body});
+    EXPECT_EQ(ae->stats().items_unsolicited, 1u);
+    EXPECT_EQ(ae->log().size(), log_before);
+    EXPECT_FALSE(s.got(0, alpha, "xxxx"));
+    // A reconciliation turn with ranges out of order: refused, unanswered.
+    sync::ae_sync bad{1, 0, sync::sync_message{10, {sync::sync_range{sync::bound::at(5), 0, {}}}}};
+    std::vector<std::byte> bad_body;
+    wire::encode(bad, bad_body);
+    send(topic::topic_frame{alpha.value, sync::ae_sync::wire_id, bad_body});
+    EXPECT_EQ(ae->stats().malformed, 1u);
+    EXPECT_EQ(sizes.back().second, 0u);
+    for (auto const& [sent, got] : sizes)
+        EXPECT_LE(got, sent) << "an answer larger than its request";
+    // The topic still works.
+    ASSERT_TRUE(s.publish(2, alpha, "still"));
+    s.net.advance(3s);
+    EXPECT_TRUE(s.got(0, alpha, "still"));
+}
+
+TEST(ReliableTopics, ASmallSwarmInThreeTopicsConvergesThoughSomePairsAreNeverNeighbours)
+{
+    node_config cfg;
+    cfg.engine<topic::reliable_gossip_topics>().engines.of<membership::hyparview>().active_capacity = 2;
+    reliable_swarm s{49, 8, cfg};
+    std::set<std::pair<std::size_t, node_id>> ever_linked; // (node, neighbour), any topic
+    for (std::size_t i = 0; i < 8; ++i) {
+        for (auto t : {alpha, beta, gamma_})
+            ASSERT_FALSE(s.join(i, t));
+        if (i != 0)
+            s.at(i).join(s.at(0).local_endpoint());
+    }
+    s.net.advance(30s);
+    for (std::size_t i = 0; i < 8; ++i)
+        for (auto t : {alpha, beta, gamma_})
+            for (auto const& p : s.neighbours(i, t))
+                ever_linked.insert({i, p.id});
+    // Every node publishes in every topic while 30 % of datagrams are lost.
+    sim::link_model lossy;
+    lossy.loss = 0.3;
+    s.net.set_default_link(lossy);
+    for (std::size_t i = 0; i < 8; ++i)
+        for (auto t : {alpha, beta, gamma_}) {
+            ASSERT_TRUE(s.publish(i, t, "n" + std::to_string(i) + "-" + t.to_hex()));
+            s.net.advance(200ms);
+        }
+    s.net.advance(5s);
+    s.net.set_default_link(sim::link_model{});
+    s.net.advance(90s);
+    for (std::size_t i = 0; i < 8; ++i)
+        for (auto t : {alpha, beta, gamma_})
+            for (auto const& p : s.neighbours(i, t))
+                ever_linked.insert({i, p.id});
+    std::size_t never = 0;
+    for (std::size_t i = 0; i < 8; ++i)
+        for (std::size_t j = 0; j < 8; ++j)
+            if (i != j && !ever_linked.contains({i, s.at(j).id()}))
+                ++never;
+    EXPECT_GT(never, 0u) << "every pair was neighbours at some point: the test proves less than it says";
+    for (std::size_t i = 0; i < 8; ++i)
+        for (std::size_t j = 0; j < 8; ++j)
+            for (auto t : {alpha, beta, gamma_}) {
+                if (i == j)
+                    continue;
+                EXPECT_EQ(s.delivered[i][t].count("n" + std::to_string(j) + "-" + t.to_hex()), 1u)
+                    << "node " << i << " lacks node " << j << "'s item in topic " << t.to_hex();
+            }
+    RecordProperty("pairs_never_neighbours", static_cast<int>(never));
+    std::uint64_t recovered = 0;
+    for (std::size_t i = 0; i < 8; ++i)
+        for (auto t : {alpha, beta, gamma_})
+            recovered += s.host(i).engine<sync::anti_entropy>(t)->stats().items_recovered;
+    RecordProperty("items_recovered_by_anti_entropy", static_cast<int>(recovered));
 }
 
 } // namespace
