@@ -32,6 +32,9 @@ namespace meshkit::sync {
 struct anti_entropy_config {
     /// How often this node starts a reconciliation with one peer it knows, drawn at random.
     duration sync_interval = std::chrono::seconds(5);
+    /** The interval while reconciliations keep finding something: a node catching up after a gap
+        goes on at this pace, and returns to `sync_interval` after the first round that finds nothing. */
+    duration catch_up_interval = std::chrono::seconds(1);
     /// The most broadcasts the log holds; beyond, the oldest (lowest version) go.
     std::size_t max_items = 10'000;
     /// Peers remembered to reconcile with: every neighbour the topic ever had, and every peer that reconciled with us.
@@ -101,7 +104,8 @@ public:
     // The reconciler points into the log: a move must re-point it.
     anti_entropy(anti_entropy&& o) noexcept
         : cfg_(o.cfg_), log_(std::move(o.log_)), entries_(std::move(o.entries_)), reconciler_(log_, cfg_.reconcile),
-          peers_(std::move(o.peers_)), wanted_(std::move(o.wanted_)), stats_(o.stats_)
+          peers_(std::move(o.peers_)), wanted_(std::move(o.wanted_)), stats_(o.stats_),
+          found_since_last_(o.found_since_last_)
     {
     }
     anti_entropy& operator=(anti_entropy&&) = delete;
@@ -119,7 +123,8 @@ public:
     {
         if (tag != sync_tag)
             return;
-        ctx.set_timer(cfg_.sync_interval, sync_tag);
+        ctx.set_timer(found_since_last_ ? cfg_.catch_up_interval : cfg_.sync_interval, sync_tag);
+        found_since_last_ = false;
         if (peers_.empty())
             return;
         peer_info const& p = peers_[static_cast<std::size_t>(ctx.rng()() % peers_.size())];
@@ -282,6 +287,7 @@ private:
             if (wanted_.size() >= 4 * cfg_.max_ids_per_want * cfg_.reconcile.buckets)
                 break; // enough outstanding: the next session finds the rest
             wanted_.emplace(id, now);
+            found_since_last_ = true;
             w.ids.push_back(id);
             ++stats_.ids_wanted;
             if (w.ids.size() == cfg_.max_ids_per_want) {
@@ -307,6 +313,7 @@ private:
     std::vector<peer_info> peers_;
     std::unordered_map<item_id, time_point, item_id_hash> wanted_;
     anti_entropy_stats stats_;
+    bool found_since_last_ = false;
 };
 
 } // namespace meshkit::sync
