@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(
   g++ cmake ninja-build ccache
-  libasio-dev libboost1.81-dev libcereal-dev libsodium-dev
+  libasio-dev libboost1.81-dev libcereal-dev libsodium-dev libsqlite3-dev
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev

@@ -1,6 +1,7 @@
 // Test that header file is self-contained.
 #include <meshkit/storage/file_store.hpp>
 #include <meshkit/storage/memory_store.hpp>
+#include <meshkit/storage/sqlite_store.hpp>
 
 #include <meshkit/concepts/storage_backend.hpp>
 #include <meshkit/error.hpp>
@@ -9,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstddef>
@@ -91,6 +93,14 @@ struct file_backend {
     storage::file_store reopen() { return storage::file_store{dir.path}; }
 };
 
+struct sqlite_backend {
+    temp_dir dir;
+    storage::sqlite_store original{dir.path / "state.db"};
+    storage::sqlite_store& store() { return original; }
+    // A restarted process opens the same database file.
+    storage::sqlite_store reopen() { return storage::sqlite_store{dir.path / "state.db"}; }
+};
+
 template <class Backend>
 class StorageBackend : public ::testing::Test {
 protected:
@@ -101,11 +111,13 @@ struct backend_names {
     template <class T>
     static std::string GetName(int)
     {
-        return std::is_same_v<T, memory_backend> ? "memory_store" : "file_store";
+        return std::is_same_v<T, memory_backend> ? "memory_store"
+               : std::is_same_v<T, file_backend> ? "file_store"
+                                                  : "sqlite_store";
     }
 };
 
-using backends = ::testing::Types<memory_backend, file_backend>;
+using backends = ::testing::Types<memory_backend, file_backend, sqlite_backend>;
 TYPED_TEST_SUITE(StorageBackend, backends, backend_names);
 
 TYPED_TEST(StorageBackend, AMissingKeyIsNotFoundAndLeavesOutEmpty)
@@ -185,6 +197,82 @@ TYPED_TEST(StorageBackend, AStoredValueSurvivesARestart)
     auto again = this->backend.reopen();
     ASSERT_FALSE(again.load("meshkit/epoch", out));
     EXPECT_EQ(text_of(out), "epoch 8");
+}
+
+// -- sqlite_store ---------------------------------------------------------------------
+
+static_assert(storage_backend<storage::sqlite_store>);
+
+TEST(SqliteStore, TheDatabaseFileIsOwnerOnlyAndHoldsEmptyAndLargeValues)
+{
+    temp_dir dir;
+    auto const file = dir.path / "state.db";
+    storage::sqlite_store db{file};
+    ASSERT_FALSE(db.store("empty", {}));
+    std::vector<std::byte> big(1 << 20);
+    for (std::size_t i = 0; i < big.size(); ++i)
+        big[i] = static_cast<std::byte>(i * 7);
+    ASSERT_FALSE(db.store("big", big));
+    std::vector<std::byte> out{std::byte{1}};
+    ASSERT_FALSE(db.load("empty", out));
+    EXPECT_TRUE(out.empty()) << "an empty value is a value, not a missing key";
+    ASSERT_FALSE(db.load("big", out));
+    EXPECT_EQ(out, big);
+    struct stat st {};
+    ASSERT_EQ(::stat(file.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << "it may hold the node's key";
+}
+
+TEST(SqliteStore, KeysAreListedByPrefixTakenLiterally)
+{
+    temp_dir dir;
+    storage::sqlite_store db{dir.path / "state.db"};
+    for (auto const* key : {"sync/a%/1", "sync/a%/2", "sync/ab/1", "sync/a_/1", "other"})
+        ASSERT_FALSE(db.store(key, bytes_of("x")));
+    std::vector<std::string> keys;
+    ASSERT_FALSE(db.keys("sync/a%/", keys));
+    EXPECT_EQ(keys, (std::vector<std::string>{"sync/a%/1", "sync/a%/2"})) << "% is no wildcard";
+    ASSERT_FALSE(db.keys("sync/a_", keys));
+    EXPECT_EQ(keys, (std::vector<std::string>{"sync/a_/1"})) << "_ is no wildcard";
+    ASSERT_FALSE(db.keys("", keys));
+    EXPECT_EQ(keys.size(), 5u);
+    ASSERT_FALSE(db.erase("sync/a%/1"));
+    ASSERT_FALSE(db.keys("sync/", keys));
+    EXPECT_EQ(keys.size(), 3u);
+}
+
+TEST(SqliteStore, AFileThatIsNoDatabaseIsAClearErrorNeverAFreshStore)
+{
+    temp_dir dir;
+    auto const file = dir.path / "state.db";
+    fs::create_directories(dir.path);
+    {
+        std::ofstream f(file, std::ios::binary);
+        f << std::string(4096, 'x');
+    }
+    try {
+        storage::sqlite_store db{file};
+        FAIL() << "a file of junk opened as a store";
+    } catch (std::system_error const& e) {
+        EXPECT_EQ(e.code(), storage::errc::corrupt);
+        EXPECT_NE(std::string(e.what()).find(file.string()), std::string::npos) << "the message names the file";
+    }
+    std::ifstream f(file, std::ios::binary);
+    std::string const after((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(after, std::string(4096, 'x')) << "the file was left as it was";
+}
+
+TEST(SqliteStore, CreatesItsDirectoryAndAPathThatCannotBeOneIsAClearError)
+{
+    temp_dir dir;
+    {
+        storage::sqlite_store db{dir.path / "a" / "b" / "state.db"};
+        ASSERT_FALSE(db.store("k", bytes_of("v")));
+    }
+    EXPECT_TRUE(fs::exists(dir.path / "a" / "b" / "state.db"));
+    { std::ofstream f(dir.path / "plain-file"); }
+    ASSERT_TRUE(fs::is_regular_file(dir.path / "plain-file"));
+    EXPECT_THROW(storage::sqlite_store{dir.path / "plain-file" / "state.db"}, std::system_error);
 }
 
 // -- memory_store ---------------------------------------------------------------------
