@@ -99,18 +99,10 @@ public:
     using events = type_list<broadcast::delivered, broadcast::recovered>;
     using config_type = anti_entropy_config;
 
-    explicit anti_entropy(anti_entropy_config cfg = {}) : cfg_(cfg), log_(cfg.max_items), reconciler_(log_, cfg.reconcile) {}
-
-    // The reconciler points into the log: a move must re-point it.
-    anti_entropy(anti_entropy&& o) noexcept
-        : cfg_(o.cfg_), log_(std::move(o.log_)), entries_(std::move(o.entries_)), reconciler_(log_, cfg_.reconcile),
-          peers_(std::move(o.peers_)), wanted_(std::move(o.wanted_)), stats_(o.stats_),
-          found_since_last_(o.found_since_last_)
+    explicit anti_entropy(anti_entropy_config cfg = {}) : cfg_(cfg), log_(cfg.max_items)
     {
+        (void)reconciler_of(); // checks the reconcile settings now, not at the first session
     }
-    anti_entropy& operator=(anti_entropy&&) = delete;
-    anti_entropy(anti_entropy const&) = delete;
-    anti_entropy& operator=(anti_entropy const&) = delete;
 
     template <class Ctx>
     void start(Ctx& ctx)
@@ -130,14 +122,13 @@ public:
         peer_info const& p = peers_[static_cast<std::size_t>(ctx.rng()() % peers_.size())];
         ++stats_.sessions_started;
         ctx.metrics().increment("meshkit_sync_sessions_total", 1);
-        ctx.send(p.address, ae_sync{static_cast<std::uint32_t>(ctx.rng()()), 0, reconciler_.initiate()});
+        ctx.send(p.address, ae_sync{static_cast<std::uint32_t>(ctx.rng()()), 0, reconciler_of().initiate()});
     }
 
     template <class Ctx>
-    void on_event(Ctx& ctx, link_up const& e)
+    void on_event(Ctx&, link_up const& e)
     {
         know(peer_info{e.peer, e.address});
-        (void)ctx;
     }
 
     template <class Ctx>
@@ -161,7 +152,7 @@ public:
             refuse(ctx);
             return;
         }
-        auto step = reconciler_.respond(m.body);
+        auto step = reconciler_of().respond(m.body);
         if (!step) {
             refuse(ctx);
             return;
@@ -249,6 +240,9 @@ private:
         std::vector<std::byte> payload;
     };
 
+    // A reconciler is a view of the log and the settings: made per turn, so the engine stays movable.
+    [[nodiscard]] reconciler reconciler_of() const { return reconciler{log_, cfg_.reconcile}; }
+
     bool record(broadcast::message_key const& key, std::uint64_t version, std::span<std::byte const> payload)
     {
         if (version > max_order)
@@ -309,7 +303,6 @@ private:
     anti_entropy_config cfg_;
     item_set log_;
     std::unordered_map<item_id, entry, item_id_hash> entries_;
-    reconciler reconciler_;
     std::vector<peer_info> peers_;
     std::unordered_map<item_id, time_point, item_id_hash> wanted_;
     anti_entropy_stats stats_;

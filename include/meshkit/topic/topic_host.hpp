@@ -146,6 +146,7 @@ public:
     template <class Ctx>
     void on_datagram(Ctx& ctx, inbound const& in)
     {
+        // Every datagram, pings and acks included, passes here first: this alone keeps `last_heard`.
         if (in.header.hops != 0)
             return;
         if (auto it = peers_.find(in.from); it != peers_.end() && it->second.id == in.header.sender)
@@ -193,7 +194,6 @@ public:
         if (p.topics)
             ack.topics = topics_holding(in.from, in.header.sender);
         ctx.send(in.from, ack);
-        heard(ctx, in);
         if (p.topics)
             check_links(ctx, in, *p.topics);
     }
@@ -205,7 +205,6 @@ public:
             return;
         if (probe_ && probe_->to == in.from && probe_->nonce == a.nonce)
             probe_.reset();
-        heard(ctx, in);
         if (a.topics)
             check_links(ctx, in, *a.topics);
     }
@@ -313,11 +312,7 @@ public:
     template <class Ctx>
     auto publish(Ctx& ctx, topic_id topic, std::span<std::byte const> payload)
     {
-        std::size_t const i = slot_of(topic);
-        using result_type = decltype(publish_in(ctx, i, payload));
-        if (i == slots_.size())
-            return result_type(boost::system::in_place_error, make_error_code(errc::unknown_topic));
-        auto r = publish_in(ctx, i, payload);
+        auto r = publish_in(ctx, slot_of(topic), payload); // unknown_topic for a slot not joined
         drain(ctx);
         return r;
     }
@@ -543,13 +538,6 @@ private:
             if (s && s->links.contains(address))
                 out.push_back(s->topic.value);
         return out;
-    }
-
-    template <class Ctx>
-    void heard(Ctx& ctx, inbound const& in)
-    {
-        if (auto p = peers_.find(in.from); p != peers_.end() && p->second.id == in.header.sender)
-            p->second.last_heard = ctx.now();
     }
 
     // The peer listed the topics in which it holds this node; a link here it does not list is one-sided.
