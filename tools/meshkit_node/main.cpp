@@ -27,6 +27,7 @@
 #include <meshkit/wire/codec.hpp>
 #include <meshkit/udp/gossip_first_policies.hpp>
 #include <meshkit/udp/udp_policies.hpp>
+#include <meshkit/udp/udp_topic_policies.hpp>
 #include <meshkit/version.hpp>
 
 #include <asio/io_context.hpp>
@@ -42,6 +43,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <algorithm>
 #include <istream>
 #include <map>
 #include <optional>
@@ -86,6 +88,7 @@ struct options {
     double report_every_s = 0;
     std::size_t report_count = 0;
     bool insecure = false;
+    std::vector<std::string> topics;
 };
 
 /// "LAT,LON" or "LAT,LON,ALT" as a plausible position, or nothing.
@@ -148,7 +151,7 @@ options parse(int argc, char** argv)
     tools::add_parsed(app, "--registry", o.registry, "HOST:PORT", "(node, bootstrap) Where to send connection reports");
     tools::add_parsed(app, "--connect", o.connect, "HEX64",
                       "(node, bootstrap) Connect to this peer once cache gossip names it; repeat for several");
-    app.add_option("--state", o.state_dir, "(node, bootstrap) Keep the identity and peer cache in DIR across restarts")
+    app.add_option("--state", o.state_dir, "(node, bootstrap, overlay with --topic) Keep the identity and peer cache in DIR across restarts")
         ->type_name("DIR");
     tools::add_parsed(app, "--substrate", o.substrates, "tcp://HOST:PORT",
                       "(transient) A substrate to attach to; repeat for several (it learns the rest from them)");
@@ -195,6 +198,10 @@ options parse(int argc, char** argv)
     app.add_option("--metrics", o.metrics_every_s, "Print the node's counters every SECONDS (default 0: never)")
         ->check(tools::in_range(0))
         ->type_name("SECONDS");
+    app.add_option("--topic", o.topics,
+                   "(overlay) Join the topic NAME: its own overlay, broadcast tree and anti-entropy log (kept in "
+                   "--state DIR); repeat for several (at most 16)")
+        ->type_name("NAME");
     app.add_option("--run-for", o.run_for_s, "Exit after SECONDS (default: until SIGINT or SIGTERM)")
         ->check(tools::in_range(0))
         ->type_name("SECONDS");
@@ -445,6 +452,126 @@ int run_overlay(options const& o)
     periodic_printer metrics(io, o.metrics_every_s, [&] {
         return counters_line(*node) + " active=" + std::to_string(node->engine<membership::hyparview>().active_size()) +
                " passive=" + std::to_string(node->engine<membership::hyparview>().passive_view().size());
+    });
+
+    run_until_stopped(io, o);
+    return 0;
+}
+
+/** The overlay role with `--topic`: a node in several topics, each with its log of recent broadcasts.
+
+    stdin: `NAME: TEXT` publishes TEXT in topic NAME, any other line in the
+    first topic joined; `/join NAME` and `/leave NAME` change the topics at
+    run time. With `--state DIR` the identity and every topic's log live in
+    DIR/meshkit.db (SQLite): a restarted node keeps what it had and
+    reconciles only what it missed.
+*/
+int run_topics(options const& o)
+{
+    asio::io_context io;
+    using host_type = topic::reliable_gossip_topics;
+    std::string const db = o.state_dir.empty() ? std::string(":memory:") : o.state_dir + "/meshkit.db";
+    std::optional<udp_topic_node> node;
+    try {
+        if (!open_node(node, o, io, config_of(o), discovery::static_seeds{o.bootstrap}, hierarchy::flat{},
+                       storage::sqlite_store(db)))
+            return 1;
+    } catch (std::system_error const& e) { // the database itself
+        std::fprintf(stderr, "meshkit-node: cannot start: %s\n", e.what());
+        return 1;
+    }
+    apply_security(*node, o);
+    std::printf("listening %s id %s\n", node->local_endpoint().to_string().c_str(), node->id().short_hex().c_str());
+
+    std::map<topic::topic_id, std::string> names; // for output: ids are what the wire carries
+    auto name_of = [&](topic::topic_id t) {
+        auto it = names.find(t);
+        return it == names.end() ? t.to_hex() : it->second;
+    };
+    std::vector<std::string> joined; // in the order joined: the first is where untagged lines go
+    auto host = [&]() -> host_type const& {
+        return node->with_engine<host_type>([](auto& h, auto&) -> host_type const& { return h; });
+    };
+    auto join = [&](std::string const& name) {
+        topic::topic_id const t = topic::topic_id::named(name);
+        if (auto ec = node->with_engine<host_type>([&](auto& h, auto& ctx) { return h.join(ctx, t); })) {
+            std::fprintf(stderr, "meshkit-node: cannot join %s: %s\n", name.c_str(), ec.message().c_str());
+            return;
+        }
+        names[t] = name;
+        if (std::find(joined.begin(), joined.end(), name) == joined.end())
+            joined.push_back(name);
+        auto const* ae = host().engine<sync::anti_entropy>(t);
+        std::printf("joined topic %s log %zu\n", name.c_str(), ae ? ae->log().size() : std::size_t{0});
+    };
+
+    std::function<void()> ready_to_resume; // set once stdin is read, below
+    node->on_event([&](udp_topic_node::event_type const& ev) {
+        using topic::topic_event;
+        if (auto const* d = std::get_if<topic_event<broadcast::delivered>>(&ev))
+            std::printf("deliver topic %s from %s hops %u seq %llu: %s\n", name_of(d->topic).c_str(),
+                        d->event.key.origin.short_hex().c_str(), static_cast<unsigned>(d->event.hops),
+                        static_cast<unsigned long long>(d->event.key.seq), text_of(d->event.payload).c_str());
+        else if (auto const* up = std::get_if<topic_event<link_up>>(&ev))
+            std::printf("neighbor up topic %s %s %s\n", name_of(up->topic).c_str(), up->event.peer.short_hex().c_str(),
+                        up->event.address.to_string().c_str());
+        else if (auto const* down = std::get_if<topic_event<link_down>>(&ev))
+            std::printf("neighbor down topic %s %s %s\n", name_of(down->topic).c_str(),
+                        down->event.peer.short_hex().c_str(), down->event.address.to_string().c_str());
+        else if (std::holds_alternative<topic_event<broadcast::ready_to_publish>>(ev) && ready_to_resume)
+            ready_to_resume();
+        else if (auto const* f = std::get_if<contact_failed>(&ev))
+            std::fprintf(stderr, "meshkit-node: no answer from %s\n", f->address.to_string().c_str());
+    });
+    node->start();
+    for (auto const& name : o.topics)
+        join(name);
+
+    line_reader lines(io, [&](std::string const& line) {
+        if (line.starts_with("/join ")) {
+            join(line.substr(6));
+            return true;
+        }
+        if (line.starts_with("/leave ")) {
+            std::string const name = line.substr(7);
+            auto ec = node->with_engine<host_type>(
+                [&](auto& h, auto& ctx) { return h.leave(ctx, topic::topic_id::named(name)); });
+            if (ec)
+                std::fprintf(stderr, "meshkit-node: cannot leave %s: %s\n", name.c_str(), ec.message().c_str());
+            else
+                std::printf("left topic %s\n", name.c_str());
+            std::erase(joined, name);
+            return true;
+        }
+        std::string name = joined.empty() ? std::string() : joined.front();
+        std::string text = line;
+        if (auto colon = line.find(": "); colon != std::string::npos &&
+                                          std::find(joined.begin(), joined.end(), line.substr(0, colon)) != joined.end()) {
+            name = line.substr(0, colon);
+            text = line.substr(colon + 2);
+        }
+        auto r = node->with_engine<host_type>([&](auto& h, auto& ctx) {
+            return h.publish(ctx, topic::topic_id::named(name), std::as_bytes(std::span(text.data(), text.size())));
+        });
+        if (r)
+            std::printf("sent topic %s seq %llu: %s\n", name.c_str(), static_cast<unsigned long long>(r->seq),
+                        text.c_str());
+        else if (r.error() == make_error_code(errc::queue_full))
+            return false;
+        else
+            std::fprintf(stderr, "meshkit-node: not sent in topic %s: %s\n", name.empty() ? "(none joined)" : name.c_str(),
+                         r.error().message().c_str());
+        return true;
+    });
+    ready_to_resume = [&lines] { lines.resume(); };
+
+    periodic_printer metrics(io, o.metrics_every_s, [&] {
+        std::string line = counters_line(*node);
+        for (auto const& name : joined)
+            if (auto const* ae = host().engine<sync::anti_entropy>(topic::topic_id::named(name)))
+                line += " log_" + name + "=" + std::to_string(ae->log().size()) + " recovered_" + name + "=" +
+                        std::to_string(ae->stats().items_recovered);
+        return line;
     });
 
     run_until_stopped(io, o);
@@ -852,7 +979,7 @@ int main(int argc, char** argv)
 {
     options const o = parse(argc, argv);
     switch (o.what) {
-    case role::overlay: return run_overlay(o);
+    case role::overlay: return o.topics.empty() ? run_overlay(o) : run_topics(o);
     case role::registry: return run_registry(o);
     case role::node:
     case role::bootstrap: return run_gossip_first(o);

@@ -22,7 +22,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
 #include <unordered_map>
 #include <vector>
 
@@ -67,6 +72,12 @@ struct anti_entropy_stats {
     std::uint64_t items_unsolicited = 0;
     /// Reconciliation messages refused (`sync::errc`) or past `max_rounds`.
     std::uint64_t malformed = 0;
+    /// Broadcasts read back from storage when the engine started.
+    std::uint64_t items_reloaded = 0;
+    /// Stored entries that did not decode or did not match their key: erased, never used.
+    std::uint64_t stored_corrupt = 0;
+    /// Stores and erases the storage refused; the broadcast stays in memory all the same.
+    std::uint64_t storage_errors = 0;
 };
 
 /** Anti-entropy for a broadcast overlay: a bounded log of recent broadcasts, reconciled now and then with one known peer.
@@ -84,6 +95,17 @@ struct anti_entropy_stats {
     checked against its id, logged, handed to the broadcast engine as
     seen (`broadcast::recovered`) and delivered to the application like
     any broadcast (`broadcast::delivered`, `hops` 0).
+
+    Persistent where the node's storage can list its keys by prefix
+    (`storage::sqlite_store`): each logged broadcast is one key,
+    `sync/<topic>/<version><id>` in hex, written when it is logged and
+    erased when it is evicted, and the log is read back when the engine
+    starts (a restart, or the topic joined again). A stored entry that
+    does not decode, or whose content does not hash to its key, is erased
+    and counted, never used. Read-back broadcasts are not delivered again
+    to the application; they are handed to the broadcast engine as seen.
+    On other storage (`memory_store`, `file_store`) the log lives in
+    memory only.
 
     Bounded: one reply per turn received, at most `max_ids_per_want`
     items per want, sessions dropped after `max_rounds`; a peer cannot make
@@ -108,6 +130,24 @@ public:
     void start(Ctx& ctx)
     {
         ctx.set_timer(cfg_.sync_interval / 2 + std::chrono::milliseconds(ctx.rng()() % 1000), sync_tag);
+        if constexpr (persists<Ctx>)
+            reload(ctx);
+    }
+
+    /** Starts a reconciliation with one known peer now, rather than at the next interval: after a rejoin.
+
+        @return false when the engine knows no peer yet; it then
+        reconciles as soon as it meets one.
+    */
+    template <class Ctx>
+    bool reconcile_now(Ctx& ctx)
+    {
+        if (peers_.empty()) {
+            round_pending_ = true;
+            return false;
+        }
+        begin_session(ctx);
+        return true;
     }
 
     template <class Ctx>
@@ -117,30 +157,30 @@ public:
             return;
         ctx.set_timer(found_since_last_ ? cfg_.catch_up_interval : cfg_.sync_interval, sync_tag);
         found_since_last_ = false;
-        if (peers_.empty())
-            return;
-        peer_info const& p = peers_[static_cast<std::size_t>(ctx.rng()() % peers_.size())];
-        ++stats_.sessions_started;
-        ctx.metrics().increment("meshkit_sync_sessions_total", 1);
-        ctx.send(p.address, ae_sync{static_cast<std::uint32_t>(ctx.rng()()), 0, reconciler_of().initiate()});
+        if (!peers_.empty())
+            begin_session(ctx);
     }
 
     template <class Ctx>
-    void on_event(Ctx&, link_up const& e)
+    void on_event(Ctx& ctx, link_up const& e)
     {
         know(peer_info{e.peer, e.address});
+        // The first peer since the start (or since a rejoin asked for a round): reconcile at once, a
+        // restarted or reconnected node catches up in one round trip rather than a sync interval.
+        if (std::exchange(round_pending_, false))
+            begin_session(ctx);
     }
 
     template <class Ctx>
-    void on_event(Ctx&, broadcast::delivered const& d)
+    void on_event(Ctx& ctx, broadcast::delivered const& d)
     {
-        record(d.key, d.version, d.payload);
+        record(ctx, d.key, d.version, d.payload);
     }
 
     template <class Ctx>
-    void on_event(Ctx&, broadcast::published const& p)
+    void on_event(Ctx& ctx, broadcast::published const& p)
     {
-        record(p.key, p.version, p.payload);
+        record(ctx, p.key, p.version, p.payload);
     }
 
     template <class Ctx>
@@ -197,7 +237,7 @@ public:
         wanted_.erase(w);
         if (log_.contains(id))
             return; // the tree brought it meanwhile
-        if (!record(m.key, m.version, m.payload))
+        if (!record(ctx, m.key, m.version, m.payload))
             return; // older than everything a full log keeps
         ++stats_.items_recovered;
         ctx.metrics().increment("meshkit_sync_items_recovered_total", 1);
@@ -243,7 +283,27 @@ private:
     // A reconciler is a view of the log and the settings: made per turn, so the engine stays movable.
     [[nodiscard]] reconciler reconciler_of() const { return reconciler{log_, cfg_.reconcile}; }
 
-    bool record(broadcast::message_key const& key, std::uint64_t version, std::span<std::byte const> payload)
+    // Storage that lists keys by prefix keeps the log (`sqlite_store`); other storage does not.
+    template <class Ctx>
+    static constexpr bool persists = requires(Ctx& c, std::vector<std::string>& out) {
+        { c.storage().keys(std::string_view{}, out) } -> std::same_as<std::error_code>;
+    };
+
+    // A stored entry: origin, sequence and version (little-endian), then the payload.
+    static constexpr std::size_t stored_head = 32 + 8 + 8;
+
+    template <class Ctx>
+    void begin_session(Ctx& ctx)
+    {
+        round_pending_ = false;
+        peer_info const& p = peers_[static_cast<std::size_t>(ctx.rng()() % peers_.size())];
+        ++stats_.sessions_started;
+        ctx.metrics().increment("meshkit_sync_sessions_total", 1);
+        ctx.send(p.address, ae_sync{static_cast<std::uint32_t>(ctx.rng()()), 0, reconciler_of().initiate()});
+    }
+
+    template <class Ctx>
+    bool record(Ctx& ctx, broadcast::message_key const& key, std::uint64_t version, std::span<std::byte const> payload)
     {
         if (version > max_order)
             return false;
@@ -253,8 +313,92 @@ private:
             return false;
         if (r.evicted)
             entries_.erase(r.evicted->id);
-        entries_.emplace(id, entry{key, version, std::vector<std::byte>(payload.begin(), payload.end())});
+        auto const& e =
+            entries_.emplace(id, entry{key, version, std::vector<std::byte>(payload.begin(), payload.end())}).first->second;
+        if constexpr (persists<Ctx>) {
+            if (r.evicted)
+                storage_result(ctx, ctx.storage().erase(storage_key(r.evicted->order, r.evicted->id)));
+            std::vector<std::byte> value(stored_head);
+            std::copy(e.key.origin.bytes.begin(), e.key.origin.bytes.end(), reinterpret_cast<std::uint8_t*>(value.data()));
+            for (std::size_t b = 0; b < 8; ++b) {
+                value[32 + b] = static_cast<std::byte>(e.key.seq >> (8 * b));
+                value[40 + b] = static_cast<std::byte>(version >> (8 * b));
+            }
+            value.insert(value.end(), payload.begin(), payload.end());
+            storage_result(ctx, ctx.storage().store(storage_key(version, id), value));
+        }
         return true;
+    }
+
+    // Reads the stored log back: every entry that decodes and hashes to its key; the rest are erased.
+    template <class Ctx>
+    void reload(Ctx& ctx)
+    {
+        prefix_ = "sync/";
+        if constexpr (requires { ctx.topic().to_hex(); })
+            prefix_ += ctx.topic().to_hex() + "/";
+        std::vector<std::string> keys;
+        if (!storage_result(ctx, ctx.storage().keys(prefix_, keys)))
+            return;
+        std::vector<std::byte> value;
+        for (auto const& k : keys) {
+            if (!storage_result(ctx, ctx.storage().load(k, value)))
+                continue;
+            std::optional<entry> e;
+            if (value.size() >= stored_head) {
+                e.emplace();
+                std::copy_n(reinterpret_cast<std::uint8_t const*>(value.data()), 32, e->key.origin.bytes.begin());
+                for (std::size_t b = 0; b < 8; ++b) {
+                    e->key.seq |= std::to_integer<std::uint64_t>(value[32 + b]) << (8 * b);
+                    e->version |= std::to_integer<std::uint64_t>(value[40 + b]) << (8 * b);
+                }
+                e->payload.assign(value.begin() + stored_head, value.end());
+            }
+            if (!e || e->version > max_order ||
+                k != storage_key(e->version, id_of(e->key, e->version, e->payload))) {
+                ++stats_.stored_corrupt;
+                ctx.metrics().increment("meshkit_sync_stored_corrupt_total", 1);
+                storage_result(ctx, ctx.storage().erase(k));
+                continue;
+            }
+            item_id const id = id_of(e->key, e->version, e->payload);
+            auto const r = log_.insert(item{e->version, id});
+            if (!r.inserted)
+                continue;
+            if (r.evicted) { // a smaller max_items than the last run's: the oldest go, from storage too
+                entries_.erase(r.evicted->id);
+                storage_result(ctx, ctx.storage().erase(storage_key(r.evicted->order, r.evicted->id)));
+            }
+            ++stats_.items_reloaded;
+            ctx.emit(broadcast::recovered{e->key, e->version}); // seen: the tree's copy would be a duplicate
+            entries_.emplace(id, std::move(*e));
+        }
+        ctx.metrics().increment("meshkit_sync_items_reloaded_total", stats_.items_reloaded);
+    }
+
+    // `sync/<topic>/` then the version (16 hex digits, so keys sort as the log does) and the id (64).
+    [[nodiscard]] std::string storage_key(std::uint64_t version, item_id const& id) const
+    {
+        static constexpr char hex[] = "0123456789abcdef";
+        std::string k = prefix_;
+        k.reserve(prefix_.size() + 16 + 64);
+        for (int shift = 60; shift >= 0; shift -= 4)
+            k.push_back(hex[(version >> shift) & 0xF]);
+        for (std::uint8_t b : id) {
+            k.push_back(hex[b >> 4]);
+            k.push_back(hex[b & 0xF]);
+        }
+        return k;
+    }
+
+    template <class Ctx>
+    bool storage_result(Ctx& ctx, std::error_code ec)
+    {
+        if (!ec)
+            return true;
+        ++stats_.storage_errors;
+        ctx.metrics().increment("meshkit_sync_storage_errors_total", 1);
+        return false;
     }
 
     void know(peer_info const& p)
@@ -307,6 +451,9 @@ private:
     std::unordered_map<item_id, time_point, item_id_hash> wanted_;
     anti_entropy_stats stats_;
     bool found_since_last_ = false;
+    // Set at the start and by `reconcile_now` without a peer: the next link_up starts a session.
+    bool round_pending_ = true;
+    std::string prefix_ = "sync/";
 };
 
 } // namespace meshkit::sync
