@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -50,6 +51,9 @@ struct basic_swarm {
     /// node index -> topic -> payloads delivered
     std::map<std::size_t, std::map<topic_id, std::multiset<std::string>>> delivered;
     std::map<std::size_t, std::size_t> peers_down;
+    /// node index -> the rejoins it began
+    std::map<std::size_t, std::vector<topic::rejoining>> rejoins;
+    std::map<std::size_t, std::vector<time_point>> rejoin_times;
 
     explicit basic_swarm(std::uint64_t seed, std::size_t n, node_config cfg = {}) : net(seed)
     {
@@ -63,6 +67,9 @@ struct basic_swarm {
                     delivered[i][d->topic].insert(s);
                 } else if (std::holds_alternative<peer_down>(ev)) {
                     ++peers_down[i];
+                } else if (auto const* r = std::get_if<topic::rejoining>(&ev)) {
+                    rejoins[i].push_back(*r);
+                    rejoin_times[i].push_back(net.now());
                 }
             });
         }
@@ -99,6 +106,10 @@ struct basic_swarm {
         return nodes.size();
     }
     bool got(std::size_t i, topic_id t, std::string const& text) { return delivered[i][t].contains(text); }
+    void trigger(std::size_t i, topic::rejoin_trigger why)
+    {
+        at(i).template with_engine<Host>([&](auto& h, auto& ctx) { h.trigger(ctx, why); });
+    }
 };
 
 using swarm = basic_swarm<sim_topic_node, gossip_topics>;
@@ -619,6 +630,252 @@ TEST(ReliableTopics, ARestartedNodeReloadsItsLogFromSqliteAndReconcilesOnlyWhatI
     }
     p.reset();
     std::filesystem::remove_all(dir);
+}
+
+TEST(RejoinSupervisor, TriggersOfSeveralTopicsAreOneRejoinAndWindowsHoldTheRest)
+{
+    using topic::rejoin_trigger;
+    topic::rejoin_settings rs;
+    rs.global_window = 1s;
+    rs.topic_window = 5s;
+    topic::rejoin_supervisor sup{rs, 3};
+    time_point t{};
+    // A network change fires every topic at once: one rejoin serves all three.
+    for (std::size_t i = 0; i < 3; ++i)
+        sup.trigger(t, rejoin_trigger::network_change, i);
+    EXPECT_EQ(sup.due(t), (std::vector<std::size_t>{0, 1, 2}));
+    EXPECT_EQ(sup.stats().rejoins, 1u);
+    // While they settle, more triggers add nothing.
+    sup.trigger(t + 100ms, rejoin_trigger::wake, 1);
+    sup.trigger(t + 100ms, rejoin_trigger::isolation, 2);
+    EXPECT_EQ(sup.stats().deduplicated, 2u);
+    EXPECT_TRUE(sup.due(t + 200ms).empty());
+    // All three come back healthy; topic 0 fires again at once: the topic window (5 s) holds it.
+    for (std::size_t i : sup.settling(t + rs.settle))
+        sup.settled(t + rs.settle, i, true);
+    EXPECT_EQ(sup.stats().succeeded, 3u);
+    sup.trigger(t + rs.settle, rejoin_trigger::isolation, 0);
+    EXPECT_TRUE(sup.due(t + rs.settle).empty());
+    EXPECT_EQ(sup.due(t + 5s), (std::vector<std::size_t>{0}));
+    // Topic 1 fires just after: the global window (1 s) holds it until 6 s.
+    sup.trigger(t + 5s, rejoin_trigger::network_change, 1);
+    EXPECT_TRUE(sup.due(t + 5500ms).empty());
+    EXPECT_EQ(sup.due(t + 6s), (std::vector<std::size_t>{1}));
+    EXPECT_EQ(sup.stats().rejoins, 3u);
+    EXPECT_EQ(sup.stats().topics_rejoined, 5u);
+    // A slot reused by another topic starts afresh.
+    sup.reset(1);
+    EXPECT_FALSE(sup.settling(1));
+    EXPECT_THROW((topic::rejoin_supervisor{[] { topic::rejoin_settings b; b.settle = {}; return b; }(), 1}),
+                 std::invalid_argument);
+}
+
+TEST(RejoinSupervisor, BackoffDoublesToSixtySecondsWhileRejoinsFail)
+{
+    topic::rejoin_settings rs;
+    topic::rejoin_supervisor sup{rs, 1};
+    time_point t{};
+    sup.trigger(t, topic::rejoin_trigger::isolation, 0);
+    std::vector<duration> waits;
+    for (int k = 0; k < 9; ++k) {
+        ASSERT_EQ(sup.due(t), (std::vector<std::size_t>{0}));
+        t += rs.settle;
+        sup.settled(t, 0, false);
+        waits.push_back(sup.backoff(0));
+        ASSERT_TRUE(sup.due(t + sup.backoff(0) - 1ms).empty()) << "retried before its backoff";
+        t += sup.backoff(0);
+    }
+    EXPECT_EQ(waits, (std::vector<duration>{1s, 2s, 4s, 8s, 16s, 32s, 60s, 60s, 60s}));
+    ASSERT_EQ(sup.due(t), (std::vector<std::size_t>{0}));
+    sup.settled(t + rs.settle, 0, true);
+    EXPECT_EQ(sup.backoff(0), duration{});
+    EXPECT_FALSE(sup.pending(0));
+    EXPECT_EQ(sup.stats().failed, 9u);
+}
+
+// The HyParView message a datagram carries inside a topic frame, or 0.
+int hyparview_kind(std::span<std::byte const> b)
+{
+    if (b.size() < wire::envelope_size + 10)
+        return 0;
+    int const t = static_cast<int>(b[3]) | (static_cast<int>(b[4]) << 8);
+    int const inner = static_cast<int>(b[wire::envelope_size + 8]) | (static_cast<int>(b[wire::envelope_size + 9]) << 8);
+    return t == topic::topic_frame::wire_id && inner >= 0x10 && inner <= 0x17 ? inner : 0;
+}
+
+struct sleep_outcome {
+    std::size_t isolated_after_30s = 0;   // sleepers with no neighbour in some topic, 30 s after waking
+    std::size_t missing_after_30s = 0;    // (sleeper, broadcast) pairs not delivered 30 s after waking
+    int seconds_until_caught_up = -1;     // until every sleeper holds every broadcast
+    std::size_t joins_at_bootstrap = 0;   // hv_join datagrams node 0 received from sleepers after the wake
+    std::uint64_t rejoins = 0;            // rejoins the sleepers began, in 120 s after waking
+    std::size_t rejoin_requests = 0;      // their neighbour requests and joins
+    std::size_t rejoin_verifications = 0; // their pings to learn whether a neighbour still held them
+    std::size_t duplicates = 0;           // broadcasts delivered twice anywhere
+};
+
+// 200 nodes in two topics; 20 % sleep 5 minutes while 30 broadcasts go out, then wake (`wake` injected as
+// `udp::sleep_monitor` reports it on a real machine, unless `report_wake` is false).
+sleep_outcome sleep_and_wake(bool supervisor_on, bool report_wake)
+{
+    constexpr std::size_t n = 200;
+    node_config cfg;
+    cfg.engine<topic::reliable_gossip_topics>().rejoin.enabled = supervisor_on;
+    reliable_swarm s{52, n, cfg};
+    for (std::size_t i = 0; i < n; ++i) {
+        EXPECT_FALSE(s.join(i, alpha));
+        EXPECT_FALSE(s.join(i, beta));
+        if (i != 0)
+            s.at(i).join(s.at(0).local_endpoint()); // one bootstrap node for all: where a herd would land
+    }
+    s.net.advance(60s);
+    detail::rng pick{11};
+    std::vector<std::size_t> sleepers;
+    std::set<endpoint> sleeper_addresses;
+    std::vector<std::size_t> order;
+    for (std::size_t i = 1; i < n; ++i)
+        order.push_back(i);
+    std::shuffle(order.begin(), order.end(), pick);
+    for (std::size_t k = 0; k < n / 5; ++k) {
+        sleepers.push_back(order[k]);
+        sleeper_addresses.insert(s.at(order[k]).local_endpoint());
+    }
+    for (std::size_t i : sleepers)
+        s.net.crash(s.at(i).local_endpoint());
+    std::vector<std::pair<topic_id, std::string>> sent;
+    for (int k = 0; k < 30; ++k) {
+        std::size_t from = 0;
+        do
+            from = static_cast<std::size_t>(pick() % n);
+        while (sleeper_addresses.contains(s.at(from).local_endpoint()));
+        topic_id const t = k % 2 ? beta : alpha;
+        sent.emplace_back(t, "while-asleep-" + std::to_string(k));
+        EXPECT_TRUE(s.publish(from, t, sent.back().second));
+        s.net.advance(10s);
+    }
+    sleep_outcome out;
+    endpoint const bootstrap = s.at(0).local_endpoint();
+    s.net.set_tap([&](endpoint const& from, endpoint const& to, std::span<std::byte const> b) {
+        if (to == bootstrap && sleeper_addresses.contains(from) && hyparview_kind(b) == membership::hv_join::wire_id)
+            ++out.joins_at_bootstrap;
+    });
+    for (std::size_t i : sleepers) {
+        s.rejoins[i].clear();
+        s.net.restart(s.at(i).local_endpoint());
+        if (report_wake)
+            s.trigger(i, topic::rejoin_trigger::wake);
+    }
+    auto missing = [&] {
+        std::size_t m = 0;
+        for (std::size_t i : sleepers)
+            for (auto const& [t, text] : sent)
+                m += !s.got(i, t, text);
+        return m;
+    };
+    for (int second = 1; second <= 120; ++second) {
+        s.net.advance(1s);
+        if (second == 30) {
+            out.missing_after_30s = missing();
+            for (std::size_t i : sleepers)
+                out.isolated_after_30s += s.neighbours(i, alpha).empty() || s.neighbours(i, beta).empty();
+        }
+        if (out.seconds_until_caught_up < 0 && missing() == 0)
+            out.seconds_until_caught_up = second;
+    }
+    s.net.set_tap({});
+    for (std::size_t i : sleepers) {
+        out.rejoins += s.host(i).supervisor().stats().rejoins;
+        for (auto const& r : s.rejoins[i]) {
+            out.rejoin_requests += r.contacts;
+            out.rejoin_verifications += r.verified;
+        }
+    }
+    for (std::size_t i = 0; i < n; ++i)
+        for (auto const& [t, texts] : s.delivered[i])
+            for (auto const& text : texts)
+                out.duplicates += texts.count(text) > 1;
+    return out;
+}
+
+TEST(RejoinSupervisor, TwentyPercentSleepFiveMinutesWakeRejoinAndCatchUpWithoutAHerd)
+{
+    sleep_outcome const on = sleep_and_wake(true, true);
+    EXPECT_EQ(on.isolated_after_30s, 0u) << "a sleeper is still without a neighbour in a topic 30 s after waking";
+    EXPECT_EQ(on.missing_after_30s, 0u) << "a sleeper still lacks a broadcast 30 s after waking";
+    EXPECT_GT(on.seconds_until_caught_up, 0);
+    EXPECT_EQ(on.duplicates, 0u);
+    // Bounded: each of the 40 sleepers began few rejoins (one for the wake, retries only while failing), each
+    // contacting at most contacts_per_topic addresses per topic; the bootstrap node saw no herd.
+    EXPECT_LE(on.rejoins, 40u * 4);
+    EXPECT_LE(on.rejoin_requests, on.rejoins * 2 * 4);
+    EXPECT_LE(on.joins_at_bootstrap, 40u);
+    // Without the wake reported, the host's own suspicion (a topic with data and no live neighbour) rejoins.
+    sleep_outcome const unreported = sleep_and_wake(true, false);
+    EXPECT_EQ(unreported.missing_after_30s, 0u);
+    EXPECT_EQ(unreported.duplicates, 0u);
+    sleep_outcome const off = sleep_and_wake(false, true);
+    EXPECT_EQ(off.rejoins, 0u);
+    RecordProperty("supervisor_seconds_until_caught_up", on.seconds_until_caught_up);
+    RecordProperty("supervisor_missing_after_30s", static_cast<int>(on.missing_after_30s));
+    RecordProperty("supervisor_rejoins", static_cast<int>(on.rejoins));
+    RecordProperty("supervisor_requests", static_cast<int>(on.rejoin_requests));
+    RecordProperty("supervisor_verifications", static_cast<int>(on.rejoin_verifications));
+    RecordProperty("supervisor_joins_at_bootstrap", static_cast<int>(on.joins_at_bootstrap));
+    RecordProperty("unreported_seconds_until_caught_up", unreported.seconds_until_caught_up);
+    RecordProperty("unreported_rejoins", static_cast<int>(unreported.rejoins));
+    RecordProperty("without_seconds_until_caught_up", off.seconds_until_caught_up);
+    RecordProperty("without_missing_after_30s", static_cast<int>(off.missing_after_30s));
+    RecordProperty("without_isolated_after_30s", static_cast<int>(off.isolated_after_30s));
+    RecordProperty("without_joins_at_bootstrap", static_cast<int>(off.joins_at_bootstrap));
+}
+
+TEST(RejoinSupervisor, AnIsolatedTopicWithDataRejoinsBackingOffWhileItFailsAndResetsOnSuccess)
+{
+    reliable_swarm s{53, 4};
+    for (std::size_t i = 0; i < 4; ++i) {
+        ASSERT_FALSE(s.join(i, alpha));
+        if (i != 0)
+            s.at(i).join(s.at(0).local_endpoint());
+    }
+    s.net.advance(20s);
+    ASSERT_TRUE(s.publish(3, alpha, "data")); // node 3 now has something to share
+    s.net.advance(2s);
+    ASSERT_TRUE(s.rejoins[3].empty()) << "a healthy topic rejoined";
+    // Node 3 is cut off: its links fail, and the topic, with data and no neighbour, is suspected isolated.
+    s.net.partition({{s.at(3).local_endpoint()}});
+    s.net.advance(40s);
+    auto const& times = s.rejoin_times[3];
+    ASSERT_GE(times.size(), 4u);
+    for (auto const& r : s.rejoins[3])
+        EXPECT_EQ(r.why, topic::rejoin_trigger::isolation);
+    // Each failed rejoin is judged after `settle` (3 s); the next waits the backoff, doubled each time: 1, 2, 4, 8 s.
+    auto const& rs = s.host(3).supervisor().settings();
+    duration backoff = rs.backoff_initial;
+    for (std::size_t k = 1; k < times.size(); ++k) {
+        duration const gap = times[k] - times[k - 1];
+        EXPECT_GE(gap, rs.settle + backoff) << "rejoin " << k;
+        EXPECT_LE(gap, rs.settle + backoff + 1s) << "rejoin " << k; // the host ticks every 500 ms
+        backoff = std::min(2 * backoff, rs.backoff_max);
+    }
+    EXPECT_EQ(s.host(3).supervisor().stats().succeeded, 0u);
+    EXPECT_GE(s.host(3).supervisor().backoff(0), 8s);
+    std::size_t const attempts = times.size();
+    s.net.heal();
+    s.net.advance(60s);
+    EXPECT_FALSE(s.neighbours(3, alpha).empty());
+    EXPECT_EQ(s.host(3).supervisor().stats().succeeded, 1u);
+    EXPECT_EQ(s.host(3).supervisor().backoff(0), duration{}) << "a success resets the backoff";
+    EXPECT_EQ(s.rejoin_times[3].size(), attempts + 1) << "once healthy, no more rejoins";
+    // A network change is news: it is served at once, whatever the backoff.
+    s.net.partition({{s.at(3).local_endpoint()}});
+    s.net.advance(30s);
+    s.net.heal();
+    std::size_t const before = s.rejoin_times[3].size();
+    s.trigger(3, topic::rejoin_trigger::network_change);
+    ASSERT_EQ(s.rejoin_times[3].size(), before + 1);
+    EXPECT_EQ(s.rejoins[3].back().why, topic::rejoin_trigger::network_change);
+    s.net.advance(10s);
+    EXPECT_FALSE(s.neighbours(3, alpha).empty());
 }
 
 TEST(ReliableTopicsAtScale, BroadcastsDuringHeavyLinkChurnReachEveryLiveNode)

@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <vector>
 
 namespace meshkit::membership {
@@ -339,6 +340,47 @@ public:
         passive_.clear();
         pending_.clear();
         last_shuffle_.clear();
+    }
+
+    /** Rejoins after a network change, a sleep or a suspected isolation (`topic::rejoin_supervisor`).
+
+        Asks passive peers (cached, already vetted) to be neighbours, one
+        for each free place in the active view and at least one, at most
+        `fanout`; joins through `contacts` (bootstrap nodes) when no
+        neighbour is left or no passive peer could be asked, so a lone
+        node does not wait for discovery. The repair back-off is reset:
+        links found dead from here on are replaced at once. Neighbours
+        are not dropped here: whether they still hold this node is the
+        host's to verify.
+
+        @return the requests sent.
+    */
+    template <class Ctx>
+    std::size_t rejoin(Ctx& ctx, std::span<endpoint const> contacts, std::size_t fanout)
+    {
+        repair_wait_ = {};
+        next_repair_ = {};
+        std::vector<endpoint> choices;
+        for (auto const& q : passive_)
+            if (!find_active_by_address(q) && !find_pending_by_address(q))
+                choices.push_back(q);
+        std::size_t const free = cfg_.active_capacity > active_.size() ? cfg_.active_capacity - active_.size() : 0;
+        std::size_t sent = 0;
+        for (auto const& q : sample(ctx, choices, std::min(fanout, std::max<std::size_t>(free, 1)))) {
+            pending_.push_back({peer_info{{}, q}, ctx.now(), false, 1});
+            ctx.send(q, hv_neighbor{active_.size() < cfg_.urgent_below});
+            ++sent;
+        }
+        if (!active_.empty() && sent > 0)
+            return sent;
+        for (auto const& c : contacts) {
+            if (sent >= std::max<std::size_t>(fanout, 1))
+                break;
+            std::size_t const before = pending_.size();
+            add_candidate(ctx, c);
+            sent += pending_.size() - before;
+        }
+        return sent;
     }
 
     /// Treats an unreachable report for an active neighbour's address as its failure.

@@ -134,7 +134,7 @@ public:
             reload(ctx);
     }
 
-    /** Starts a reconciliation with one known peer now, rather than at the next interval: after a rejoin.
+    /** Starts a reconciliation with one known peer now, and another with the next neighbour gained: after a rejoin.
 
         @return false when the engine knows no peer yet; it then
         reconciles as soon as it meets one.
@@ -142,10 +142,9 @@ public:
     template <class Ctx>
     bool reconcile_now(Ctx& ctx)
     {
-        if (peers_.empty()) {
-            round_pending_ = true;
+        round_pending_ = true; // the peer drawn now may be gone; the neighbour the rejoin brings is not
+        if (peers_.empty())
             return false;
-        }
         begin_session(ctx);
         return true;
     }
@@ -295,7 +294,6 @@ private:
     template <class Ctx>
     void begin_session(Ctx& ctx)
     {
-        round_pending_ = false;
         peer_info const& p = peers_[static_cast<std::size_t>(ctx.rng()() % peers_.size())];
         ++stats_.sessions_started;
         ctx.metrics().increment("meshkit_sync_sessions_total", 1);

@@ -18,6 +18,7 @@
 #include <meshkit/topic/topic_host_settings.hpp>
 #include <meshkit/topic/topic_id.hpp>
 #include <meshkit/topic/topic_messages.hpp>
+#include <meshkit/topic/rejoin_supervisor.hpp>
 #include <meshkit/type_list.hpp>
 #include <meshkit/wire/channel.hpp>
 #include <meshkit/wire/codec.hpp>
@@ -29,6 +30,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <random>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -53,6 +55,9 @@ struct topic_host_stats {
     std::uint64_t frames_for_unknown_topics = 0;
     /// Frames whose inner message did not decode, or is no datagram kind.
     std::uint64_t malformed_frames = 0;
+    /// Peers a rejoin pinged to learn whether they still hold this node, and those of them that never answered.
+    std::uint64_t peers_verified = 0;
+    std::uint64_t peers_verified_dead = 0;
 };
 
 /** Several independent overlays on one node, one per topic, over the node's one transport.
@@ -82,6 +87,18 @@ struct topic_host_stats {
     `topic_unknown` (smaller than the frame), which ends the asker's link
     in that topic.
 
+    **Rejoins.** One `rejoin_supervisor` serves every topic. Its triggers
+    are a network change or a wake reported through `trigger` (on a real
+    node by `udp::network_monitor` and `udp::sleep_monitor`), and the
+    host's own suspicion: a topic with data to share (an engine with a
+    non-empty `log()`) and fewer than `min_neighbours` links. A rejoin
+    serves every topic due at once: it pings each of their neighbours
+    (a link the peer no longer holds ends at its answer, a peer that does
+    not answer fails), asks cached peers (HyParView's passive view) to be
+    neighbours, joins through bootstrap nodes where no neighbour is left
+    (`hyparview::rejoin`), and starts a reconciliation in each topic
+    (`reconcile_now`). The application sees `rejoining`.
+
     @tparam Engines the engines each topic runs, in order; the first
     with `broadcast(ctx, payload)` is the topic's broadcaster.
 */
@@ -105,10 +122,11 @@ class topic_host {
 public:
     using messages = topic_messages;
     /// Every topic engine's events, wrapped in `topic_event`; and, for discovery, `peer_up` and `contact_failed` as they are, and `peer_down` when a peer fails.
-    using events = type_list_union<typename wrap<inner_events>::type, type_list<peer_up, contact_failed, peer_down>>;
+    using events =
+        type_list_union<typename wrap<inner_events>::type, type_list<peer_up, contact_failed, peer_down, rejoining>>;
     using config_type = topic_host_settings;
 
-    explicit topic_host(topic_host_settings settings = {}) : s_(std::move(settings))
+    explicit topic_host(topic_host_settings settings = {}) : s_(std::move(settings)), rejoin_(s_.rejoin, s_.max_topics)
     {
         if (s_.max_topics == 0 || s_.max_topics >= host_slot)
             throw std::invalid_argument("meshkit: topic_host_settings::max_topics must be in [1, 254]");
@@ -269,6 +287,7 @@ public:
         std::size_t const i = static_cast<std::size_t>(free - slots_.begin());
         slots_[i].emplace(topic, make_engines(std::index_sequence_for<Engines...>{}));
         ++generations_[i];
+        rejoin_.reset(i);
         ctx.metrics().increment("meshkit_topics_joined_total", 1);
         start_engines(ctx, i);
         for (auto const& c : contacts)
@@ -300,6 +319,7 @@ public:
             forget_if_unlinked(address, i);
         slots_[i].reset();
         ++generations_[i];
+        rejoin_.reset(i);
         ctx.metrics().increment("meshkit_topics_left_total", 1);
         return {};
     }
@@ -316,6 +336,25 @@ public:
         drain(ctx);
         return r;
     }
+
+    /** Reports a network change or a wake (or anything the caller judges worth a rejoin) for every topic.
+
+        Every topic becomes due (a backoff from earlier failures is reset:
+        this is news); what the windows allow is rejoined at once, the
+        rest at the next tick.
+    */
+    template <class Ctx>
+    void trigger(Ctx& ctx, rejoin_trigger why)
+    {
+        for (std::size_t i = 0; i < slots_.size(); ++i)
+            if (slots_[i])
+                rejoin_.trigger(ctx.now(), why, i);
+        run_rejoins(ctx);
+        drain(ctx);
+    }
+
+    /// The rejoin supervisor: its counters, and each topic's backoff.
+    [[nodiscard]] rejoin_supervisor const& supervisor() const noexcept { return rejoin_; }
 
     [[nodiscard]] bool joined(topic_id topic) const noexcept { return slot_of(topic) != slots_.size(); }
 
@@ -405,6 +444,12 @@ private:
     struct probe {
         endpoint to;
         std::uint32_t nonce = 0;
+        time_point sent;
+        unsigned attempts = 0;
+    };
+
+    // A peer a rejoin asked "do you still hold me?": alive once anything arrives from it after `sent`.
+    struct verification {
         time_point sent;
         unsigned attempts = 0;
     };
@@ -522,6 +567,7 @@ private:
             if (slots_[i] && slots_[i]->links.contains(address))
                 end_link(ctx, i, address);
         peers_.erase(address);
+        verifying_.erase(address);
         if (probe_ && probe_->to == address)
             probe_.reset();
         ctx.emit(peer_down{gone.id, address, ctx.now() - gone.last_heard});
@@ -567,6 +613,7 @@ private:
     template <class Ctx>
     void tick(Ctx& ctx)
     {
+        supervise(ctx);
         time_point const now = ctx.now();
         if (probe_) {
             auto p = peers_.find(probe_->to);
@@ -608,6 +655,118 @@ private:
         }
     }
 
+    // The rejoin supervisor's part of each tick: judge settled rejoins, suspect isolated topics, rejoin what is
+    // due, and settle the verifications earlier rejoins started.
+    template <class Ctx>
+    void supervise(Ctx& ctx)
+    {
+        time_point const now = ctx.now();
+        for (std::size_t i : rejoin_.settling(now))
+            rejoin_.settled(now, i, slots_[i] && live_links(i) >= s_.rejoin.min_neighbours);
+        for (std::size_t i = 0; i < slots_.size(); ++i)
+            if (slots_[i] && !rejoin_.pending(i) && !rejoin_.settling(i) &&
+                live_links(i) < s_.rejoin.min_neighbours && has_data(i))
+                rejoin_.trigger(now, rejoin_trigger::isolation, i);
+        run_rejoins(ctx);
+        std::vector<endpoint> dead;
+        for (auto it = verifying_.begin(); it != verifying_.end();) {
+            auto p = peers_.find(it->first);
+            if (p == peers_.end() || p->second.last_heard >= it->second.sent) {
+                it = verifying_.erase(it); // gone already, or answered
+                continue;
+            }
+            if (now - it->second.sent >= s_.probe_timeout) {
+                if (it->second.attempts >= s_.probe_attempts) {
+                    dead.push_back(it->first);
+                    it = verifying_.erase(it);
+                    continue;
+                }
+                send_verification(ctx, it->first, p->second.id, it->second);
+            }
+            ++it;
+        }
+        for (auto const& address : dead) {
+            ++stats_.peers_verified_dead;
+            fail_peer(ctx, address);
+        }
+        if (!dead.empty())
+            drain(ctx);
+    }
+
+    // Rejoins every topic the supervisor says is due, together: one ping per neighbour however many topics
+    // hold it, one set of bootstrap candidates for all.
+    template <class Ctx>
+    void run_rejoins(Ctx& ctx)
+    {
+        std::vector<std::size_t> const batch = rejoin_.due(ctx.now());
+        if (batch.empty())
+            return;
+        rejoining ev{rejoin_.reason(batch.front()), {}, 0, 0};
+        std::vector<endpoint> neighbours;
+        for (std::size_t i : batch)
+            for (auto const& [address, since] : slots_[i]->links)
+                if (std::find(neighbours.begin(), neighbours.end(), address) == neighbours.end())
+                    neighbours.push_back(address);
+        for (auto const& address : neighbours) {
+            auto p = peers_.find(address);
+            if (p == peers_.end() || verifying_.contains(address))
+                continue;
+            send_verification(ctx, address, p->second.id, verifying_[address]);
+            ++ev.verified;
+            ++stats_.peers_verified;
+        }
+        std::vector<endpoint> bootstrap(contacts_.begin(), contacts_.end());
+        for (endpoint const& c : ctx.discovery().candidates(s_.rejoin.contacts_per_topic))
+            if (std::find(bootstrap.begin(), bootstrap.end(), c) == bootstrap.end())
+                bootstrap.push_back(c);
+        std::shuffle(bootstrap.begin(), bootstrap.end(), ctx.rng()); // spread the load over the bootstrap nodes
+        for (std::size_t i : batch) {
+            ev.topics.push_back(slots_[i]->topic.value);
+            for_each_engine_index([&]<std::size_t I>() {
+                auto& e = std::get<I>(slots_[i]->engines);
+                topic_context<Ctx, topic_host, I> tctx{ctx, *this, i};
+                if constexpr (requires { e.rejoin(tctx, std::span<endpoint const>{}, std::size_t{}); })
+                    ev.contacts += e.rejoin(tctx, std::span<endpoint const>(bootstrap), s_.rejoin.contacts_per_topic);
+                if constexpr (requires { e.reconcile_now(tctx); })
+                    (void)e.reconcile_now(tctx);
+            });
+        }
+        ctx.metrics().increment("meshkit_topic_rejoins_total", 1);
+        ctx.emit(ev);
+        drain(ctx);
+    }
+
+    template <class Ctx>
+    void send_verification(Ctx& ctx, endpoint const& address, node_id const& id, verification& v)
+    {
+        v.sent = ctx.now();
+        ++v.attempts;
+        ++stats_.pings_sent;
+        // Listing the topics makes the answer list the peer's: a link it no longer holds ends (`check_links`).
+        ctx.send(address, topic_ping{static_cast<std::uint32_t>(ctx.rng()()), topics_holding(address, id)});
+    }
+
+    // Links in topic `i` to peers not being verified: what a rejoin's outcome is judged by.
+    std::size_t live_links(std::size_t i) const
+    {
+        std::size_t n = 0;
+        for (auto const& [address, since] : slots_[i]->links)
+            n += !verifying_.contains(address);
+        return n;
+    }
+
+    // Whether topic `i` holds something to share: an engine with a non-empty log (anti-entropy).
+    bool has_data(std::size_t i) const
+    {
+        bool any = false;
+        for_each_engine_index([&]<std::size_t I>() {
+            auto const& e = std::get<I>(slots_[i]->engines);
+            if constexpr (requires { e.log().empty(); })
+                any = any || !e.log().empty();
+        });
+        return any;
+    }
+
     template <class Ctx>
     void send_ping(Ctx& ctx, probe& p)
     {
@@ -627,6 +786,7 @@ private:
             if (i != except && slots_[i] && slots_[i]->links.contains(address))
                 return;
         peers_.erase(address);
+        verifying_.erase(address);
         if (probe_ && probe_->to == address)
             probe_.reset();
     }
@@ -706,6 +866,8 @@ private:
     std::vector<endpoint> order_;
     std::optional<probe> probe_;
     time_point last_probe_{};
+    rejoin_supervisor rejoin_;
+    std::map<endpoint, verification> verifying_;
     std::deque<pending_event> pending_;
     bool draining_ = false;
     topic_host_stats stats_;

@@ -5,6 +5,7 @@
 
 #include <meshkit/engine_settings.hpp>
 #include <meshkit/time.hpp>
+#include <meshkit/topic/rejoin_supervisor.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -45,6 +46,8 @@ struct topic_host_settings {
     duration shuffle_interval = std::chrono::seconds(60);
     /// Contacts remembered from `join` calls, offered to topics joined later.
     std::size_t max_contacts = 16;
+    /// When and how the node rejoins its topics after a network change, a sleep or a suspected isolation.
+    rejoin_settings rejoin;
     /** The settings of each topic's engines (`engines.of<membership::hyparview>()`), the same for every topic.
 
         The host adjusts three: HyParView's silence-based failure detection
