@@ -27,6 +27,8 @@
 #include <meshkit/wire/codec.hpp>
 #include <meshkit/udp/gossip_first_policies.hpp>
 #include <meshkit/udp/udp_policies.hpp>
+#include <meshkit/udp/network_monitor.hpp>
+#include <meshkit/udp/sleep_monitor.hpp>
 #include <meshkit/udp/udp_topic_policies.hpp>
 #include <meshkit/version.hpp>
 
@@ -520,12 +522,37 @@ int run_topics(options const& o)
                         down->event.peer.short_hex().c_str(), down->event.address.to_string().c_str());
         else if (std::holds_alternative<topic_event<broadcast::ready_to_publish>>(ev) && ready_to_resume)
             ready_to_resume();
+        else if (auto const* r = std::get_if<topic::rejoining>(&ev)) {
+            std::string list;
+            for (auto t : r->topics)
+                list += (list.empty() ? "" : ",") + name_of(topic::topic_id{t});
+            std::printf("rejoin %s topics %s requests %zu verified %zu\n", topic::to_string(r->why), list.c_str(),
+                        r->contacts, r->verified);
+        }
         else if (auto const* f = std::get_if<contact_failed>(&ev))
             std::fprintf(stderr, "meshkit-node: no answer from %s\n", f->address.to_string().c_str());
     });
     node->start();
     for (auto const& name : o.topics)
         join(name);
+
+    // The rejoin supervisor's triggers from the operating system: network changes (rtnetlink) and wakes.
+    auto trigger = [&](topic::rejoin_trigger why) {
+        node->with_engine<host_type>([&](auto& h, auto& ctx) { h.trigger(ctx, why); });
+    };
+    std::optional<udp::network_monitor> network;
+    try {
+        network.emplace(io, [&](udp::network_change const& c) {
+            std::printf("network change %s interface %d\n", udp::to_string(c.kind), c.interface_index);
+            trigger(topic::rejoin_trigger::network_change);
+        });
+    } catch (std::system_error const& e) {
+        std::fprintf(stderr, "meshkit-node: network changes will not be noticed: %s\n", e.what());
+    }
+    udp::sleep_monitor sleep(io, [&](duration slept) {
+        std::printf("woke after %.1f s asleep\n", std::chrono::duration<double>(slept).count());
+        trigger(topic::rejoin_trigger::wake);
+    });
 
     line_reader lines(io, [&](std::string const& line) {
         if (line.starts_with("/join ")) {

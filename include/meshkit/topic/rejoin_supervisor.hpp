@@ -94,7 +94,10 @@ struct rejoin_stats {
 
     - **Deduplicated.** A trigger for a topic already due, or whose rejoin
       is settling, adds nothing; a network change or a wake fires every
-      topic at once and they are served by one rejoin.
+      topic at once and they are served by one rejoin. Only news (a
+      network change, a wake) that comes while a rejoin settles, and more
+      than `global_window` after it began, supersedes that rejoin: the
+      topic is due again when its window allows.
     - **Throttled.** At most one rejoin per `global_window`, and a topic
       at most once per `topic_window`.
     - **Backed off.** A rejoin that did not bring `min_neighbours` back is
@@ -131,9 +134,15 @@ public:
         } else {
             t.not_before = std::max(t.not_before, window_ends); // suspicion waits out the backoff too
         }
+        bool const news = why != rejoin_trigger::isolation;
+        // News that comes while a rejoin settles, but not in the burst that started it (within
+        // `global_window`), supersedes it: the network changed after that rejoin began, so its outcome says
+        // little. It is not judged; the topic is due again as soon as its window allows.
+        if (news && t.settle_at && !t.due && now - *t.last >= s_.global_window)
+            t.settle_at.reset();
         if (t.due || t.settle_at) {
             ++stats_.deduplicated;
-            if (t.due && why != rejoin_trigger::isolation)
+            if (t.due && news)
                 t.why = why; // news outranks suspicion as the reason reported
             return;
         }
