@@ -247,7 +247,7 @@ public:
             return;
         }
         if (!(expected || find_active(from.id)) || !add_active(ctx, from))
-            ctx.send(from.address, hv_disconnect{true}); // keep links symmetric
+            ctx.send(from.address, hv_disconnect{true, {}}); // keep links symmetric
     }
 
     template <class Ctx>
@@ -255,8 +255,21 @@ public:
     {
         if (!is_active_at(in.header.sender, in.from))
             return; // only the neighbour itself, from its own address, can end the link
-        if (remove_active(ctx, in.header.sender) && d.alive)
+        if (!remove_active(ctx, in.header.sender))
+            return;
+        if (d.alive)
             add_passive(ctx, in.from);
+        std::size_t taken = 0;
+        for (auto const& alt : d.alternatives) {
+            if (taken++ == hv_disconnect::max_alternatives)
+                break;
+            if (alt != ctx.local_endpoint() && alt != in.from && !find_active_by_address(alt))
+                add_passive(ctx, alt);
+        }
+        // Below the urgent mark, repair now rather than at the next tick: an evicted node with no
+        // neighbour left would otherwise wait up to a keepalive interval.
+        if (active_.size() < cfg_.urgent_below)
+            repair(ctx);
     }
 
     template <class Ctx>
@@ -305,7 +318,7 @@ public:
         // A keepalive from a peer that is not our neighbour means the link
         // is one-sided (a lost reply, an eviction we did not hear of): end it.
         if (!find_active(in.header.sender) && !find_pending_by_address(in.from))
-            ctx.send(in.from, hv_disconnect{true});
+            ctx.send(in.from, hv_disconnect{true, {}});
     }
 
     template <class Ctx>
@@ -334,7 +347,7 @@ public:
         for (auto const& a : active_)
             gone.push_back(a.peer);
         for (auto const& p : gone) {
-            ctx.send(p.address, hv_disconnect{false});
+            ctx.send(p.address, hv_disconnect{false, {}});
             remove_active(ctx, p.id);
         }
         passive_.clear();
@@ -547,7 +560,14 @@ private:
             auto const victim_index = ctx.rng().below(active_.size());
             peer_info const victim = active_[victim_index].peer;
             active_.erase(active_.begin() + static_cast<std::ptrdiff_t>(victim_index));
-            ctx.send(victim.address, hv_disconnect{true});
+            // Where the evicted node can go instead: the newcomer (it has room) and some of our other neighbours.
+            hv_disconnect bye{true, {peer.address}};
+            std::vector<endpoint> others;
+            for (auto const& a : active_)
+                others.push_back(a.peer.address);
+            for (auto const& e : sample(ctx, others, hv_disconnect::max_alternatives - 1))
+                bye.alternatives.push_back(e);
+            ctx.send(victim.address, bye);
             ctx.emit(link_down{victim.id, victim.address});
             add_passive(ctx, victim.address);
         }
@@ -671,6 +691,16 @@ private:
         }
 
         // 4. Repair: promote passive peers until the active view is full (after a refusal, not at once).
+        repair(ctx);
+    }
+
+    // Promotes passive peers until the active view (with the requests under way) is full; below the urgent
+    // mark with high priority. Not while the repair back-off holds, unless the view is urgent. With nothing
+    // left to repair from, asks discovery.
+    template <class Ctx>
+    void repair(Ctx& ctx)
+    {
+        time_point const now = ctx.now();
         if (active_.size() >= cfg_.urgent_below && now < next_repair_)
             return;
         std::size_t requests = 0;

@@ -36,10 +36,20 @@ struct hv_neighbor_reply {
     bool accepted = false;
 };
 
-/// Ends an active link; `alive` says the sender stays reachable (keep it as passive).
+/** Ends an active link; `alive` says the sender stays reachable (keep it as passive).
+
+    A node that evicts a neighbour to make room for a joiner names a few
+    `alternatives` (the joiner, which has room, and some of its other
+    neighbours), so the evicted node repairs at once instead of waiting
+    for a shuffle to fill an empty passive view: in a burst of joins
+    through one seed, early joiners are evicted before they know anyone
+    else. At most `max_alternatives` are read.
+*/
 struct hv_disconnect {
     static constexpr wire::type_id wire_id = 0x0014;
+    static constexpr std::size_t max_alternatives = 4;
     bool alive = true;
+    std::vector<endpoint> alternatives;
 };
 
 /** A random walk carrying a sample of the origin's views, to refresh passive views.
