@@ -464,6 +464,14 @@ TEST(ReliableTopics, HostileFramesAndItemsAreCountedAndChangeNothing)
     send(topic::topic_frame{alpha.value, sync::ae_sync::wire_id, bad_body});
     EXPECT_EQ(ae->stats().malformed, 1u);
     EXPECT_EQ(sizes.back().second, 0u);
+    // "We agree" about a session that never was: no watermark, no answer.
+    auto const agreements_before = ae->stats().agreements;
+    std::vector<std::byte> agreed_body;
+    wire::encode(sync::ae_agreed{424242}, agreed_body);
+    send(topic::topic_frame{alpha.value, sync::ae_agreed::wire_id, agreed_body});
+    EXPECT_EQ(ae->stats().agreements, agreements_before);
+    EXPECT_FALSE(ae->holds_our_log(s.net.now(), node_id::from_seed(666)));
+    EXPECT_EQ(sizes.back().second, 0u);
     for (auto const& [sent, got] : sizes)
         EXPECT_LE(got, sent) << "an answer larger than its request";
     // The topic still works.
@@ -630,6 +638,91 @@ TEST(ReliableTopics, ARestartedNodeReloadsItsLogFromSqliteAndReconcilesOnlyWhatI
     }
     p.reset();
     std::filesystem::remove_all(dir);
+}
+
+struct idle_sync_cost {
+    double datagrams_per_node_per_minute = 0;
+    double bytes_per_node_per_s = 0;
+    std::uint64_t rounds_skipped = 0;
+    std::size_t peers_known_to_hold_the_log = 0; // (node, peer) pairs with a watermark that holds
+    bool caught_up = false;                      // a node cut off afterwards got what it missed
+};
+
+// 20 nodes in one topic hold the same 10 broadcasts; for 5 minutes nothing is published. What does anti-entropy
+// cost meanwhile, with knowledge watermarks or without (`watermark_ttl` 0)?
+idle_sync_cost idle_anti_entropy(duration watermark_ttl)
+{
+    constexpr std::size_t n = 20;
+    node_config cfg;
+    cfg.engine<topic::reliable_gossip_topics>().engines.of<sync::anti_entropy>().watermark_ttl = watermark_ttl;
+    reliable_swarm s{54, n, cfg};
+    for (std::size_t i = 0; i < n; ++i) {
+        EXPECT_FALSE(s.join(i, alpha));
+        if (i != 0)
+            s.at(i).join(s.at(0).local_endpoint());
+    }
+    s.net.advance(30s);
+    for (int k = 0; k < 10; ++k)
+        EXPECT_TRUE(s.publish(static_cast<std::size_t>(k) % n, alpha, "held-" + std::to_string(k)));
+    s.net.advance(60s);
+    std::size_t datagrams = 0, bytes = 0;
+    s.net.set_tap([&](endpoint const&, endpoint const&, std::span<std::byte const> b) {
+        if (b.size() > wire::envelope_size + 10) {
+            int const t = static_cast<int>(b[3]) | (static_cast<int>(b[4]) << 8);
+            int const inner = static_cast<int>(b[wire::envelope_size + 8]) | (static_cast<int>(b[wire::envelope_size + 9]) << 8);
+            if (t == topic::topic_frame::wire_id && inner >= 0xA0 && inner <= 0xA3) {
+                ++datagrams;
+                bytes += b.size();
+            }
+        }
+    });
+    s.net.advance(300s);
+    s.net.set_tap({});
+    idle_sync_cost out;
+    out.datagrams_per_node_per_minute = static_cast<double>(datagrams) / n / 5.0;
+    out.bytes_per_node_per_s = static_cast<double>(bytes) / n / 300.0;
+    for (std::size_t i = 0; i < n; ++i) {
+        auto const* ae = s.host(i).engine<sync::anti_entropy>(alpha);
+        out.rounds_skipped += ae->stats().rounds_skipped;
+        for (std::size_t j = 0; j < n; ++j)
+            out.peers_known_to_hold_the_log += j != i && ae->holds_our_log(s.net.now(), s.at(j).id());
+    }
+    // Watermarks must not cost a delivery: node 7 misses 5 broadcasts behind a partition, then catches up.
+    std::vector<endpoint> rest;
+    for (std::size_t i = 0; i < n; ++i)
+        if (i != 7)
+            rest.push_back(s.at(i).local_endpoint());
+    s.net.partition({rest, {s.at(7).local_endpoint()}});
+    for (int k = 0; k < 5; ++k)
+        EXPECT_TRUE(s.publish(static_cast<std::size_t>(k), alpha, "missed-" + std::to_string(k)));
+    s.net.advance(3s);
+    s.net.heal();
+    s.net.advance(60s);
+    out.caught_up = true;
+    for (int k = 0; k < 5; ++k)
+        out.caught_up = out.caught_up && s.delivered[7][alpha].count("missed-" + std::to_string(k)) == 1;
+    return out;
+}
+
+TEST(KnowledgeWatermarks, PeersKnownToHoldTheLogAreSkippedAndNothingIsMissed)
+{
+    idle_sync_cost const with = idle_anti_entropy(std::chrono::seconds(120));
+    idle_sync_cost const without = idle_anti_entropy(duration{});
+    EXPECT_GT(with.rounds_skipped, 0u);
+    EXPECT_EQ(without.rounds_skipped, 0u);
+    EXPECT_GT(with.peers_known_to_hold_the_log, 0u);
+    EXPECT_EQ(without.peers_known_to_hold_the_log, 0u);
+    EXPECT_LT(with.datagrams_per_node_per_minute, without.datagrams_per_node_per_minute / 3)
+        << "with " << with.datagrams_per_node_per_minute << " without " << without.datagrams_per_node_per_minute;
+    EXPECT_TRUE(with.caught_up) << "a node behind a partition missed a broadcast with watermarks on";
+    EXPECT_TRUE(without.caught_up);
+    RecordProperty("idle_sync_datagrams_per_node_per_minute_with_x100",
+                   static_cast<int>(with.datagrams_per_node_per_minute * 100));
+    RecordProperty("idle_sync_datagrams_per_node_per_minute_without_x100",
+                   static_cast<int>(without.datagrams_per_node_per_minute * 100));
+    RecordProperty("idle_sync_bytes_per_node_per_s_with_x100", static_cast<int>(with.bytes_per_node_per_s * 100));
+    RecordProperty("idle_sync_bytes_per_node_per_s_without_x100", static_cast<int>(without.bytes_per_node_per_s * 100));
+    RecordProperty("rounds_skipped", static_cast<int>(with.rounds_skipped));
 }
 
 TEST(RejoinSupervisor, TriggersOfSeveralTopicsAreOneRejoinAndWindowsHoldTheRest)

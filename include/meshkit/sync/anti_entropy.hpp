@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <span>
@@ -50,6 +51,10 @@ struct anti_entropy_config {
     std::size_t max_ids_per_want = 16;
     /// How long an asked-for id is not asked for again.
     duration want_timeout = std::chrono::seconds(2);
+    /** Knowledge watermarks: after a session that found the two logs equal, rounds with that peer are
+        skipped until this node's log changes, or for at most this long (the peer's log may have changed:
+        its own rounds carry its news, and this bound caps what relying on them can cost). Zero: off. */
+    duration watermark_ttl = std::chrono::seconds(120);
     /// The reconciler's settings: sized so a turn fits one datagram beside the envelope and a topic frame.
     reconcile_settings reconcile = [] {
         reconcile_settings s;
@@ -72,6 +77,10 @@ struct anti_entropy_stats {
     std::uint64_t items_unsolicited = 0;
     /// Reconciliation messages refused (`sync::errc`) or past `max_rounds`.
     std::uint64_t malformed = 0;
+    /// Rounds not started because every known peer held this node's log as it is (knowledge watermarks).
+    std::uint64_t rounds_skipped = 0;
+    /// Sessions that ended with the two logs equal, recorded as a watermark.
+    std::uint64_t agreements = 0;
     /// Broadcasts read back from storage when the engine started.
     std::uint64_t items_reloaded = 0;
     /// Stored entries that did not decode or did not match their key: erased, never used.
@@ -143,10 +152,10 @@ public:
     bool reconcile_now(Ctx& ctx)
     {
         round_pending_ = true; // the peer drawn now may be gone; the neighbour the rejoin brings is not
+        agreed_.clear();       // a rejoin means what this node knew of its peers' logs is stale
         if (peers_.empty())
             return false;
-        begin_session(ctx);
-        return true;
+        return begin_session(ctx, false);
     }
 
     template <class Ctx>
@@ -156,18 +165,23 @@ public:
             return;
         ctx.set_timer(found_since_last_ ? cfg_.catch_up_interval : cfg_.sync_interval, sync_tag);
         found_since_last_ = false;
-        if (!peers_.empty())
-            begin_session(ctx);
+        if (peers_.empty())
+            return;
+        if (!begin_session(ctx, /*skip_agreed=*/true)) {
+            ++stats_.rounds_skipped;
+            ctx.metrics().increment("meshkit_sync_rounds_skipped_total", 1);
+        }
     }
 
     template <class Ctx>
     void on_event(Ctx& ctx, link_up const& e)
     {
         know(peer_info{e.peer, e.address});
+        agreed_.erase(e.peer); // a link (re)made is news about that peer
         // The first peer since the start (or since a rejoin asked for a round): reconcile at once, a
         // restarted or reconnected node catches up in one round trip rather than a sync interval.
         if (std::exchange(round_pending_, false))
-            begin_session(ctx);
+            begin_session(ctx, false);
     }
 
     template <class Ctx>
@@ -198,9 +212,36 @@ public:
         }
         know(peer_info{in.header.sender, in.from});
         ++stats_.turns_answered;
+        session_record* rec = session_of(in.header.sender, m.session, m.round == 0);
+        if (rec && !step->need.empty())
+            rec->needed = true;
         want(ctx, in.from, step->need);
-        if (!step->finished())
+        if (!step->finished()) {
             ctx.send(in.from, ae_sync{m.session, static_cast<std::uint8_t>(m.round + 1), std::move(step->reply)});
+            return;
+        }
+        // This turn ended the session. Needing nothing in it, this side holds all the peer has; the peer
+        // gets what it lacks by its wants. Say so: if the peer needed nothing either, the logs are equal.
+        if (rec && !rec->needed && rec->changes_at_start == changes_) {
+            agree(ctx, in.header.sender);
+            ctx.send(in.from, ae_agreed{m.session});
+        }
+        forget_session(in.header.sender, m.session);
+    }
+
+    template <class Ctx>
+    void on_message(Ctx& ctx, inbound const& in, ae_agreed const& a)
+    {
+        if (in.header.hops != 0)
+            return;
+        auto it = std::find_if(sessions_.begin(), sessions_.end(), [&](session_record const& r) {
+            return r.peer == in.header.sender && r.session == a.session;
+        });
+        if (it == sessions_.end())
+            return; // not a session of ours: changes nothing
+        if (!it->needed && it->changes_at_start == changes_)
+            agree(ctx, in.header.sender);
+        sessions_.erase(it);
     }
 
     template <class Ctx>
@@ -247,6 +288,20 @@ public:
     // -- queries --------------------------------------------------------------
 
     [[nodiscard]] item_set const& log() const noexcept { return log_; }
+
+    /** The knowledge watermark for `peer`: true while it is known to hold this node's whole log as it is now.
+
+        Set when a session with `peer` found the two logs equal; cleared by
+        any change to this node's log, by a link to `peer` coming up, by a
+        rejoin, and after `watermark_ttl`. While it holds, rounds with
+        `peer` are skipped.
+    */
+    template <class Ctx>
+    [[nodiscard]] bool holds_our_log(Ctx& ctx, node_id const& peer) const
+    {
+        return agreement_holds(ctx.now(), peer);
+    }
+    [[nodiscard]] bool holds_our_log(time_point now, node_id const& peer) const { return agreement_holds(now, peer); }
     [[nodiscard]] anti_entropy_stats const& stats() const noexcept { return stats_; }
     [[nodiscard]] anti_entropy_config const& config() const noexcept { return cfg_; }
 
@@ -291,13 +346,80 @@ private:
     // A stored entry: origin, sequence and version (little-endian), then the payload.
     static constexpr std::size_t stored_head = 32 + 8 + 8;
 
+    // A session's memory, for watermarks only: whether this side needed anything, and its log's change count at the start.
+    struct session_record {
+        node_id peer;
+        std::uint32_t session = 0;
+        std::uint64_t changes_at_start = 0;
+        bool needed = false;
+    };
+
+    struct agreement {
+        std::uint64_t changes = 0; // this node's log change count when the logs were found equal
+        time_point at{};
+    };
+
+    // Starts a session with a peer drawn at random; with `skip_agreed`, only among peers whose watermark
+    // does not hold. @return false when there was no one to start with.
     template <class Ctx>
-    void begin_session(Ctx& ctx)
+    bool begin_session(Ctx& ctx, bool skip_agreed)
     {
-        peer_info const& p = peers_[static_cast<std::size_t>(ctx.rng()() % peers_.size())];
+        std::vector<std::size_t> choices;
+        for (std::size_t i = 0; i < peers_.size(); ++i)
+            if (!skip_agreed || !agreement_holds(ctx.now(), peers_[i].id))
+                choices.push_back(i);
+        if (choices.empty())
+            return false;
+        peer_info const& p = peers_[choices[static_cast<std::size_t>(ctx.rng()() % choices.size())]];
         ++stats_.sessions_started;
         ctx.metrics().increment("meshkit_sync_sessions_total", 1);
-        ctx.send(p.address, ae_sync{static_cast<std::uint32_t>(ctx.rng()()), 0, reconciler_of().initiate()});
+        auto const session = static_cast<std::uint32_t>(ctx.rng()());
+        forget_session(p.id, session);
+        sessions_.push_back(session_record{p.id, session, changes_, false});
+        if (sessions_.size() > 2 * cfg_.max_peers)
+            sessions_.pop_front();
+        ctx.send(p.address, ae_sync{session, 0, reconciler_of().initiate()});
+        return true;
+    }
+
+    // The record of `session` with `peer`; a responder's first turn opens one. Null for a session this side
+    // did not see from its start: it records no watermark.
+    session_record* session_of(node_id const& peer, std::uint32_t session, bool opening)
+    {
+        auto it = std::find_if(sessions_.begin(), sessions_.end(),
+                               [&](session_record const& r) { return r.peer == peer && r.session == session; });
+        if (it != sessions_.end())
+            return &*it;
+        if (!opening)
+            return nullptr;
+        sessions_.push_back(session_record{peer, session, changes_, false});
+        if (sessions_.size() > 2 * cfg_.max_peers)
+            sessions_.pop_front();
+        return &sessions_.back();
+    }
+
+    void forget_session(node_id const& peer, std::uint32_t session)
+    {
+        std::erase_if(sessions_, [&](session_record const& r) { return r.peer == peer && r.session == session; });
+    }
+
+    template <class Ctx>
+    void agree(Ctx& ctx, node_id const& peer)
+    {
+        if (cfg_.watermark_ttl <= duration{})
+            return;
+        ++stats_.agreements;
+        agreed_[peer] = agreement{changes_, ctx.now()};
+        if (agreed_.size() > 2 * cfg_.max_peers) // peers forgotten since: drop the stalest
+            agreed_.erase(std::min_element(agreed_.begin(), agreed_.end(), [](auto const& a, auto const& b) {
+                              return a.second.at < b.second.at;
+                          }));
+    }
+
+    [[nodiscard]] bool agreement_holds(time_point now, node_id const& peer) const
+    {
+        auto it = agreed_.find(peer);
+        return it != agreed_.end() && it->second.changes == changes_ && now - it->second.at < cfg_.watermark_ttl;
     }
 
     template <class Ctx>
@@ -309,6 +431,7 @@ private:
         auto const r = log_.insert(item{version, id});
         if (!r.inserted)
             return false;
+        ++changes_; // every watermark held so far now understates this log
         if (r.evicted)
             entries_.erase(r.evicted->id);
         auto const& e =
@@ -368,6 +491,7 @@ private:
                 storage_result(ctx, ctx.storage().erase(storage_key(r.evicted->order, r.evicted->id)));
             }
             ++stats_.items_reloaded;
+            ++changes_;
             ctx.emit(broadcast::recovered{e->key, e->version}); // seen: the tree's copy would be a duplicate
             entries_.emplace(id, std::move(*e));
         }
@@ -451,6 +575,10 @@ private:
     bool found_since_last_ = false;
     // Set at the start and by `reconcile_now` without a peer: the next link_up starts a session.
     bool round_pending_ = true;
+    // Knowledge watermarks: the log's change count, sessions under way, and peers found to hold the log.
+    std::uint64_t changes_ = 0;
+    std::deque<session_record> sessions_;
+    std::unordered_map<node_id, agreement> agreed_;
     std::string prefix_ = "sync/";
 };
 

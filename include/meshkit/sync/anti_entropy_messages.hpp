@@ -39,8 +39,20 @@ struct ae_item {
     std::vector<std::byte> payload;
 };
 
+/** "This session ended, and I needed nothing in it": sent by the side whose turn finished a reconciliation.
+
+    If the receiver needed nothing either, and neither log changed during
+    the session, the two logs were equal when it ended: each side records
+    a knowledge watermark for the other and skips rounds with it until
+    its own log changes (`anti_entropy_config::watermark_ttl`).
+*/
+struct ae_agreed {
+    static constexpr wire::type_id wire_id = 0x00A3;
+    std::uint32_t session = 0;
+};
+
 /// The messages the anti-entropy engine speaks.
-using anti_entropy_messages = wire::registry<ae_sync, ae_want, ae_item>;
+using anti_entropy_messages = wire::registry<ae_sync, ae_want, ae_item, ae_agreed>;
 
 } // namespace meshkit::sync
 
