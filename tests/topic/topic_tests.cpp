@@ -107,6 +107,15 @@ struct basic_swarm {
         return nodes.size();
     }
     bool got(std::size_t i, topic_id t, std::string const& text) { return delivered[i][t].contains(text); }
+    /// Every node joins `t`, through node 0.
+    void join_all_through_first(topic_id t)
+    {
+        for (std::size_t i = 0; i < nodes.size(); ++i) {
+            ASSERT_FALSE(join(i, t));
+            if (i != 0)
+                at(i).join(at(0).local_endpoint());
+        }
+    }
     void trigger(std::size_t i, topic::rejoin_trigger why)
     {
         at(i).template with_engine<Host>([&](auto& h, auto& ctx) { h.trigger(ctx, why); });
@@ -368,11 +377,7 @@ TEST(Topics, ALinkWhoseDisconnectWasLostEndsAtTheNextProbe)
 TEST(ReliableTopics, ANodeCutOffWhileBroadcastsFlewGetsEveryOneByAntiEntropyExactlyOnce)
 {
     reliable_swarm s{47, 10};
-    for (std::size_t i = 0; i < 10; ++i) {
-        ASSERT_FALSE(s.join(i, alpha));
-        if (i != 0)
-            s.at(i).join(s.at(0).local_endpoint());
-    }
+    ASSERT_NO_FATAL_FAILURE(s.join_all_through_first(alpha));
     s.net.advance(30s);
     // Node 9 is cut off while 20 broadcasts are published; it misses all of them.
     std::vector<endpoint> rest;
@@ -411,11 +416,7 @@ TEST(ReliableTopics, ANodeCutOffWhileBroadcastsFlewGetsEveryOneByAntiEntropyExac
 TEST(ReliableTopics, HostileFramesAndItemsAreCountedAndChangeNothing)
 {
     reliable_swarm s{48, 3};
-    for (std::size_t i = 0; i < 3; ++i) {
-        ASSERT_FALSE(s.join(i, alpha));
-        if (i != 0)
-            s.at(i).join(s.at(0).local_endpoint());
-    }
+    ASSERT_NO_FATAL_FAILURE(s.join_all_through_first(alpha));
     s.net.advance(20s);
     ASSERT_TRUE(s.publish(1, alpha, "real"));
     s.net.advance(3s);
@@ -569,11 +570,7 @@ TEST(ReliableTopics, ARestartedNodeReloadsItsLogFromSqliteAndReconcilesOnlyWhatI
         return *n.with_engine<topic::reliable_gossip_topics>(
             [](auto& h, auto&) -> auto const& { return h; }).template engine<sync::anti_entropy>(alpha);
     };
-    for (std::size_t i = 0; i < 5; ++i) {
-        ASSERT_FALSE(s.join(i, alpha));
-        if (i != 0)
-            s.at(i).join(s.at(0).local_endpoint());
-    }
+    ASSERT_NO_FATAL_FAILURE(s.join_all_through_first(alpha));
     auto p = make();
     ASSERT_FALSE(join(*p));
     p->join(s.at(0).local_endpoint());
@@ -657,11 +654,7 @@ idle_sync_cost idle_anti_entropy(duration watermark_ttl)
     node_config cfg;
     cfg.engine<topic::reliable_gossip_topics>().engines.of<sync::anti_entropy>().watermark_ttl = watermark_ttl;
     reliable_swarm s{54, n, cfg};
-    for (std::size_t i = 0; i < n; ++i) {
-        EXPECT_FALSE(s.join(i, alpha));
-        if (i != 0)
-            s.at(i).join(s.at(0).local_endpoint());
-    }
+    s.join_all_through_first(alpha);
     s.net.advance(30s);
     for (int k = 0; k < 10; ++k)
         EXPECT_TRUE(s.publish(static_cast<std::size_t>(k) % n, alpha, "held-" + std::to_string(k)));
@@ -926,11 +919,7 @@ TEST(RejoinSupervisor, TwentyPercentSleepFiveMinutesWakeRejoinAndCatchUpWithoutA
 TEST(RejoinSupervisor, AnIsolatedTopicWithDataRejoinsBackingOffWhileItFailsAndResetsOnSuccess)
 {
     reliable_swarm s{53, 4};
-    for (std::size_t i = 0; i < 4; ++i) {
-        ASSERT_FALSE(s.join(i, alpha));
-        if (i != 0)
-            s.at(i).join(s.at(0).local_endpoint());
-    }
+    ASSERT_NO_FATAL_FAILURE(s.join_all_through_first(alpha));
     s.net.advance(20s);
     ASSERT_TRUE(s.publish(3, alpha, "data")); // node 3 now has something to share
     s.net.advance(2s);

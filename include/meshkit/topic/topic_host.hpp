@@ -30,7 +30,6 @@
 #include <cstdint>
 #include <deque>
 #include <map>
-#include <random>
 #include <optional>
 #include <span>
 #include <stdexcept>
