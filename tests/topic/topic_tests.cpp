@@ -661,13 +661,9 @@ idle_sync_cost idle_anti_entropy(duration watermark_ttl)
     s.net.advance(60s);
     std::size_t datagrams = 0, bytes = 0;
     s.net.set_tap([&](endpoint const&, endpoint const&, std::span<std::byte const> b) {
-        if (b.size() > wire::envelope_size + 10) {
-            int const t = static_cast<int>(b[3]) | (static_cast<int>(b[4]) << 8);
-            int const inner = static_cast<int>(b[wire::envelope_size + 8]) | (static_cast<int>(b[wire::envelope_size + 9]) << 8);
-            if (t == topic::topic_frame::wire_id && inner >= 0xA0 && inner <= 0xA3) {
-                ++datagrams;
-                bytes += b.size();
-            }
+        if (int const inner = tools::topic_frame_inner_type(b); inner >= 0xA0 && inner <= 0xA3) {
+            ++datagrams;
+            bytes += b.size();
         }
     });
     s.net.advance(300s);
@@ -780,16 +776,6 @@ TEST(RejoinSupervisor, BackoffDoublesToSixtySecondsWhileRejoinsFail)
     EXPECT_EQ(sup.stats().failed, 9u);
 }
 
-// The HyParView message a datagram carries inside a topic frame, or 0.
-int hyparview_kind(std::span<std::byte const> b)
-{
-    if (b.size() < wire::envelope_size + 10)
-        return 0;
-    int const t = static_cast<int>(b[3]) | (static_cast<int>(b[4]) << 8);
-    int const inner = static_cast<int>(b[wire::envelope_size + 8]) | (static_cast<int>(b[wire::envelope_size + 9]) << 8);
-    return t == topic::topic_frame::wire_id && inner >= 0x10 && inner <= 0x17 ? inner : 0;
-}
-
 struct sleep_outcome {
     std::size_t isolated_after_30s = 0;   // sleepers with no neighbour in some topic, 30 s after waking
     std::size_t missing_after_30s = 0;    // (sleeper, broadcast) pairs not delivered 30 s after waking
@@ -843,7 +829,7 @@ sleep_outcome sleep_and_wake(bool supervisor_on, bool report_wake)
     sleep_outcome out;
     endpoint const bootstrap = s.at(0).local_endpoint();
     s.net.set_tap([&](endpoint const& from, endpoint const& to, std::span<std::byte const> b) {
-        if (to == bootstrap && sleeper_addresses.contains(from) && hyparview_kind(b) == membership::hv_join::wire_id)
+        if (to == bootstrap && sleeper_addresses.contains(from) && tools::topic_frame_inner_type(b) == membership::hv_join::wire_id)
             ++out.joins_at_bootstrap;
     });
     for (std::size_t i : sleepers) {

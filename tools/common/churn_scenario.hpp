@@ -19,10 +19,26 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 namespace meshkit::tools {
+
+/** The type id of the message a datagram carries inside a `topic_frame`, or 0 when it carries none.
+
+    For taps that count one engine's traffic in topics: the frame's inner
+    type follows the envelope and the 8-byte topic id.
+*/
+inline int topic_frame_inner_type(std::span<std::byte const> datagram)
+{
+    if (datagram.size() < wire::envelope_size + 10)
+        return 0;
+    auto const u16_at = [&](std::size_t at) {
+        return static_cast<int>(datagram[at]) | (static_cast<int>(datagram[at + 1]) << 8);
+    };
+    return u16_at(3) == topic::topic_frame::wire_id ? u16_at(wire::envelope_size + 8) : 0;
+}
 
 /// What the churn scenario measured.
 struct churn_outcome {
@@ -111,12 +127,8 @@ inline churn_outcome run_churn_scenario(std::size_t nodes, std::uint64_t seed, i
     out.missing_after_churn = missing();
     net.set_tap([&](endpoint const&, endpoint const&, std::span<std::byte const> b) {
         out.all_bytes += b.size();
-        if (b.size() > wire::envelope_size + 10) {
-            int const type = static_cast<int>(b[3]) | (static_cast<int>(b[4]) << 8);
-            int const inner = static_cast<int>(b[wire::envelope_size + 8]) | (static_cast<int>(b[wire::envelope_size + 9]) << 8);
-            if (type == topic::topic_frame::wire_id && inner >= 0xA0 && inner <= 0xAF)
-                out.anti_entropy_bytes += b.size();
-        }
+        if (int const inner = topic_frame_inner_type(b); inner >= 0xA0 && inner <= 0xAF)
+            out.anti_entropy_bytes += b.size();
     });
     for (int second = 1; second <= catch_up_limit_s; ++second) {
         net.advance(1s);

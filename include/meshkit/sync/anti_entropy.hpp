@@ -296,11 +296,6 @@ public:
         rejoin, and after `watermark_ttl`. While it holds, rounds with
         `peer` are skipped.
     */
-    template <class Ctx>
-    [[nodiscard]] bool holds_our_log(Ctx& ctx, node_id const& peer) const
-    {
-        return agreement_holds(ctx.now(), peer);
-    }
     [[nodiscard]] bool holds_our_log(time_point now, node_id const& peer) const { return agreement_holds(now, peer); }
     [[nodiscard]] anti_entropy_stats const& stats() const noexcept { return stats_; }
     [[nodiscard]] anti_entropy_config const& config() const noexcept { return cfg_; }
@@ -475,15 +470,16 @@ private:
                 }
                 e->payload.assign(value.begin() + stored_head, value.end());
             }
-            if (!e || e->version > max_order ||
-                k != storage_key(e->version, id_of(e->key, e->version, e->payload))) {
+            std::optional<item_id> id;
+            if (e && e->version <= max_order)
+                id = id_of(e->key, e->version, e->payload);
+            if (!id || k != storage_key(e->version, *id)) {
                 ++stats_.stored_corrupt;
                 ctx.metrics().increment("meshkit_sync_stored_corrupt_total", 1);
                 storage_result(ctx, ctx.storage().erase(k));
                 continue;
             }
-            item_id const id = id_of(e->key, e->version, e->payload);
-            auto const r = log_.insert(item{e->version, id});
+            auto const r = log_.insert(item{e->version, *id});
             if (!r.inserted)
                 continue;
             if (r.evicted) { // a smaller max_items than the last run's: the oldest go, from storage too
@@ -493,7 +489,7 @@ private:
             ++stats_.items_reloaded;
             ++changes_;
             ctx.emit(broadcast::recovered{e->key, e->version}); // seen: the tree's copy would be a duplicate
-            entries_.emplace(id, std::move(*e));
+            entries_.emplace(*id, std::move(*e));
         }
         ctx.metrics().increment("meshkit_sync_items_reloaded_total", stats_.items_reloaded);
     }

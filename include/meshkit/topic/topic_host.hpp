@@ -307,11 +307,9 @@ public:
         std::size_t const i = slot_of(topic);
         if (i == slots_.size())
             return errc::unknown_topic;
-        for_each_engine_index([&]<std::size_t I>() {
-            if constexpr (requires(topic_context<Ctx, topic_host, I>& c) { std::get<I>(slots_[i]->engines).leave(c); }) {
-                topic_context<Ctx, topic_host, I> tctx{ctx, *this, i};
-                std::get<I>(slots_[i]->engines).leave(tctx);
-            }
+        each_engine(ctx, i, [](auto& e, auto& tctx) {
+            if constexpr (requires { e.leave(tctx); })
+                e.leave(tctx);
         });
         drain(ctx); // its link_down events reach the application before the topic goes
         for (auto const& [address, since] : slots_[i]->links)
@@ -465,6 +463,18 @@ private:
         [&]<std::size_t... I>(std::index_sequence<I...>) { (f.template operator()<I>(), ...); }(std::index_sequence_for<Engines...>{});
     }
 
+    // Calls f(engine, its context) for each engine of topic `i`, in order; stops if a hook left the topic.
+    template <class Ctx, class F>
+    void each_engine(Ctx& ctx, std::size_t i, F&& f)
+    {
+        for_each_engine_index([&]<std::size_t I>() {
+            if (!slots_[i])
+                return;
+            topic_context<Ctx, topic_host, I> tctx{ctx, *this, i};
+            f(std::get<I>(slots_[i]->engines), tctx);
+        });
+    }
+
     template <class Ctx, std::size_t I = 0>
     static constexpr std::size_t broadcaster_index() noexcept
     {
@@ -520,24 +530,18 @@ private:
     template <class Ctx>
     void start_engines(Ctx& ctx, std::size_t i)
     {
-        for_each_engine_index([&]<std::size_t I>() {
-            if constexpr (requires(topic_context<Ctx, topic_host, I>& c) { std::get<I>(slots_[i]->engines).start(c); }) {
-                topic_context<Ctx, topic_host, I> tctx{ctx, *this, i};
-                std::get<I>(slots_[i]->engines).start(tctx);
-            }
+        each_engine(ctx, i, [](auto& e, auto& tctx) {
+            if constexpr (requires { e.start(tctx); })
+                e.start(tctx);
         });
     }
 
     template <class Ctx>
     void offer(Ctx& ctx, std::size_t i, endpoint const& contact)
     {
-        for_each_engine_index([&]<std::size_t I>() {
-            if constexpr (requires(topic_context<Ctx, topic_host, I>& c) {
-                              std::get<I>(slots_[i]->engines).add_candidate(c, contact);
-                          }) {
-                topic_context<Ctx, topic_host, I> tctx{ctx, *this, i};
-                std::get<I>(slots_[i]->engines).add_candidate(tctx, contact);
-            }
+        each_engine(ctx, i, [&](auto& e, auto& tctx) {
+            if constexpr (requires { e.add_candidate(tctx, contact); })
+                e.add_candidate(tctx, contact);
         });
     }
 
@@ -545,13 +549,9 @@ private:
     template <class Ctx>
     void end_link(Ctx& ctx, std::size_t i, endpoint const& address)
     {
-        for_each_engine_index([&]<std::size_t I>() {
-            if constexpr (requires(topic_context<Ctx, topic_host, I>& c) {
-                              std::get<I>(slots_[i]->engines).on_unreachable(c, address);
-                          }) {
-                topic_context<Ctx, topic_host, I> tctx{ctx, *this, i};
-                std::get<I>(slots_[i]->engines).on_unreachable(tctx, address);
-            }
+        each_engine(ctx, i, [&](auto& e, auto& tctx) {
+            if constexpr (requires { e.on_unreachable(tctx, address); })
+                e.on_unreachable(tctx, address);
         });
     }
 
@@ -721,9 +721,7 @@ private:
         std::shuffle(bootstrap.begin(), bootstrap.end(), ctx.rng()); // spread the load over the bootstrap nodes
         for (std::size_t i : batch) {
             ev.topics.push_back(slots_[i]->topic.value);
-            for_each_engine_index([&]<std::size_t I>() {
-                auto& e = std::get<I>(slots_[i]->engines);
-                topic_context<Ctx, topic_host, I> tctx{ctx, *this, i};
+            each_engine(ctx, i, [&](auto& e, auto& tctx) {
                 if constexpr (requires { e.rejoin(tctx, std::span<endpoint const>{}, std::size_t{}); })
                     ev.contacts += e.rejoin(tctx, std::span<endpoint const>(bootstrap), s_.rejoin.contacts_per_topic);
                 if constexpr (requires { e.reconcile_now(tctx); })
@@ -818,13 +816,9 @@ private:
     template <class Ctx, class E>
     void route(Ctx& ctx, std::size_t i, E const& e)
     {
-        for_each_engine_index([&]<std::size_t I>() {
-            if constexpr (requires(topic_context<Ctx, topic_host, I>& c) { std::get<I>(slots_[i]->engines).on_event(c, e); }) {
-                if (slots_[i]) {
-                    topic_context<Ctx, topic_host, I> tctx{ctx, *this, i};
-                    std::get<I>(slots_[i]->engines).on_event(tctx, e);
-                }
-            }
+        each_engine(ctx, i, [&](auto& engine, auto& tctx) {
+            if constexpr (requires { engine.on_event(tctx, e); })
+                engine.on_event(tctx, e);
         });
         if (!slots_[i])
             return;
