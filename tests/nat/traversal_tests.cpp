@@ -137,8 +137,9 @@ std::span<std::byte const> bytes_of(std::string_view text)
 
 /** The method each ordered pair must get, from RFC 4787's rules rather than from the code.
 
-    A target that filters nothing (public, full cone) is reached directly.
-    Otherwise a coordinated punch works unless one side maps each
+    A target that filters nothing (public, full cone) is reached directly,
+    and so is any target of a public dialer: the target connects back (a
+    reversed connection), and its own probe opens its NAT. Otherwise a coordinated punch works unless one side maps each
     destination to a new random port while the other filters by address
     and port (or maps randomly too): then no probe can match a mapping,
     and only a relay connects them. Port prediction rescues a sequential
@@ -154,7 +155,7 @@ link_method expected_method(nat_preset from, nat_preset to)
         return p == nat_preset::port_restricted_cone || p == nat_preset::cgnat || p == nat_preset::symmetric ||
                p == nat_preset::symmetric_sequential;
     };
-    if (filters_nothing(to))
+    if (filters_nothing(to) || from == nat_preset::open)
         return link_method::direct;
     if ((random_symmetric(from) && port_filter(to)) || (random_symmetric(to) && port_filter(from)) ||
         (symmetric(from) && symmetric(to)))
@@ -181,9 +182,40 @@ TEST(NatMatrix, EveryPairOfPresetsGetsTheMethodItsNatsAllow)
             EXPECT_EQ(info->method, expected_method(pa, pb))
                 << to_string(pa) << " -> " << to_string(pb) << " connected " << to_string(info->method);
             EXPECT_EQ(info->pending_messages, 0u) << to_string(pa) << " -> " << to_string(pb) << ": message not delivered";
+            // Nothing waits out the 2 s direct attempt: a punch, a reversal or a
+            // relay is raced beside it (one-way latencies here are 10-40 ms).
+            EXPECT_LT(info->time_to_connect, 500ms)
+                << to_string(pa) << " -> " << to_string(pb) << " took "
+                << std::chrono::duration_cast<std::chrono::milliseconds>(info->time_to_connect).count() << " ms";
             ++checked;
         }
     EXPECT_EQ(checked, sim::nat_preset_count * sim::nat_preset_count);
+}
+
+TEST(NatTraversal, APublicDialerIsConnectedBackInsteadOfPunching)
+{
+    world w(9);
+    auto& x = w.add(nat_preset::open);
+    auto& y = w.add(nat_preset::port_restricted_cone);
+    w.net.advance(20s);
+    ASSERT_EQ(x.engine<nat::connector>().own_nat(), nat::nat_type::open);
+    ASSERT_FALSE(reference::connect(x, y.id()));
+    ASSERT_FALSE(reference::send(x, y.id(), bytes_of("connected back")));
+    w.net.advance(2s);
+    auto const info = x.engine<nat::connector>().find(y.id());
+    ASSERT_TRUE(info && info->established);
+    EXPECT_EQ(info->method, link_method::direct);
+    EXPECT_EQ(info->pending_messages, 0u);
+    // The request to an introducer, its nt_connect_back, then the target's probe: three one-way trips.
+    EXPECT_LT(info->time_to_connect, 3 * 40ms + 20ms);
+    std::uint64_t reversals = 0, punches = 0;
+    for (auto& b : w.bootstraps) {
+        reversals += b->engine<nat::connector>().stats().reversals_coordinated;
+        punches += b->engine<nat::connector>().stats().punches_coordinated;
+    }
+    EXPECT_EQ(reversals, 1u);
+    EXPECT_EQ(punches, 0u) << "a public dialer needs no punch";
+    EXPECT_EQ(x.engine<nat::connector>().stats().raced, 1u);
 }
 
 TEST(NatTraversal, NeverPunchesAPeerThatIsDirectlyReachable)
@@ -362,11 +394,15 @@ TEST(GossipFirst, TheSeedsTargetsAreMetOnTheRealisticMix)
     auto const r = tools::run_gossip_first(o);
     ASSERT_EQ(r.attempts.size(), 3 * o.nodes);
     EXPECT_GE(r.rate(r.connected, r.attempts.size()), 99.0);
+    // The seed's split (direct 60 %+, punched 35 %+) depends on the mix: a
+    // public dialer's connections are reversed, so they count as direct.
+    // What holds on any mix is the sum, and the relay's small share.
     EXPECT_GE(r.rate(r.direct, r.connected), 60.0);
-    EXPECT_GE(r.rate(r.punched, r.connected), 35.0);
-    EXPECT_LT(r.rate(r.relayed, r.connected), 5.0);
-    EXPECT_LT(r.median_connect, 5s);
-    EXPECT_LT(r.p95_connect, 5s);
+    EXPECT_GE(r.rate(r.direct + r.punched, r.connected), 98.0);
+    EXPECT_LT(r.rate(r.relayed, r.connected), 2.0);
+    // Punches race the direct probes: no connection waits out a 2 s direct attempt.
+    EXPECT_LT(r.median_connect, 300ms);
+    EXPECT_LT(r.p95_connect, 2s);
     EXPECT_DOUBLE_EQ(r.cache_propagation, 100.0);
     EXPECT_EQ(r.messages_delivered, r.attempts.size()) << "a connection did not carry its first message";
     EXPECT_GT(r.relayed_bytes, 0u) << "relays must forward bytes";

@@ -57,9 +57,19 @@ struct connection_info {
     introducers. Then:
 
     1. **Direct.** Probes to its address for `direct_timeout`. A peer whose
-       record says it is public (`nat_type::open`) is never punched: if it
-       does not answer, it is down, and the ladder backs off. That is the
-       mistake that held ant-quic's punch success at 4–7.5 %.
+       record says it is public (`nat_type::open`), or that answered an
+       unsolicited probe before, is never punched: if it does not answer,
+       it is down, and the ladder backs off. That is the mistake that held
+       ant-quic's punch success at 4–7.5 %.
+       Any other peer may filter what it did not ask for, and a NAT's
+       filtering cannot be seen from observed addresses: so when the peer
+       names an introducer, the next rung starts at once, raced against
+       the direct probes, as ICE and DCUtR do (Tailscale's CallMeMaybe is
+       the same idea). Whichever path answers first wins; a peer that
+       filters nothing answers the direct probe one round trip in, before
+       the punch has fired. A public node asks for a reversed connection
+       instead (`nt_connect_back`): the target probes it, and no punch is
+       needed.
     2. **Coordinated punch.** An introducer of the target (preferring a
        public one) that holds a session with it sends `nt_punch_me_now` to
        both sides, with delays chosen so both fire at one moment; each side
@@ -202,6 +212,8 @@ public:
     template <class Ctx>
     void on_message(Ctx& ctx, inbound const& in, nt_relay_closed const& m);
     template <class Ctx>
+    void on_message(Ctx& ctx, inbound const& in, nt_connect_back const& m);
+    template <class Ctx>
     void on_message(Ctx& ctx, inbound const& in, nt_relay_frame const& m);
     template <class Ctx>
     void on_message(Ctx& ctx, inbound const& in, nt_data const& m);
@@ -234,6 +246,8 @@ private:
         link_method method = link_method::direct;
         nat_type peer_nat = nat_type::unknown;
         bool initiated = false, introducer = false, reported_up = false, upgraded = false;
+        // This pass asked for (or, as the target, serves) a reversed connection.
+        bool reversal = false;
         // The relay accepted the session; a frame from the peer crossed it (end to end).
         bool relay_confirmed = false, relay_verified = false;
         unsigned attempts = 0, round = 0, burst_left = 0, predicted_for_round = 0;
@@ -243,6 +257,11 @@ private:
         duration backoff{};
         duration time_to_connect{};
         std::uint64_t nonce = 0;
+        // Direct probes carry their own nonce, beside the punch's.
+        std::uint64_t direct_nonce = 0;
+        // When this side's punch burst fires (or fired) in this pass: probes that arrive
+        // later came through the hole it made, which our answers say (`nt_probe_ack::after_punch`).
+        time_point direct_until{}, last_direct_probe{}, fire_at = time_point::max();
         membership::rtt_estimator rtt;
         reliable_channel channel;
     };
@@ -281,7 +300,11 @@ private:
     template <class Ctx>
     void begin_direct(Ctx& ctx, link& l);
     template <class Ctx>
-    void probe(Ctx& ctx, link& l, endpoint const& to);
+    void probe(Ctx& ctx, link& l, endpoint const& to, std::uint64_t nonce);
+    template <class Ctx>
+    void probe_direct(Ctx& ctx, link& l, time_point now, bool first = false);
+    template <class Ctx>
+    bool races(Ctx& ctx, link const& l);
     template <class Ctx>
     void begin_punch(Ctx& ctx, link& l);
     template <class Ctx>

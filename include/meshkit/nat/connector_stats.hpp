@@ -17,6 +17,10 @@ namespace meshkit::nat {
 struct connector_stats {
     std::uint64_t direct = 0, punched = 0, relayed = 0, upgrades = 0, failovers = 0, failed_passes = 0;
     std::uint64_t punches_coordinated = 0, punches_refused = 0;
+    /// As an intermediary: reversed connections asked of a target (`nt_connect_back`), for a public requester.
+    std::uint64_t reversals_coordinated = 0;
+    /// As the dialer: connections that a punch (or a reversal) raced from the start, instead of after `direct_timeout`.
+    std::uint64_t raced = 0;
     std::uint64_t relay_sessions_opened = 0, relay_sessions_refused = 0, relayed_frames = 0, relayed_bytes = 0;
     /// As the relay: sessions ended because they spent their time or byte quota.
     std::uint64_t relay_quota_exceeded = 0;

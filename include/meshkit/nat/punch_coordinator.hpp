@@ -41,6 +41,10 @@ namespace meshkit::nat {
     `max_relay_sessions`, for `punch_budget`), passes the prediction to
     the requester whose address it still has, and fires both again.
 
+    Reversal: a requester that says it is public (`requester_nat` open)
+    needs no punch. The coordinator sends the target `nt_connect_back`
+    instead, and the target's probes reach the requester directly.
+
     Nothing here touches the node's connections: the ladder tells the
     coordinator what it knows of each party (`party`).
 */
@@ -82,6 +86,12 @@ public:
         }
         // We introduce only peers we hold a direct session with: our
         // session is what gets PUNCH_ME_NOW through the target's NAT.
+        if (!target.path.is_unspecified() && m.requester_nat == nat_type::open && m.predicted_ports.empty()) {
+            // A public requester: the target connects back, at once, and nothing needs timing.
+            ctx.send(target.path, nt_connect_back{from, in.from});
+            ++stats.reversals_coordinated;
+            return;
+        }
         if (!target.path.is_unspecified()) {
             duration const rtt_t = target.rtt.value_or(default_rtt);
             duration const rtt_r = requester.rtt.value_or(rtt_t);

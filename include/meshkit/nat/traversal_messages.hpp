@@ -25,11 +25,16 @@ struct nt_probe {
 
     `observed` is what makes the receiver's NAT visible to it: enough
     independent observers that agree confirm its public address.
+    `after_punch` says the probe arrived after the receiver fired its own
+    punch burst at the prober: the path may exist only because of that
+    punch. Without it, the receiver's NAT admitted a stranger, and the
+    prober may call the path direct, and the receiver directly reachable.
 */
 struct nt_probe_ack {
     static constexpr wire::type_id wire_id = 0x0051;
     std::uint64_t nonce = 0;
     endpoint observed;
+    bool after_punch = false;
 };
 
 /// Keeps a connection, and the NAT mappings under it, alive; answered by `nt_probe_ack`.
@@ -128,10 +133,25 @@ struct nt_relay_closed {
     node_id target;
 };
 
+/** From an intermediary to the target of a reversed connection: probe `peer` at `address` now.
+
+    A requester that is public needs no punch: the target's own outbound
+    probe opens its NAT, and the requester's socket admits it. So the
+    intermediary asks only the target, and nothing is timed (libp2p's
+    connection reversal). Sent only to a peer the intermediary holds a
+    session with, naming the address the request came from: it can make
+    the target send a few probes to the requester, and to nobody else.
+*/
+struct nt_connect_back {
+    static constexpr wire::type_id wire_id = 0x005C;
+    node_id peer;
+    endpoint address;
+};
+
 /// The messages the connector speaks.
 using traversal_messages = wire::registry<nt_probe, nt_probe_ack, nt_keepalive, nt_punch_request, nt_punch_me_now,
                                           nt_punch_refused, nt_relay_open, nt_relay_reply, nt_relay_frame, nt_data,
-                                          nt_data_ack, nt_relay_closed>;
+                                          nt_data_ack, nt_relay_closed, nt_connect_back>;
 
 } // namespace meshkit::nat
 

@@ -109,11 +109,13 @@ void connector::on_unreachable(Ctx& ctx, endpoint const& address)
 template <class Ctx>
 void connector::on_message(Ctx& ctx, inbound const& in, nt_probe const& m)
 {
-    ctx.send(in.from, nt_probe_ack{m.nonce, in.from});
     node_id const& from = in.header.sender;
+    auto it = links_.find(from);
+    // Whether our own burst at the prober had fired: then its probe may have come through that hole.
+    bool const after_punch = it != links_.end() && it->second.fire_at <= ctx.now();
+    ctx.send(in.from, nt_probe_ack{m.nonce, in.from, after_punch});
     if (from == ctx.self() || in.header.hops != 0)
         return;
-    auto it = links_.find(from);
     if (it == links_.end()) {
         if (links_.size() >= cfg_.max_connections)
             return;
@@ -132,7 +134,8 @@ void connector::on_message(Ctx& ctx, inbound const& in, nt_probe const& m)
     }
     link& l = it->second;
     if (l.path.is_unspecified())
-        establish(ctx, l, in.from, l.ph == phase::direct ? link_method::direct : link_method::punched);
+        establish(ctx, l, in.from,
+                  l.reversal || l.ph == phase::direct ? link_method::direct : link_method::punched);
     else if (l.path == in.from)
         l.last_heard = ctx.now();
 }
@@ -149,16 +152,19 @@ void connector::on_message(Ctx& ctx, inbound const& in, nt_probe_ack const& m)
         return;
     }
     auto it = links_.find(from);
-    if (it == links_.end() || it->second.nonce != m.nonce)
+    if (it == links_.end() || (it->second.nonce != m.nonce && it->second.direct_nonce != m.nonce))
         return;
     link& l = it->second;
     if (l.probe_sent != time_point::min() && l.probe_sent <= ctx.now())
         l.rtt.sample(ctx.now() - l.probe_sent);
     observe(ctx, from, in.from, m.observed);
     if (l.path.is_unspecified()) {
-        bool const first_try = l.ph == phase::direct;
-        establish(ctx, l, in.from, first_try ? link_method::direct : link_method::punched);
-        if (first_try)
+        // The peer says whether our probe reached it before or after its own
+        // punch fired: before, its NAT admitted a stranger, and the path is
+        // direct whatever raced beside it.
+        bool const unsolicited = !m.after_punch && !l.reversal && m.nonce == l.direct_nonce;
+        establish(ctx, l, in.from, m.after_punch && !l.reversal ? link_method::punched : link_method::direct);
+        if (unsolicited)
             note_public(ctx, from, in.from, l.rtt.smoothed());
     } else if (l.path == in.from) {
         l.last_heard = ctx.now();
@@ -196,6 +202,7 @@ void connector::on_message(Ctx& ctx, inbound const& in, nt_punch_me_now const& m
         l.target = m.address; // the intermediary's view of the peer is the freshest
         if (!m.predicted_ports.empty() || asked)
             l.peer_ports = m.predicted_ports;
+        l.fire_at = ctx.now() + std::chrono::microseconds(m.fire_in_us);
         schedule_fire(ctx, l, m.fire_in_us);
         if (!asked)
             send_own_prediction(ctx, l, in.from, m.round);
@@ -210,8 +217,36 @@ void connector::on_message(Ctx& ctx, inbound const& in, nt_punch_me_now const& m
     l.ph = phase::punching;
     l.phase_since = ctx.now();
     l.nonce = fresh_nonce(ctx);
+    l.fire_at = ctx.now() + std::chrono::microseconds(m.fire_in_us);
     schedule_fire(ctx, l, m.fire_in_us);
     send_own_prediction(ctx, l, in.from, m.round);
+}
+
+template <class Ctx>
+void connector::on_message(Ctx& ctx, inbound const& in, nt_connect_back const& m)
+{
+    // Only an introducer we hold a session with may make us probe someone,
+    // and only the requester whose address it saw: a few probes, no amplification.
+    if (m.peer == ctx.self() || m.address.is_unspecified() || !is_session(in.from))
+        return;
+    auto it = links_.find(m.peer);
+    if (it != links_.end() && !it->second.path.is_unspecified())
+        return; // already connected
+    if (it == links_.end()) {
+        if (links_.size() >= cfg_.max_connections)
+            return;
+        link& l = add_link(ctx, m.peer);
+        l.ph = phase::punching; // as the target of a punch: answer, and forget it after the budget
+        l.phase_since = ctx.now();
+        it = links_.find(m.peer);
+    }
+    link& l = it->second;
+    l.target = m.address;
+    l.peer_ports.clear();
+    l.reversal = true;
+    l.fire_at = ctx.now();
+    l.burst_left = cfg_.punch_probes;
+    burst(ctx, l);
 }
 
 template <class Ctx>
@@ -410,22 +445,74 @@ void connector::begin_direct(Ctx& ctx, link& l)
     l.relay_confirmed = false;
     l.relay_verified = false;
     l.intermediaries.clear();
-    probe(ctx, l, l.target);
+    l.round = 0;
+    l.fire_at = time_point::max();
+    l.reversal = false;
+    l.direct_nonce = fresh_nonce(ctx);
+    l.direct_until = ctx.now() + cfg_.direct_timeout;
+    probe_direct(ctx, l, ctx.now(), true);
+    if (!races(ctx, l))
+        return;
+    // Race, don't queue: the next rung starts now, and the direct probes go on beside it.
+    ++stats_.raced;
+    bool const peer_symmetric = l.peer_nat == nat_type::symmetric, own_symmetric = announced_nat_ == nat_type::symmetric;
+    if (!peer_symmetric && !own_symmetric) {
+        begin_punch(ctx, l);
+        return;
+    }
+    // A symmetric NAT on either side: the punch may well fail (a random
+    // symmetric NAT facing a port-filtering one), and waiting for its
+    // rounds to run out is what made relayed connections slow. So the
+    // relay is raced too, and a punch that lands later upgrades the
+    // connection. Two symmetric NATs: no probe can match a mapping
+    // (docs/nat-traversal.md), only the relay.
+    begin_relay(ctx, l);
+    if (l.ph == phase::relaying && !(peer_symmetric && own_symmetric)) {
+        l.punch_started = ctx.now();
+        l.round = 0;
+        request_round(ctx, l);
+    }
+}
+
+/** Whether to start the punch (or the relay) at once, beside the direct probes.
+
+    Never for a peer known to admit strangers: its record says it is
+    public, or it answered an unsolicited probe of ours before (the seed's
+    rule: never punch a directly reachable peer). Otherwise the peer's NAT
+    may filter, and nothing we can observe says whether it does; so race,
+    when the peer names an introducer we could ask.
+*/
+template <class Ctx>
+bool connector::races(Ctx& ctx, link const& l)
+{
+    if (l.peer_nat == nat_type::open)
+        return false;
+    discovery::cached_peer const* record = ctx.discovery().find(l.peer);
+    if (!record || record->publicly_reachable)
+        return false;
+    return pick_introducer(ctx, l.peer, {}).has_value();
+}
+
+/// A direct probe, while the direct attempt lasts (`direct_timeout` from the start of the pass).
+template <class Ctx>
+void connector::probe_direct(Ctx& ctx, link& l, time_point now, bool first)
+{
+    if (!first && (!l.path.is_unspecified() || now >= l.direct_until || now - l.last_direct_probe < cfg_.probe_interval))
+        return;
+    l.last_direct_probe = now;
+    probe(ctx, l, l.target, l.direct_nonce);
 }
 
 template <class Ctx>
-void connector::probe(Ctx& ctx, link& l, endpoint const& to)
+void connector::probe(Ctx& ctx, link& l, endpoint const& to, std::uint64_t nonce)
 {
-    if (l.nonce == 0)
-        l.nonce = fresh_nonce(ctx);
-    l.last_probe = ctx.now();
     if (l.probe_sent == time_point::min())
         l.probe_sent = ctx.now();
     // A forged record can name any address for l.peer: a secure transport
     // then refuses whoever answers there with another key.
     if (!l.peer.is_zero())
         ctx.expect_peer(to, l.peer);
-    ctx.send(to, nt_probe{l.nonce});
+    ctx.send(to, nt_probe{nonce});
 }
 
 template <class Ctx>
@@ -460,6 +547,8 @@ void connector::request_round(Ctx& ctx, link& l)
     ++l.round;
     l.nonce = fresh_nonce(ctx);
     l.probe_sent = time_point::min();
+    // A public node needs no punch: the intermediary asks the target to connect back.
+    l.reversal = announced_nat_ == nat_type::open;
     std::vector<std::uint16_t> ports;
     if (announced_nat_ == nat_type::symmetric)
         ports = observed_.predicted_ports(cfg_.predicted_ports);
@@ -518,10 +607,13 @@ void connector::burst(Ctx& ctx, link& l)
     if (l.burst_left == 0)
         return;
     --l.burst_left;
-    probe(ctx, l, l.target);
+    if (l.nonce == 0)
+        l.nonce = fresh_nonce(ctx);
+    l.last_probe = ctx.now();
+    probe(ctx, l, l.target, l.nonce);
     for (std::uint16_t p : l.peer_ports)
         if (p != l.target.port)
-            probe(ctx, l, endpoint{l.target.ip, p});
+            probe(ctx, l, endpoint{l.target.ip, p}, l.nonce);
 }
 
 /** Behind a symmetric NAT, the requester cannot know which port our probes will come from.
@@ -834,15 +926,16 @@ bool connector::step(Ctx& ctx, link& l, time_point now)
                 begin_relay(ctx, l); // two symmetric NATs: no probe can match a mapping (docs/nat-traversal.md)
             else
                 begin_punch(ctx, l);
-        } else if (now - l.last_probe >= cfg_.probe_interval) {
-            probe(ctx, l, l.target);
+        } else {
+            probe_direct(ctx, l, now);
         }
         return true;
     case phase::punching:
-        if (!l.initiated)
-            return now - l.phase_since < cfg_.punch_budget; // the target side only answers
         if (l.burst_left > 0 && now - l.last_probe >= cfg_.punch_probe_interval)
             burst(ctx, l);
+        if (!l.initiated)
+            return now - l.phase_since < cfg_.punch_budget; // the target side fires and answers
+        probe_direct(ctx, l, now); // raced beside the punch
         if (now - l.round_started >= cfg_.punch_round_timeout)
             request_round(ctx, l);
         return true;
@@ -890,6 +983,9 @@ bool connector::step_relayed(Ctx& ctx, link& l, time_point now)
         retransmit(ctx, l, now);
         return true;
     }
+    probe_direct(ctx, l, now); // raced beside the relay
+    if (l.burst_left > 0 && now - l.last_probe >= cfg_.punch_probe_interval)
+        burst(ctx, l); // a punch raced beside the relay, or an upgrade
     if (!l.relay_confirmed) {
         if (now - l.relay_asked >= cfg_.relay_timeout) {
             l.tried_relays.push_back(l.relay);
@@ -919,8 +1015,6 @@ bool connector::step_relayed(Ctx& ctx, link& l, time_point now)
         l.punch_started = now;
         request_round(ctx, l);
     }
-    if (l.burst_left > 0 && now - l.last_probe >= cfg_.punch_probe_interval)
-        burst(ctx, l);
     retransmit(ctx, l, now);
     return true;
 }
