@@ -165,6 +165,25 @@ public:
     */
     void expect_peer(endpoint const& address, node_id const& id) { node_->expect_peer(address, id); }
 
+    /** Opens up to `count` extra sockets, each sending a birthday probe with `token` to `to` (birthday_probe.hpp).
+
+        The side behind a random symmetric NAT calls it; a probe with
+        `token` that reaches one of them comes back as the engine's
+        `on_birthday_hit(ctx, from, token)`, and from then on what the node
+        sends to `from` leaves through that socket. @return how many were
+        opened: 0 when the node's transport cannot (a stream, a custom one).
+    */
+    std::size_t open_birthday_sockets(endpoint const& to, std::uint64_t token, std::size_t count)
+    {
+        return node_->open_birthday_sockets(to, token, count);
+    }
+
+    /// Sends one birthday probe with `token` to `to`, from the node's own socket (the other side's part).
+    std::error_code send_birthday_probe(endpoint const& to, std::uint64_t token)
+    {
+        return node_->send_birthday_probe(to, token);
+    }
+
     /// The node's seeded generator.
     [[nodiscard]] detail::rng& rng() noexcept { return node_->rng(); }
 

@@ -3,6 +3,7 @@
 #ifndef MESHKIT_NODE_HPP
 #define MESHKIT_NODE_HPP
 
+#include <meshkit/birthday_probe.hpp>
 #include <meshkit/concepts/clock.hpp>
 #include <meshkit/concepts/discovery_strategy.hpp>
 #include <meshkit/concepts/engine.hpp>
@@ -213,6 +214,10 @@ public:
                     t.on_error([this](std::error_code const& ec, endpoint const& peer) {
                         on_transport_error(ec, peer.on(detail::protocol_of<transport_at<J>>));
                     });
+                if constexpr (requires { t.on_birthday_hit(birthday_hit_handler{}); })
+                    t.on_birthday_hit([this](endpoint const& from, std::uint64_t token) {
+                        on_birthday_hit(from.on(detail::protocol_of<transport_at<J>>), token);
+                    });
             } else {
                 t.on_stream([this](stream_event const& e) { on_stream_event<J>(e); });
             }
@@ -366,6 +371,36 @@ public:
         Each secure transport then fails a handshake at `address` with any
         other key. Nothing on a transport that cannot tell (an insecure one).
     */
+    /** Birthday probing through the datagram transport of `to`'s protocol, when it can (birthday_probe.hpp).
+
+        @return the sockets opened; 0 when no transport of that protocol can.
+    */
+    std::size_t open_birthday_sockets(endpoint const& to, std::uint64_t token, std::size_t count)
+    {
+        std::size_t opened = 0;
+        transports_.for_each([&]<std::size_t J>(auto& t) {
+            if constexpr (requires { t.open_birthday_sockets(to, token, count); })
+                if (opened == 0 && to.transport == detail::protocol_of<transport_at<J>>)
+                    opened = t.open_birthday_sockets(to, token, count);
+        });
+        return opened;
+    }
+
+    /// One birthday probe to `to`; `errc::unknown_transport` when no transport of its protocol can send one.
+    std::error_code send_birthday_probe(endpoint const& to, std::uint64_t token)
+    {
+        std::error_code ec = errc::unknown_transport;
+        bool sent = false;
+        transports_.for_each([&]<std::size_t J>(auto& t) {
+            if constexpr (requires { t.send_birthday_probe(to, token); })
+                if (!sent && to.transport == detail::protocol_of<transport_at<J>>) {
+                    sent = true;
+                    ec = t.send_birthday_probe(to, token);
+                }
+        });
+        return ec;
+    }
+
     void expect_peer(endpoint const& address, node_id const& id)
     {
         transports_.for_each([&]<std::size_t J>(auto& t) {
@@ -694,6 +729,21 @@ private:
                     }
                 });
             queue_event(transport_error{ec, peer});
+        });
+    }
+
+    /// A birthday probe found a path to `from` (birthday_probe.hpp): engines that asked for one hear it.
+    void on_birthday_hit(endpoint const& from, std::uint64_t token)
+    {
+        if (!running_)
+            return;
+        in_hook([&] {
+            for_each_engine([&]<std::size_t I>(auto& e) {
+                if constexpr (requires { e.on_birthday_hit(std::declval<engine_context<basic_node, I>&>(), from, token); }) {
+                    engine_context<basic_node, I> ctx{*this};
+                    e.on_birthday_hit(ctx, from, token);
+                }
+            });
         });
     }
 

@@ -223,8 +223,14 @@ public:
     template <class Ctx>
     void on_timer(Ctx& ctx, std::uint64_t tag);
 
+    /// A birthday probe with `token` reached one of our extra sockets from `from`: probe the peer through it.
+    template <class Ctx>
+    void on_birthday_hit(Ctx& ctx, endpoint const& from, std::uint64_t token);
+
 private:
     static constexpr std::uint64_t tick_tag = 1;
+    /// The ports a NAT hands out (Linux and the simulator: 1024-65535), which birthday probing sprays.
+    static constexpr std::uint32_t birthday_first_port = 1024, birthday_port_span = 65536 - 1024;
 
     /// Where a link is on the ladder.
     enum class phase : std::uint8_t { direct, punching, relaying, established, waiting };
@@ -257,6 +263,13 @@ private:
         duration backoff{};
         duration time_to_connect{};
         std::uint64_t nonce = 0;
+        // Birthday probing in this pass (birthday_probe.hpp): its token, and our part in it: we
+        // open sockets (behind the symmetric NAT), or spray `birthday_left` more random ports
+        // of the peer's address, walking the port range from `birthday_next` by `birthday_stride`.
+        enum class birthday_part : std::uint8_t { none, open_sockets, spray } birthday = birthday_part::none;
+        std::uint64_t birthday_token = 0;
+        std::size_t birthday_left = 0;
+        std::uint32_t birthday_next = 0, birthday_stride = 1;
         // Direct probes carry their own nonce, beside the punch's.
         std::uint64_t direct_nonce = 0;
         // When this side's punch burst fires (or fired) in this pass: probes that arrive
@@ -319,6 +332,11 @@ private:
     void burst(Ctx& ctx, link& l);
     template <class Ctx>
     void send_own_prediction(Ctx& ctx, link& l, endpoint const& intermediary, std::uint8_t round);
+    void plan_birthday(link& l, nt_punch_me_now const& m);
+    template <class Ctx>
+    void start_birthday(Ctx& ctx, link& l);
+    template <class Ctx>
+    void spray(Ctx& ctx, link& l);
     template <class Ctx>
     void begin_relay(Ctx& ctx, link& l);
     template <class Ctx>

@@ -38,6 +38,20 @@ struct connector_config {
     duration punch_margin = std::chrono::milliseconds(20);
     /// Ports guessed after the highest observed one when the requester is behind a symmetric NAT.
     std::size_t predicted_ports = 16;
+    /** Birthday-paradox probing, when exactly one side of a punch is behind a symmetric NAT.
+
+        The symmetric side opens `birthday_sockets` extra sockets; the
+        other sends up to `birthday_probes` probes to random ports of its
+        address, `birthday_rate` a second (polite: 1,024 probes take 4 s),
+        in at most `birthday_concurrent` punches at once. 256 and 1,024
+        find a mapping with probability 1 - (1 - 256/64,512)^1,024 = 98 %.
+        Off when the transport cannot open sockets (it says so: 0 opened).
+    */
+    bool birthday = true;
+    std::size_t birthday_sockets = 256;
+    std::size_t birthday_probes = 1024;
+    std::size_t birthday_rate = 256;
+    std::size_t birthday_concurrent = 4;
     /// Keepalives on an established direct connection; below every NAT's idle timeout.
     duration keepalive_interval = std::chrono::seconds(10);
     /// Silence after which a connection is down.

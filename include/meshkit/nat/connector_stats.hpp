@@ -21,6 +21,8 @@ struct connector_stats {
     std::uint64_t reversals_coordinated = 0;
     /// As the dialer: connections that a punch (or a reversal) raced from the start, instead of after `direct_timeout`.
     std::uint64_t raced = 0;
+    /// Birthday probing: punches that took part (either side), sockets opened, probes sent, and hits (a path found).
+    std::uint64_t birthday_punches = 0, birthday_sockets = 0, birthday_probes = 0, birthday_hits = 0;
     std::uint64_t relay_sessions_opened = 0, relay_sessions_refused = 0, relayed_frames = 0, relayed_bytes = 0;
     /// As the relay: sessions ended because they spent their time or byte quota.
     std::uint64_t relay_quota_exceeded = 0;

@@ -56,6 +56,8 @@ public:
         endpoint path;
         /// The round-trip time measured on that session, if any.
         std::optional<duration> rtt;
+        /// Its NAT type, as its record says.
+        nat_type nat = nat_type::unknown;
     };
 
     explicit punch_coordinator(connector_config const& cfg)
@@ -95,7 +97,11 @@ public:
         if (!target.path.is_unspecified()) {
             duration const rtt_t = target.rtt.value_or(default_rtt);
             duration const rtt_r = requester.rtt.value_or(rtt_t);
-            coordinate(ctx, from, in.from, rtt_r, m.predicted_ports, m.target, target.path, rtt_t, m.round, stats);
+            // Birthday probing when exactly one side is known to map each destination anew.
+            bool const birthday = (m.requester_nat == nat_type::symmetric) != (target.nat == nat_type::symmetric) &&
+                                  m.requester_nat != nat_type::unknown && target.nat != nat_type::unknown;
+            coordinate(ctx, from, in.from, rtt_r, m.requester_nat, m.predicted_ports, m.target, target.path, rtt_t,
+                       target.nat, m.round, birthday ? ctx.rng()() | 1 : 0, stats);
             remember(ctx.now(), from, in.from, m.target);
             return;
         }
@@ -105,8 +111,8 @@ public:
         auto const now = ctx.now();
         for (auto const& p : recent_)
             if (p.requester == m.target && p.target == from && now - p.at <= remember_for_) {
-                coordinate(ctx, from, in.from, default_rtt, m.predicted_ports, p.requester, p.requester_address,
-                           default_rtt, m.round, stats);
+                coordinate(ctx, from, in.from, default_rtt, m.requester_nat, m.predicted_ports, p.requester,
+                           p.requester_address, default_rtt, nat_type::unknown, m.round, 0, stats);
                 return;
             }
         refuse(ctx, in.from, m.target, stats);
@@ -134,13 +140,14 @@ private:
         the slower has arrived, plus a margin.
     */
     template <class Ctx>
-    void coordinate(Ctx& ctx, node_id const& a, endpoint const& a_address, duration rtt_a,
+    void coordinate(Ctx& ctx, node_id const& a, endpoint const& a_address, duration rtt_a, nat_type a_nat,
                     std::vector<std::uint16_t> const& a_ports, node_id const& b, endpoint const& b_address,
-                    duration rtt_b, std::uint8_t round, connector_stats& stats)
+                    duration rtt_b, nat_type b_nat, std::uint8_t round, std::uint64_t birthday_token,
+                    connector_stats& stats)
     {
         duration const fire = std::max(rtt_a, rtt_b) / 2 + margin_;
-        ctx.send(b_address, nt_punch_me_now{a, a_address, a_ports, micros(fire - rtt_b / 2), round});
-        ctx.send(a_address, nt_punch_me_now{b, b_address, {}, micros(fire - rtt_a / 2), round});
+        ctx.send(b_address, nt_punch_me_now{a, a_address, a_ports, micros(fire - rtt_b / 2), round, a_nat, birthday_token});
+        ctx.send(a_address, nt_punch_me_now{b, b_address, {}, micros(fire - rtt_a / 2), round, b_nat, birthday_token});
         ++stats.punches_coordinated;
     }
 

@@ -61,6 +61,12 @@ struct nt_punch_request {
     The delays are chosen so both sides fire at one moment (DCUtR fires
     after half the measured RTT for the same reason): each side's outbound
     probe opens its own NAT just as the other's arrives.
+
+    `peer_nat` is the other side's NAT type as the intermediary knows it.
+    When exactly one side is symmetric, `birthday_token` is non-zero, and
+    both sides also probe the birthday way (birthday_probe.hpp): the
+    symmetric side opens many sockets, the other sprays random ports, and
+    probes carry the token, so nobody else's probe counts.
 */
 struct nt_punch_me_now {
     static constexpr wire::type_id wire_id = 0x0054;
@@ -69,6 +75,8 @@ struct nt_punch_me_now {
     std::vector<std::uint16_t> predicted_ports;
     std::uint32_t fire_in_us = 0;
     std::uint8_t round = 0;
+    nat_type peer_nat = nat_type::unknown;
+    std::uint64_t birthday_token = 0;
 };
 
 /// The intermediary holds no session with the target: ask another.

@@ -6,6 +6,7 @@
 #include <meshkit/concepts/transport.hpp>
 #include <meshkit/detail/hash.hpp>
 #include <meshkit/detail/rng.hpp>
+#include <meshkit/birthday_probe.hpp>
 #include <meshkit/endpoint.hpp>
 #include <meshkit/error.hpp>
 #include <meshkit/node_id.hpp>
@@ -304,6 +305,27 @@ public:
     void on_error(H h)
     {
         inner_.on_error(std::move(h));
+    }
+
+    /** Birthday probing passes through: its datagrams are below every session (birthday_probe.hpp).
+
+        A session with a peer found this way is made over the extra socket
+        the inner transport routes that peer through, like any other.
+    */
+    std::size_t open_birthday_sockets(endpoint const& to, std::uint64_t token, std::size_t count)
+        requires requires(Inner& i) { i.open_birthday_sockets(to, token, count); }
+    {
+        return inner_.open_birthday_sockets(to, token, count);
+    }
+    std::error_code send_birthday_probe(endpoint const& to, std::uint64_t token)
+        requires requires(Inner& i) { i.send_birthday_probe(to, token); }
+    {
+        return inner_.send_birthday_probe(to, token);
+    }
+    void on_birthday_hit(birthday_hit_handler h)
+        requires requires(Inner& i) { i.on_birthday_hit(std::move(h)); }
+    {
+        inner_.on_birthday_hit(std::move(h));
     }
 
     /// A simulated host restart: its sessions died with it, then `fn` runs.

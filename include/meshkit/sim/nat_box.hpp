@@ -174,7 +174,14 @@ public:
     }
 
 private:
-    static constexpr std::size_t max_remembered = 64;
+    /** Remote endpoints a mapping's filter remembers, the oldest forgotten first.
+
+        Linux tracks each flow in conntrack (tens of thousands per box), so
+        a host that sprays 1,024 birthday probes keeps its other flows. A
+        bound of 64 made the sprayer's own relay and introducer sessions
+        look unsolicited to its NAT; 2,048 keeps them.
+    */
+    static constexpr std::size_t max_remembered = 2048;
     static constexpr std::uint16_t first_port = 1024;
 
     struct flow_key {

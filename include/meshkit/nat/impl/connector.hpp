@@ -9,6 +9,7 @@
 #include <meshkit/error.hpp>
 
 #include <algorithm>
+#include <numeric>
 #include <chrono>
 
 namespace meshkit::nat {
@@ -182,7 +183,10 @@ void connector::on_message(Ctx& ctx, inbound const& in, nt_keepalive const& m)
 template <class Ctx>
 void connector::on_message(Ctx& ctx, inbound const& in, nt_punch_request const& m)
 {
-    coordinator_.on_request(ctx, in, m, party_of(m.target), party_of(in.header.sender), stats_);
+    auto target = party_of(m.target);
+    if (discovery::cached_peer const* record = ctx.discovery().find(m.target))
+        target.nat = record->nat;
+    coordinator_.on_request(ctx, in, m, target, party_of(in.header.sender), stats_);
 }
 
 template <class Ctx>
@@ -203,6 +207,7 @@ void connector::on_message(Ctx& ctx, inbound const& in, nt_punch_me_now const& m
         if (!m.predicted_ports.empty() || asked)
             l.peer_ports = m.predicted_ports;
         l.fire_at = ctx.now() + std::chrono::microseconds(m.fire_in_us);
+        plan_birthday(l, m);
         schedule_fire(ctx, l, m.fire_in_us);
         if (!asked)
             send_own_prediction(ctx, l, in.from, m.round);
@@ -218,6 +223,7 @@ void connector::on_message(Ctx& ctx, inbound const& in, nt_punch_me_now const& m
     l.phase_since = ctx.now();
     l.nonce = fresh_nonce(ctx);
     l.fire_at = ctx.now() + std::chrono::microseconds(m.fire_in_us);
+    plan_birthday(l, m);
     schedule_fire(ctx, l, m.fire_in_us);
     send_own_prediction(ctx, l, in.from, m.round);
 }
@@ -418,6 +424,31 @@ void connector::on_timer(Ctx& ctx, std::uint64_t tag)
     if (auto it = links_.find(peer); it != links_.end() && it->second.path.is_unspecified()) {
         it->second.burst_left = cfg_.punch_probes;
         burst(ctx, it->second);
+        start_birthday(ctx, it->second);
+    }
+}
+
+template <class Ctx>
+void connector::on_birthday_hit(Ctx& ctx, endpoint const& from, std::uint64_t token)
+{
+    // The transport checked the token against the one its socket was opened
+    // with. A later round may have replaced the link's token while an
+    // earlier round's sockets were still open, so the peer's address
+    // identifies the link as well as the current token does.
+    for (auto& [id, l] : links_) {
+        if (l.birthday != link::birthday_part::open_sockets || !l.path.is_unspecified() ||
+            (l.birthday_token != token && l.target.ip != from.ip))
+            continue;
+        // The transport now sends to `from` through the socket the peer's probe found:
+        // our probes leave through the one mapping its NAT admits.
+        ++stats_.birthday_hits;
+        l.target = from;
+        l.peer_ports.clear();
+        if (l.nonce == 0)
+            l.nonce = fresh_nonce(ctx);
+        l.burst_left = cfg_.punch_probes;
+        burst(ctx, l);
+        return;
     }
 }
 
@@ -448,6 +479,9 @@ void connector::begin_direct(Ctx& ctx, link& l)
     l.round = 0;
     l.fire_at = time_point::max();
     l.reversal = false;
+    l.birthday = link::birthday_part::none;
+    l.birthday_token = 0;
+    l.birthday_left = 0;
     l.direct_nonce = fresh_nonce(ctx);
     l.direct_until = ctx.now() + cfg_.direct_timeout;
     probe_direct(ctx, l, ctx.now(), true);
@@ -456,7 +490,8 @@ void connector::begin_direct(Ctx& ctx, link& l)
     // Race, don't queue: the next rung starts now, and the direct probes go on beside it.
     ++stats_.raced;
     bool const peer_symmetric = l.peer_nat == nat_type::symmetric, own_symmetric = announced_nat_ == nat_type::symmetric;
-    if (!peer_symmetric && !own_symmetric) {
+    // A public node's reversed connection works whatever the target's NAT: no relay needed.
+    if ((!peer_symmetric && !own_symmetric) || announced_nat_ == nat_type::open) {
         begin_punch(ctx, l);
         return;
     }
@@ -614,6 +649,66 @@ void connector::burst(Ctx& ctx, link& l)
     for (std::uint16_t p : l.peer_ports)
         if (p != l.target.port)
             probe(ctx, l, endpoint{l.target.ip, p}, l.nonce);
+}
+
+/** Our part in the birthday probing an intermediary asked for, if any (at most `birthday_concurrent` at once).
+
+    The side behind the symmetric NAT opens sockets; the other sprays
+    ports. Both start when the punch fires.
+*/
+inline void connector::plan_birthday(link& l, nt_punch_me_now const& m)
+{
+    if (!cfg_.birthday || m.birthday_token == 0 || l.birthday_token == m.birthday_token)
+        return;
+    bool const own_symmetric = announced_nat_ == nat_type::symmetric, peer_symmetric = m.peer_nat == nat_type::symmetric;
+    if (own_symmetric == peer_symmetric || announced_nat_ == nat_type::unknown)
+        return;
+    auto const busy = std::count_if(links_.begin(), links_.end(), [](auto const& kv) {
+        return kv.second.birthday_left > 0 && kv.second.path.is_unspecified();
+    });
+    if (static_cast<std::size_t>(busy) >= cfg_.birthday_concurrent)
+        return;
+    l.birthday = own_symmetric ? link::birthday_part::open_sockets : link::birthday_part::spray;
+    l.birthday_token = m.birthday_token;
+    l.birthday_left = 0;
+}
+
+template <class Ctx>
+void connector::start_birthday(Ctx& ctx, link& l)
+{
+    if (l.birthday == link::birthday_part::none || l.birthday_left > 0)
+        return;
+    ++stats_.birthday_punches;
+    if (l.birthday == link::birthday_part::open_sockets) {
+        stats_.birthday_sockets += ctx.open_birthday_sockets(l.target, l.birthday_token, cfg_.birthday_sockets);
+        return;
+    }
+    // A walk over the whole range that visits no port twice: a stride coprime with its size.
+    l.birthday_left = cfg_.birthday_probes;
+    l.birthday_next = static_cast<std::uint32_t>(ctx.rng().below(birthday_port_span));
+    do
+        l.birthday_stride = static_cast<std::uint32_t>(1 + ctx.rng().below(birthday_port_span - 1));
+    while (std::gcd(l.birthday_stride, birthday_port_span) != 1);
+    spray(ctx, l);
+}
+
+/// The probes due this tick: `birthday_rate` a second, to random ports of the peer's address.
+template <class Ctx>
+void connector::spray(Ctx& ctx, link& l)
+{
+    using namespace std::chrono;
+    auto const per_tick = std::max<std::size_t>(
+        1, static_cast<std::size_t>(cfg_.birthday_rate * duration_cast<microseconds>(cfg_.tick).count() / 1'000'000));
+    for (std::size_t i = 0; i < per_tick && l.birthday_left > 0; ++i, --l.birthday_left) {
+        endpoint to = l.target;
+        to.port = static_cast<std::uint16_t>(birthday_first_port + l.birthday_next);
+        l.birthday_next = (l.birthday_next + l.birthday_stride) % birthday_port_span;
+        if (ctx.send_birthday_probe(to, l.birthday_token)) {
+            l.birthday_left = 0; // the transport cannot: stop
+            return;
+        }
+        ++stats_.birthday_probes;
+    }
 }
 
 /** Behind a symmetric NAT, the requester cannot know which port our probes will come from.
@@ -889,9 +984,12 @@ void connector::tick(Ctx& ctx)
     time_point const now = ctx.now();
     pool_.tick(ctx);
     std::vector<node_id> gone;
-    for (auto& [id, l] : links_)
+    for (auto& [id, l] : links_) {
+        if (l.birthday_left > 0 && l.path.is_unspecified())
+            spray(ctx, l);
         if (!step(ctx, l, now))
             gone.push_back(id);
+    }
     bool introducers_changed = false;
     for (auto const& id : gone) {
         link const& l = links_[id];
@@ -974,6 +1072,8 @@ bool connector::step(Ctx& ctx, link& l, time_point now)
 template <class Ctx>
 bool connector::step_relayed(Ctx& ctx, link& l, time_point now)
 {
+    if (l.burst_left > 0 && now - l.last_probe >= cfg_.punch_probe_interval)
+        burst(ctx, l); // a punch raced beside the relay (either side), or an upgrade
     if (!l.initiated) {
         if (now - l.last_heard > cfg_.connection_timeout) {
             if (l.reported_up)
@@ -984,8 +1084,6 @@ bool connector::step_relayed(Ctx& ctx, link& l, time_point now)
         return true;
     }
     probe_direct(ctx, l, now); // raced beside the relay
-    if (l.burst_left > 0 && now - l.last_probe >= cfg_.punch_probe_interval)
-        burst(ctx, l); // a punch raced beside the relay, or an upgrade
     if (!l.relay_confirmed) {
         if (now - l.relay_asked >= cfg_.relay_timeout) {
             l.tried_relays.push_back(l.relay);
