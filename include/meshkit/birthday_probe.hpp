@@ -29,10 +29,11 @@ namespace meshkit {
 
     The datagram is 12 bytes: the magic `mkbp`, then a token (u64, little
     endian) that the intermediary chose for this one punch. It carries
-    nothing else, so it can be sent before any session, and a transport
-    recognises it by its first byte (`m`, which neither an envelope,
-    `MK`, nor a secure transport's packet, 0x01-0x05, starts with): it
-    never reaches the node as a message.
+    nothing else, so it can be sent before any session. A transport takes
+    any datagram of exactly these 12 bytes with this magic for one (an
+    envelope starts with `MK`, a secure transport's packet with 0x01-0x05,
+    so no message of the node's is mistaken for it): it never reaches the
+    node as a message.
 */
 struct birthday_probe {
     static constexpr std::size_t size = 12;
@@ -49,12 +50,6 @@ struct birthday_probe {
         for (std::size_t i = 0; i < 8; ++i)
             out[4 + i] = static_cast<std::byte>((token >> (8 * i)) & 0xFF);
         return out;
-    }
-
-    /// Whether `datagram` starts like a birthday probe (and so is not for the node).
-    [[nodiscard]] static bool looks_like(std::span<std::byte const> datagram) noexcept
-    {
-        return !datagram.empty() && datagram[0] == magic[0];
     }
 
     /// The probe in `datagram`; nothing when it is not exactly one.

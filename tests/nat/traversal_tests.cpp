@@ -214,6 +214,30 @@ TEST(NatTraversal, APublicDialerIsConnectedBackInsteadOfPunching)
     EXPECT_EQ(x.engine<nat::connector>().stats().raced, 1u);
 }
 
+TEST(NatTraversal, TheNearestRelayIsAskedFirst)
+{
+    world w(13);
+    // Bootstrap node i, every target's introducer and relay, is this far from everyone.
+    std::array<duration, 3> const far{150ms, 10ms, 80ms};
+    w.net.set_latency_map([&w, far](endpoint const& a, endpoint const& b, time_point) -> duration {
+        for (std::size_t i = 0; i < w.seeds.size(); ++i)
+            if (a == w.seeds[i] || b == w.seeds[i])
+                return far[i];
+        return 20ms;
+    });
+    auto& x = w.add(nat_preset::symmetric);
+    auto& y = w.add(nat_preset::symmetric);
+    w.net.advance(30s);
+    ASSERT_FALSE(reference::connect(x, y.id()));
+    w.net.advance(5s);
+    auto const info = x.engine<nat::connector>().find(y.id());
+    ASSERT_TRUE(info && info->established);
+    ASSERT_EQ(info->method, link_method::relayed);
+    EXPECT_EQ(info->relay, w.seeds[1]) << "a farther relay was asked first";
+    // Asked at once (two symmetric NATs), through the 10 ms relay: open, reply, a keepalive there and back.
+    EXPECT_LT(info->time_to_connect, 200ms);
+}
+
 TEST(NatTraversal, NeverPunchesAPeerThatIsDirectlyReachable)
 {
     world w(7);

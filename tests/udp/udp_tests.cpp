@@ -1,5 +1,6 @@
 // Test that header file is self-contained.
 #include <meshkit/udp/transport.hpp>
+#include <meshkit/birthday_probe.hpp>
 #include <meshkit/udp/steady_clock.hpp>
 
 #include <meshkit/concepts/clock.hpp>
@@ -19,6 +20,7 @@
 #include <support/run_until.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -30,6 +32,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -152,6 +155,63 @@ TEST(UdpTransport, DeliversDatagramsBothWaysAndNamesTheSender)
     ASSERT_TRUE(run_until(io, [&] { return at_a.has("hello a"); }));
     EXPECT_EQ(at_a.datagrams[0].first, b.local_endpoint());
     EXPECT_FALSE(replaced_handler_called);
+}
+
+TEST(UdpTransport, BirthdayProbingRoutesAPeerThroughTheSocketItsProbeHit)
+{
+    asio::io_context io;
+    udp::transport a{io, loopback};
+    // The other side is a raw socket: it sees the ports the extra sockets send from, as a NAT would not hide here.
+    asio::ip::udp::socket peer(io, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    asio::ip::udp::socket stranger(io, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.2"), 0));
+    endpoint const peer_at = udp::transport::from_asio(peer.local_endpoint());
+    inbox at_a;
+    at_a.attach(a);
+    std::vector<endpoint> hits;
+    a.on_birthday_hit([&](endpoint const& from, std::uint64_t token) {
+        EXPECT_EQ(token, 0x5eedu);
+        hits.push_back(from);
+    });
+
+    ASSERT_EQ(a.open_birthday_sockets(peer_at, 0x5eed, 8), 8u);
+    EXPECT_EQ(a.birthday_sockets(), 8u);
+    // Each extra socket sent one probe, from a port of its own, carrying the token.
+    std::set<std::uint16_t> ports;
+    std::array<std::byte, 64> buf{};
+    asio::ip::udp::endpoint from;
+    for (int i = 0; i < 8; ++i) {
+        std::size_t const n = peer.receive_from(asio::buffer(buf), from);
+        auto const probe = birthday_probe::parse(std::span<std::byte const>(buf.data(), n));
+        ASSERT_TRUE(probe);
+        EXPECT_EQ(probe->token, 0x5eedu);
+        ports.insert(from.port());
+    }
+    ASSERT_EQ(ports.size(), 8u);
+    EXPECT_FALSE(ports.contains(a.local_endpoint().port));
+    asio::ip::udp::endpoint const chosen(asio::ip::make_address("127.0.0.1"), *ports.begin());
+
+    // A wrong token, or the right token from another address: no hit.
+    peer.send_to(asio::buffer(birthday_probe{0xbad}.encode()), chosen);
+    stranger.send_to(asio::buffer(birthday_probe{0x5eed}.encode()), chosen);
+    // At the node's own socket a probe is dropped, never handed up.
+    peer.send_to(asio::buffer(birthday_probe{0x5eed}.encode()), udp::transport::to_asio(a.local_endpoint()));
+    ASSERT_TRUE(run_until(io, [&] { return a.birthday_probes_ignored() == 1; }));
+    EXPECT_TRUE(hits.empty());
+    EXPECT_TRUE(at_a.datagrams.empty());
+
+    // The right token from the peer: a hit, and the peer is reached through that socket from now on.
+    peer.send_to(asio::buffer(birthday_probe{0x5eed}.encode()), chosen);
+    ASSERT_TRUE(run_until(io, [&] { return !hits.empty(); }));
+    ASSERT_EQ(hits.size(), 1u);
+    EXPECT_EQ(hits[0], peer_at);
+    ASSERT_FALSE(a.send(peer_at, bytes_of("through the hole")));
+    std::size_t const n = peer.receive_from(asio::buffer(buf), from);
+    EXPECT_EQ(text_of(std::span<std::byte const>(buf.data(), n)), "through the hole");
+    EXPECT_EQ(from, chosen);
+    // And what the peer sends there reaches the node like anything else.
+    peer.send_to(asio::buffer(std::string_view("answer")), chosen);
+    ASSERT_TRUE(run_until(io, [&] { return at_a.has("answer"); }));
+    EXPECT_EQ(at_a.datagrams.back().first, peer_at);
 }
 
 TEST(UdpTransport, RefusesADatagramAboveTheLimitWithAClearError)

@@ -748,8 +748,14 @@ int run_gossip_first(options const& o)
     });
 
     periodic_printer metrics(io, o.metrics_every_s, [&] {
+        auto const& c = node->engine<nat::connector>().stats();
         return counters_line(*node) + " cache=" + std::to_string(node->discovery().size()) +
-               " relay_sessions=" + std::to_string(node->engine<nat::connector>().relay_sessions());
+               " relay_sessions=" + std::to_string(node->engine<nat::connector>().relay_sessions()) +
+               " raced=" + std::to_string(c.raced) + " reversals=" + std::to_string(c.reversals_coordinated) +
+               " birthday_punches=" + std::to_string(c.birthday_punches) +
+               " birthday_sockets=" + std::to_string(c.birthday_sockets) +
+               " birthday_probes=" + std::to_string(c.birthday_probes) +
+               " birthday_hits=" + std::to_string(c.birthday_hits);
     });
     run_until_stopped(io, o);
     node->stop(); // saves the peer cache

@@ -327,6 +327,8 @@ private:
     template <class Ctx>
     bool is_public(Ctx& ctx, endpoint const& address);
     template <class Ctx>
+    duration rtt_to(Ctx& ctx, endpoint const& address);
+    template <class Ctx>
     void schedule_fire(Ctx& ctx, link& l, std::uint32_t fire_in_us);
     template <class Ctx>
     void burst(Ctx& ctx, link& l);

@@ -97,22 +97,22 @@ public:
         if (!target.path.is_unspecified()) {
             duration const rtt_t = target.rtt.value_or(default_rtt);
             duration const rtt_r = requester.rtt.value_or(rtt_t);
-            // Birthday probing when exactly one side is known to map each destination anew.
-            bool const birthday = (m.requester_nat == nat_type::symmetric) != (target.nat == nat_type::symmetric) &&
-                                  m.requester_nat != nat_type::unknown && target.nat != nat_type::unknown;
             coordinate(ctx, from, in.from, rtt_r, m.requester_nat, m.predicted_ports, m.target, target.path, rtt_t,
-                       target.nat, m.round, birthday ? ctx.rng()() | 1 : 0, stats);
-            remember(ctx.now(), from, in.from, m.target);
+                       target.nat, m.round, birthday_token(ctx, m.requester_nat, target.nat), stats);
+            remember(ctx.now(), from, in.from, m.requester_nat, m.target);
             return;
         }
         // A symmetric target answering a punch we coordinated moments ago,
         // with the ports its NAT will likely use: tell the requester, whose
-        // address we still have, and fire both again.
+        // address we still have, and fire both again. The target says what
+        // its NAT is, which its record may not have said yet: so this round
+        // may be the one that calls for birthday probing.
         auto const now = ctx.now();
         for (auto const& p : recent_)
             if (p.requester == m.target && p.target == from && now - p.at <= remember_for_) {
                 coordinate(ctx, from, in.from, default_rtt, m.requester_nat, m.predicted_ports, p.requester,
-                           p.requester_address, default_rtt, nat_type::unknown, m.round, 0, stats);
+                           p.requester_address, default_rtt, p.requester_nat, m.round,
+                           birthday_token(ctx, m.requester_nat, p.requester_nat), stats);
                 return;
             }
         refuse(ctx, in.from, m.target, stats);
@@ -125,8 +125,17 @@ private:
     struct coordinated_punch {
         node_id requester, target;
         endpoint requester_address;
+        nat_type requester_nat = nat_type::unknown;
         time_point at;
     };
+
+    /// A fresh token when exactly one side is known to map each destination anew: birthday probing's case.
+    template <class Ctx>
+    static std::uint64_t birthday_token(Ctx& ctx, nat_type a, nat_type b)
+    {
+        bool const one_symmetric = (a == nat_type::symmetric) != (b == nat_type::symmetric);
+        return one_symmetric && a != nat_type::unknown && b != nat_type::unknown ? ctx.rng()() | 1 : 0;
+    }
 
     static std::uint32_t micros(duration d) noexcept
     {
@@ -158,11 +167,12 @@ private:
         ctx.send(to, nt_punch_refused{target});
     }
 
-    void remember(time_point now, node_id const& requester, endpoint const& address, node_id const& target)
+    void remember(time_point now, node_id const& requester, endpoint const& address, nat_type requester_nat,
+                  node_id const& target)
     {
         if (recent_.size() >= capacity_)
             recent_.pop_front();
-        recent_.push_back({requester, target, address, now});
+        recent_.push_back({requester, target, address, requester_nat, now});
     }
 
     bool enabled_;

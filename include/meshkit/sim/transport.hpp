@@ -40,7 +40,7 @@ public:
     {
         auto h = net.bind(at.is_unspecified() ? net.next_endpoint() : at,
                           [this](endpoint const& from, std::span<std::byte const> d) {
-                              if (birthday_probe::looks_like(d)) {
+                              if (birthday_probe::parse(d)) {
                                   ++birthday_ignored_; // a probe meant for an extra socket, or a stray one
                                   return;
                               }

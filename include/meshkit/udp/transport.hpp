@@ -3,6 +3,7 @@
 #ifndef MESHKIT_UDP_TRANSPORT_HPP
 #define MESHKIT_UDP_TRANSPORT_HPP
 
+#include <meshkit/birthday_probe.hpp>
 #include <meshkit/concepts/transport.hpp>
 #include <meshkit/detail/asio_endpoint.hpp>
 #include <meshkit/endpoint.hpp>
@@ -17,6 +18,7 @@
 #include <asio/ip/v6_only.hpp>
 #include <asio/post.hpp>
 #include <asio/socket_base.hpp>
+#include <asio/steady_timer.hpp>
 
 #if defined(__linux__)
 #include <linux/errqueue.h>
@@ -28,6 +30,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cstddef>
 #include <cstdint>
@@ -158,6 +161,8 @@ public:
         socket_.close(ignored);
         if (group_)
             group_->socket.close(ignored);
+        for (auto const& b : birthday_)
+            b->socket.close(ignored);
     }
 
     [[nodiscard]] endpoint local_endpoint() const { return local_; }
@@ -177,6 +182,16 @@ public:
             return errc::message_too_large;
         if (local_.is_v4() && !to.is_v4())
             return asio::error::address_family_not_supported;
+        for (auto const& b : birthday_)
+            if (b->routed == to) { // the extra socket whose NAT mapping `to` reached (birthday_probe.hpp)
+                std::error_code ec;
+                b->socket.send_to(asio::buffer(bytes.data(), bytes.size()), to_asio(to), 0, ec);
+                if (ec)
+                    ++state_->stats.send_dropped;
+                else
+                    ++state_->stats.datagrams_sent;
+                return {};
+            }
         shared_state& s = *state_;
         queued& q = s.tx[s.tx_count];
         q.to = to_socket_family(to);
@@ -297,6 +312,82 @@ public:
     /// Installs the handler for socket errors (ICMP unreachable and others).
     void on_error(error_handler h) { state_->on_error = std::move(h); }
 
+    // -- birthday probing (birthday_probe.hpp) ------------------------------------------
+
+    /** Opens up to `count` extra sockets on this socket's address, each sending one birthday probe with `token` to `to`.
+
+        Each socket's NAT mapping then admits `to`. A probe with `token`
+        from `to`'s address that reaches one of them is a hit: the
+        `on_birthday_hit` handler hears it, and from then on `send` to the
+        prober goes through that socket (without batching), and what the
+        prober sends there is received like anything else. Sockets without
+        a hit close after `birthday_socket_lifetime`. At most
+        `max_birthday_sockets` are open (a process has 1,024 descriptors by
+        default), and at most `max_birthday_routes` carry a hit's traffic
+        (the oldest route closes first).
+        @return how many were opened (fewer when the process is out of descriptors).
+    */
+    std::size_t open_birthday_sockets(endpoint const& to, std::uint64_t token, std::size_t count)
+    {
+        if (local_.is_v4() && !to.is_v4())
+            return 0;
+        auto const probe = birthday_probe{token}.encode();
+        auto const batch_timer = std::make_shared<asio::steady_timer>(socket_.get_executor());
+        std::size_t opened = 0;
+        while (opened < count && birthday_.size() < max_birthday_sockets) {
+            auto b = std::make_shared<birthday_socket>(socket_.get_executor(), state_->slot + 1);
+            std::error_code ec;
+            asio::ip::udp::endpoint at = socket_.local_endpoint();
+            at.port(0);
+            b->socket.open(at.protocol(), ec);
+            if (!ec && at.address().is_v6())
+                b->socket.set_option(asio::ip::v6_only(false), ec);
+            if (!ec)
+                b->socket.bind(at, ec);
+            if (ec)
+                break; // out of descriptors or ports: what is open will do
+            b->token = token;
+            b->expected = to;
+            b->batch = batch_timer.get();
+            b->socket.send_to(asio::buffer(probe), to_socket_family(to), 0, ec);
+            birthday_.push_back(b);
+            receive_birthday(state_, b, this);
+            ++opened;
+        }
+        // The batch's sockets without a hit close when their mappings would have lapsed anyway.
+        batch_timer->expires_after(birthday_socket_lifetime);
+        batch_timer->async_wait([this, state = state_, t = batch_timer](std::error_code ec) {
+            if (ec || !state->alive)
+                return;
+            std::erase_if(birthday_, [&](auto const& b) {
+                if (b->batch != t.get() || !b->routed.is_unspecified())
+                    return false;
+                std::error_code ignored;
+                b->socket.close(ignored);
+                return true;
+            });
+        });
+        return opened;
+    }
+
+    /// Sends one birthday probe with `token` to `to` from this socket (queued like any datagram).
+    std::error_code send_birthday_probe(endpoint const& to, std::uint64_t token)
+    {
+        auto const probe = birthday_probe{token}.encode();
+        return send(to, probe);
+    }
+
+    /// Installs what runs on a birthday hit (see `open_birthday_sockets`).
+    void on_birthday_hit(birthday_hit_handler h) { state_->on_birthday_hit = std::move(h); }
+
+    /// Extra sockets open now, and birthday probes this socket dropped.
+    [[nodiscard]] std::size_t birthday_sockets() const noexcept { return birthday_.size(); }
+    [[nodiscard]] std::uint64_t birthday_probes_ignored() const noexcept { return state_->birthday_ignored; }
+
+    static constexpr std::size_t max_birthday_sockets = 512;
+    static constexpr std::size_t max_birthday_routes = 32;
+    static constexpr std::chrono::seconds birthday_socket_lifetime{30};
+
     [[nodiscard]] std::size_t max_datagram_size() const noexcept { return max_datagram_; }
 
     /// Addresses on this transport are UDP addresses.
@@ -408,6 +499,8 @@ private:
         bool alive = true;
         receive_handler on_receive;
         error_handler on_error;
+        birthday_hit_handler on_birthday_hit;
+        std::uint64_t birthday_ignored = 0;
         transport_stats stats;
         std::uint32_t drop_count = 0; // the kernel's 32-bit drop counter, as last seen
         std::size_t batch = 0;
@@ -671,8 +764,11 @@ private:
                 continue;
             }
             ++s.stats.datagrams_received;
-            if (s.on_receive)
-                s.on_receive(from_sockaddr(s.rx_from[i]), std::span<std::byte const>(s.rx_bytes.data() + i * s.rx_stride, m.msg_len));
+            std::span<std::byte const> const d(s.rx_bytes.data() + i * s.rx_stride, m.msg_len);
+            if (birthday_probe::parse(d))
+                ++s.birthday_ignored; // meant for an extra socket, or a stray: never the node's
+            else if (s.on_receive)
+                s.on_receive(from_sockaddr(s.rx_from[i]), d);
             if (!s.alive)
                 return false;
         }
@@ -729,8 +825,11 @@ private:
             return true;
         }
         ++s.stats.datagrams_received;
-        if (s.on_receive)
-            s.on_receive(s.rx_peer, std::span<std::byte const>(s.rx_bytes.data(), s.rx_len));
+        std::span<std::byte const> const d(s.rx_bytes.data(), s.rx_len);
+        if (birthday_probe::parse(d))
+            ++s.birthday_ignored;
+        else if (s.on_receive)
+            s.on_receive(s.rx_peer, d);
         return s.alive;
     }
 #endif
@@ -914,9 +1013,65 @@ private:
             });
     }
 
+    /// An extra socket of birthday probing: opened towards `expected`, with `token`; `routed` once a probe hit it.
+    struct birthday_socket {
+        birthday_socket(asio::any_io_executor ex, std::size_t size) : socket(ex), buffer(size) {}
+        asio::ip::udp::socket socket;
+        std::vector<std::byte> buffer;
+        asio::ip::udp::endpoint from;
+        std::uint64_t token = 0;
+        endpoint expected, routed;
+        void const* batch = nullptr; // the timer that closes its batch
+    };
+
+    static void receive_birthday(std::shared_ptr<shared_state> state, std::shared_ptr<birthday_socket> b, transport* self)
+    {
+        auto* raw = b.get();
+        raw->socket.async_receive_from(
+            asio::buffer(raw->buffer), raw->from,
+            [state = std::move(state), b = std::move(b), self](std::error_code ec, std::size_t n) mutable {
+                if (!state->alive || ec == asio::error::operation_aborted || !b->socket.is_open())
+                    return;
+                if (!ec && n <= state->slot)
+                    self->on_birthday_datagram(*state, *b, from_asio(b->from), std::span<std::byte const>(b->buffer.data(), n));
+                if (state->alive && b->socket.is_open())
+                    receive_birthday(std::move(state), std::move(b), self);
+            });
+    }
+
+    void on_birthday_datagram(shared_state& s, birthday_socket& b, endpoint const& from, std::span<std::byte const> d)
+    {
+        if (auto const p = birthday_probe::parse(d)) {
+            if (p->token != b.token || from.ip != b.expected.ip || !b.routed.is_unspecified())
+                return;
+            for (auto const& o : birthday_)
+                if (o->routed == from)
+                    return; // one socket per prober
+            std::vector<std::shared_ptr<birthday_socket>> routed;
+            for (auto const& o : birthday_)
+                if (!o->routed.is_unspecified())
+                    routed.push_back(o);
+            if (routed.size() >= max_birthday_routes) {
+                std::error_code ignored;
+                routed.front()->socket.close(ignored);
+                std::erase(birthday_, routed.front());
+            }
+            b.routed = from;
+            ++s.stats.datagrams_received;
+            if (s.on_birthday_hit)
+                s.on_birthday_hit(from, p->token);
+            return;
+        }
+        if (from == b.routed && s.on_receive) {
+            ++s.stats.datagrams_received;
+            s.on_receive(from, d);
+        }
+    }
+
     asio::ip::udp::socket socket_;
     std::shared_ptr<shared_state> state_;
     std::shared_ptr<group_receiver> group_;
+    std::vector<std::shared_ptr<birthday_socket>> birthday_;
     transport_stats reported_{}; ///< what report_metrics() last reported
     asio::ip::udp::socket::native_handle_type fd_{};
     endpoint local_;
