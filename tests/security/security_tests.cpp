@@ -499,6 +499,26 @@ TEST(SecureTransport, LostHandshakeMessagesAreResentAndASessionRekeysOnTime)
     ASSERT_EQ(a.received.size(), 1u);
 }
 
+TEST(SecureTransport, AFullQueueDoesNotStallTheHandshake)
+{
+    // Found through real NAT: a peer unreachable for a while (its NAT
+    // filtered us) filled the queue; when a birthday hit opened a path, no
+    // send resent the handshake until it timed out, 10 s later.
+    scripted_net net;
+    party a(net, ep(1)), b(net, ep(2));
+    std::size_t const room = a.t.config().queue_per_peer;
+    for (std::size_t i = 0; i < room; ++i)
+        a.say(ep(2), "queued " + std::to_string(i));
+    net.in_flight.clear(); // the init is lost: the path is not open yet
+    net.now += 1500ms;
+    EXPECT_EQ(a.t.send(ep(2), bytes_of("over the limit")), make_error_code(security::errc::queue_full));
+    ASSERT_EQ(net.in_flight.size(), 1u) << "the handshake was not resent";
+    EXPECT_EQ(net.in_flight.front().bytes.size(), security::frame::init_size);
+    net.deliver_all();
+    ASSERT_EQ(b.received.size(), room) << "what waited was not carried by the handshake";
+    EXPECT_EQ(b.received.back().second, "queued " + std::to_string(room - 1));
+}
+
 TEST(SecureTransport, APeerThatRestartedWithNewSessionsIsReachedAgain)
 {
     scripted_net net;

@@ -319,6 +319,8 @@ private:
     template <class Ctx>
     bool races(Ctx& ctx, link const& l);
     template <class Ctx>
+    void race(Ctx& ctx, link& l);
+    template <class Ctx>
     void begin_punch(Ctx& ctx, link& l);
     template <class Ctx>
     void request_round(Ctx& ctx, link& l);

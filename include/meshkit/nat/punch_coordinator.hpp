@@ -129,12 +129,18 @@ private:
         time_point at;
     };
 
-    /// A fresh token when exactly one side is known to map each destination anew: birthday probing's case.
+    /** A fresh token when exactly one side is known to map each destination anew: birthday probing's case.
+
+        The other side's type may still be unknown (a record announced
+        before a second observer answered): each side then decides its
+        part from its own type, and one that knows it is symmetric opens
+        sockets; the cost of guessing wrong is sockets nobody sprays.
+    */
     template <class Ctx>
     static std::uint64_t birthday_token(Ctx& ctx, nat_type a, nat_type b)
     {
         bool const one_symmetric = (a == nat_type::symmetric) != (b == nat_type::symmetric);
-        return one_symmetric && a != nat_type::unknown && b != nat_type::unknown ? ctx.rng()() | 1 : 0;
+        return one_symmetric ? ctx.rng()() | 1 : 0;
     }
 
     static std::uint32_t micros(duration d) noexcept

@@ -216,6 +216,11 @@ public:
             give_up_handshake(p); // and start afresh below, with this datagram
         if (p.queued.size() >= cfg_.queue_per_peer) {
             ++stats_.queue_dropped;
+            // The handshake is still resent when due: a full queue must not
+            // stall it (a path that opened later, through a punch or a
+            // birthday hit, would otherwise wait out `handshake_timeout`).
+            if (p.hs)
+                retry_handshake(to, p, now);
             return make_error_code(errc::queue_full);
         }
         p.queued.emplace_back(bytes.begin(), bytes.end());

@@ -485,10 +485,18 @@ void connector::begin_direct(Ctx& ctx, link& l)
     l.direct_nonce = fresh_nonce(ctx);
     l.direct_until = ctx.now() + cfg_.direct_timeout;
     probe_direct(ctx, l, ctx.now(), true);
-    if (!races(ctx, l))
-        return;
-    // Race, don't queue: the next rung starts now, and the direct probes go on beside it.
+    if (races(ctx, l))
+        race(ctx, l);
+}
+
+/// Race, don't queue: the next rung starts now, and the direct probes go on beside it.
+template <class Ctx>
+void connector::race(Ctx& ctx, link& l)
+{
     ++stats_.raced;
+    // The record may have learned the peer's NAT since the connection began.
+    if (discovery::cached_peer const* record = ctx.discovery().find(l.peer); record && record->nat != nat_type::unknown)
+        l.peer_nat = record->nat;
     bool const peer_symmetric = l.peer_nat == nat_type::symmetric, own_symmetric = announced_nat_ == nat_type::symmetric;
     // A public node's reversed connection works whatever the target's NAT: no relay needed.
     if ((!peer_symmetric && !own_symmetric) || announced_nat_ == nat_type::open) {
@@ -523,7 +531,7 @@ bool connector::races(Ctx& ctx, link const& l)
     if (l.peer_nat == nat_type::open)
         return false;
     discovery::cached_peer const* record = ctx.discovery().find(l.peer);
-    if (!record || record->publicly_reachable)
+    if (!record || record->publicly_reachable || record->nat == nat_type::open)
         return false;
     return pick_introducer(ctx, l.peer, {}).has_value();
 }
@@ -1036,6 +1044,12 @@ bool connector::step(Ctx& ctx, link& l, time_point now)
 {
     switch (l.ph) {
     case phase::direct:
+        if (l.initiated && races(ctx, l)) {
+            // The peer's record named no introducer when the pass began (a
+            // peer that has just announced itself); now it does: race.
+            race(ctx, l);
+            return true;
+        }
         if (now - l.phase_since >= cfg_.direct_timeout) {
             // A public peer that does not answer is down, not behind a NAT: never punch it.
             if (l.peer_nat == nat_type::open)
