@@ -252,8 +252,8 @@ private:
         link_method method = link_method::direct;
         nat_type peer_nat = nat_type::unknown;
         bool initiated = false, introducer = false, reported_up = false, upgraded = false;
-        // This pass asked for (or, as the target, serves) a reversed connection.
-        bool reversal = false;
+        // This pass asked for (or, as the target, serves) a reversed connection; a birthday probe hit for it.
+        bool reversal = false, birthday_hit = false;
         // The relay accepted the session; a frame from the peer crossed it (end to end).
         bool relay_confirmed = false, relay_verified = false;
         unsigned attempts = 0, round = 0, burst_left = 0, predicted_for_round = 0;

@@ -163,8 +163,10 @@ void connector::on_message(Ctx& ctx, inbound const& in, nt_probe_ack const& m)
         // The peer says whether our probe reached it before or after its own
         // punch fired: before, its NAT admitted a stranger, and the path is
         // direct whatever raced beside it.
-        bool const unsolicited = !m.after_punch && !l.reversal && m.nonce == l.direct_nonce;
-        establish(ctx, l, in.from, m.after_punch && !l.reversal ? link_method::punched : link_method::direct);
+        // A path through a birthday hit is punched, whatever the peer saw.
+        bool const unsolicited = !m.after_punch && !l.reversal && !l.birthday_hit && m.nonce == l.direct_nonce;
+        bool const punched = l.birthday_hit || (m.after_punch && !l.reversal);
+        establish(ctx, l, in.from, punched ? link_method::punched : link_method::direct);
         if (unsolicited)
             note_public(ctx, from, in.from, l.rtt.smoothed());
     } else if (l.path == in.from) {
@@ -442,6 +444,7 @@ void connector::on_birthday_hit(Ctx& ctx, endpoint const& from, std::uint64_t to
         // The transport now sends to `from` through the socket the peer's probe found:
         // our probes leave through the one mapping its NAT admits.
         ++stats_.birthday_hits;
+        l.birthday_hit = true;
         l.target = from;
         l.peer_ports.clear();
         if (l.nonce == 0)
@@ -479,6 +482,7 @@ void connector::begin_direct(Ctx& ctx, link& l)
     l.round = 0;
     l.fire_at = time_point::max();
     l.reversal = false;
+    l.birthday_hit = false;
     l.birthday = link::birthday_part::none;
     l.birthday_token = 0;
     l.birthday_left = 0;
