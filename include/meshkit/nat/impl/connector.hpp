@@ -897,8 +897,9 @@ void connector::adopt_introducer(Ctx& ctx, node_id const& id, endpoint const& ad
     auto it = links_.find(id);
     if (it != links_.end()) {
         it->second.introducer = true;
+        // Through a birthday hit's socket, the answer proves a punched path, not a direct one.
         if (it->second.path.is_unspecified())
-            establish(ctx, it->second, address, link_method::direct);
+            establish(ctx, it->second, address, it->second.birthday_hit ? link_method::punched : link_method::direct);
         publish_self(ctx);
         return;
     }
